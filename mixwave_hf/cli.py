@@ -1,0 +1,205 @@
+"""The `mixwave` command line: a thin layer over `mixwave_hf.mixing.mix_tracks`.
+
+Exit status: 0 on success (warnings included), 1 when an input or the model cannot be used,
+2 for a malformed command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from mixwave_hf.audio import OUTPUT_FORMATS, AudioError, is_audio_file, read_audio, resample, write_audio
+from mixwave_hf.mixing import DEFAULT_WINDOW_SECONDS, mix_tracks
+from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
+
+
+class CommandError(Exception):
+    """A problem with the user's input; printed as `mixwave: error: ...` with exit status 1."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `mixwave` with `argv` (default: sys.argv[1:]); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (CommandError, AudioError) as error:
+        print(f"mixwave: error: {error}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mixwave", description="Automatic drum mixing with the Mix-Wave-U-Net.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    mix = commands.add_parser(
+        "mix",
+        help="mix a folder (or list) of stems into a stereo WAV",
+        description="Mix separately recorded drum tracks into a stereo mix. Files are matched to the "
+        "model's slots by name (kick/bd, snare/sd, hihat/hh, tom_1..tom_3, overhead_L/R, or "
+        "overheads for a stereo pair); --map assigns files by hand.",
+    )
+    mix.add_argument("inputs", nargs="+", metavar="STEMS_DIR_OR_FILE", help="a folder of stems, or stem files")
+    mix.add_argument("-o", "--output", required=True, type=Path, help="the mix to write (.wav, or .flac for PCM)")
+    mix.add_argument("--model", required=True, help="model directory or Hugging Face Hub repo id")
+    mix.add_argument("--map", action="append", default=[], metavar="SLOT=FILE",
+                     help="assign FILE to SLOT, overriding name matching (repeatable)")
+    mix.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    mix.add_argument("--window-seconds", type=float, default=DEFAULT_WINDOW_SECONDS,
+                     help=f"seconds of output per forward pass; does not change the mix (default {DEFAULT_WINDOW_SECONDS})")
+    mix.add_argument("--batch-size", type=int, default=None, help="windows per forward pass (default 1 on CPU, 8 on CUDA)")
+    mix.add_argument("--sample-rate", type=int, default=None,
+                     help="output rate in Hz (default: the inputs' rate, the most common one if they differ)")
+    mix.add_argument("--format", choices=list(OUTPUT_FORMATS), default="float",
+                     help="output encoding (default float: 32-bit float WAV)")
+    mix.set_defaults(run=run_mix)
+    return parser
+
+
+def run_mix(args: argparse.Namespace) -> int:
+    """`mixwave mix`: match files to slots, read them, mix, write the result."""
+    import torch
+
+    if args.window_seconds <= 0:
+        raise CommandError(f"--window-seconds {args.window_seconds}; expected a positive number")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise CommandError(f"--batch-size {args.batch_size}; expected at least 1")
+    if args.sample_rate is not None and args.sample_rate < 1:
+        raise CommandError(f"--sample-rate {args.sample_rate}; expected a positive rate in Hz")
+    if args.format == "float" and args.output.suffix.lower() != ".wav":
+        raise CommandError(f"{args.output}: float output is written as WAV; name it .wav or pass --format pcm24")
+
+    model = load_model(args.model)
+    assignment = find_stems(args.inputs, args.map, model.slot_names)
+    tracks, sample_rate = read_stems(assignment, args.sample_rate)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        mixed = mix_tracks(model, tracks, sample_rate, window_seconds=args.window_seconds,
+                           batch_size=args.batch_size, device=device, progress=True)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    for warning in mixed.warnings:
+        warn(warning)
+    write_atomically(args.output, mixed.audio, mixed.sample_rate, args.format)
+    seconds = mixed.audio.shape[-1] / mixed.sample_rate
+    peak = f"{20 * np.log10(mixed.peak):+.1f} dBFS" if mixed.peak > 0 else "silence"
+    print(f"wrote {args.output}: {mixed.audio.shape[0]} channels, {mixed.sample_rate} Hz, {seconds:.2f} s, "
+          f"{args.format}; peak {peak}, {mixed.clipped_samples} clipped samples")
+    return 0
+
+
+def load_model(name: str):
+    """MixWaveUNet from a directory or Hub repo id; CommandError saying what went wrong."""
+    from mixwave_hf.model import MixWaveUNet
+
+    if os.path.isdir(name) and not os.path.exists(os.path.join(name, "model.safetensors")):
+        raise CommandError(f"--model {name}: the folder holds no model.safetensors; expected a folder "
+                           "written by save_pretrained (config.json + model.safetensors) or a Hub repo id")
+    try:
+        return MixWaveUNet.from_pretrained(name)
+    except Exception as error:  # noqa: BLE001 - any failure to load is reported the same way
+        raise CommandError(f"--model {name}: cannot load a model ({type(error).__name__}: {error}); "
+                           "expected a directory written by save_pretrained or a Hub repo id") from error
+
+
+def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, Path]:
+    """Files by slot: explicit --map entries first, then the rest matched by name. Prints the result."""
+    files: list[Path] = []
+    skipped: list[str] = []
+    for entry in inputs:
+        path = Path(entry)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.name.startswith(".") or not child.is_file():
+                    continue
+                if is_audio_file(child):
+                    files.append(child)
+                else:
+                    skipped.append(child.name)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CommandError(f"{path}: no such file or folder")
+    if skipped:
+        print(f"note: not audio by extension, skipped: {', '.join(skipped)}")
+
+    explicit: dict[str, Path] = {}
+    for mapping in mappings:
+        slot_text, separator, file_text = mapping.partition("=")
+        if not separator or not file_text:
+            raise CommandError(f"--map {mapping}: expected SLOT=FILE, e.g. --map kick=stems/bd_in.wav")
+        try:
+            slot = resolve_slot_name(slot_text, slot_names)
+        except ValueError as error:
+            raise CommandError(f"--map {mapping}: {error}") from error
+        if slot in explicit:
+            raise CommandError(f"--map gives slot {slot!r} twice ({explicit[slot]} and {file_text}); keep one")
+        if not Path(file_text).is_file():
+            raise CommandError(f"--map {mapping}: {file_text}: no such file")
+        explicit[slot] = Path(file_text)
+
+    mapped = {path.resolve() for path in explicit.values()}
+    by_name = {str(path): path for path in files if path.resolve() not in mapped}
+    try:
+        matched, unmatched = assign_slots(by_name, slot_names)
+        assignment = {slot: by_name[name] for slot, name in matched.items()}
+        for slot, path in list(assignment.items()):
+            if slot in explicit:
+                print(f"note: {path} left out: --map assigns {explicit[slot]} to {slot}")
+                del assignment[slot]
+        assignment.update(explicit)
+        check_overhead_pair({slot: str(path) for slot, path in assignment.items()})
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+
+    if unmatched:
+        warn(f"no slot matches {', '.join(unmatched)}: left out (slots: {', '.join(accepted_names(slot_names))}; "
+             "use --map SLOT=FILE to include one)")
+    if not assignment:
+        found = ", ".join(str(path) for path in files) or "no audio files"
+        raise CommandError(f"no file matches any slot (found: {found}); expected names such as "
+                           f"{', '.join(accepted_names(slot_names))}, or --map SLOT=FILE")
+    order = accepted_names(slot_names)
+    for slot in sorted(assignment, key=order.index):
+        print(f"  {slot:<11} <- {assignment[slot]}")
+    return assignment
+
+
+def read_stems(assignment: dict[str, Path], sample_rate: int | None) -> tuple[dict[str, np.ndarray], int]:
+    """Read the assigned files and bring them to one rate: (tracks by slot, rate in Hz)."""
+    stems = {slot: read_audio(path) for slot, path in assignment.items()}
+    rates = Counter(rate for _, rate in stems.values())
+    if sample_rate is None:
+        sample_rate = max(rates, key=lambda rate: (rates[rate], rate))
+    if len(rates) > 1:
+        warn(f"files at different sample rates ({', '.join(f'{rate} Hz' for rate in sorted(rates))}): "
+             f"each resampled to {sample_rate} Hz")
+    return {slot: resample(audio, rate, sample_rate) for slot, (audio, rate) in stems.items()}, sample_rate
+
+
+def write_atomically(path: Path, audio: np.ndarray, sample_rate: int, output_format: str) -> None:
+    """Write to a temporary file beside `path`, then rename: a failed write leaves no partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=path.suffix, prefix=f".{path.stem}.", dir=path.parent)
+    os.close(handle)
+    try:
+        write_audio(temporary, audio, sample_rate, output_format)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The bundled example multitrack: a few seconds of synthesised drums, one file per slot.
+
+`synthesize_drum_tracks` makes a seeded groove (kick, snare, hi-hat, a tom fill) as separately
+"recorded" mono tracks with bleed-free close mics and a spaced overhead pair, at raw recording
+levels (peaks well below full scale). It is a test signal, not a realistic kit: the synthetic
+corpus renderer (sampled acoustic kits) is the training data. Regenerate the bundled files with
+`python -m mixwave_hf.example mixwave_hf/examples/drums`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mixwave_hf.audio import write_audio
+
+EXAMPLE_DIR = Path(__file__).parent / "examples" / "drums"
+#: File name per slot, in the styles real sessions use (matched to slots by alias).
+EXAMPLE_FILE_NAMES = {
+    "kick": "01_Kick.flac",
+    "snare": "02_Snare.flac",
+    "hihat": "03_HiHat.flac",
+    "tom_1": "04_Tom1.flac",
+    "tom_2": "05_Tom2.flac",
+    "tom_3": "06_FloorTom.flac",
+    "overhead_L": "07_OH_L.flac",
+    "overhead_R": "08_OH_R.flac",
+}
+
+
+def example_stems() -> list[Path]:
+    """Paths of the bundled example stems (FLAC, 44.1 kHz mono, 4 s)."""
+    return [EXAMPLE_DIR / name for name in EXAMPLE_FILE_NAMES.values()]
+
+
+def synthesize_drum_tracks(seconds: float = 4.0, sample_rate: int = 44100, seed: int = 0,
+                           bpm: float = 110.0) -> dict[str, np.ndarray]:
+    """A seeded drum groove as {slot: [samples] float32} for the 8 default slots, at `sample_rate`.
+
+    One bar repeats: kick on 1 and 3 (and the "and" of 3), snare on 2 and 4, hi-hat eighths with
+    accents; the last beat is a tom fill. Overheads hear every piece with per-piece pan and delay.
+    """
+    rng = np.random.default_rng(seed)
+    length = int(round(seconds * sample_rate))
+    eighth = 60.0 / bpm / 2
+    hits: dict[str, list[tuple[float, float]]] = {slot: [] for slot in EXAMPLE_FILE_NAMES}
+    time, step = 0.0, 0
+    while time < seconds:
+        position = step % 8
+        fill = seconds - time < 4 * eighth
+        if position in (0, 4, 5):
+            hits["kick"].append((time, 0.9 if position != 5 else 0.6))
+        if position in (2, 6) and not fill:
+            hits["snare"].append((time, 0.85))
+        if not fill:
+            hits["hihat"].append((time, 0.7 if position % 2 == 0 else 0.45))
+        else:
+            tom = ("tom_1", "tom_2", "tom_3")[min(2, int((time - (seconds - 4 * eighth)) / (4 * eighth / 3)))]
+            hits[tom].append((time, 0.8))
+        time += eighth * (1 + rng.uniform(-0.02, 0.02))  # a little timing feel
+        step += 1
+
+    voices = {
+        "kick": lambda n: _tone(n, sample_rate, 110.0, 45.0, 0.35, rng) + 0.2 * _noise(n, sample_rate, 0.01, rng),
+        "snare": lambda n: 0.5 * _tone(n, sample_rate, 220.0, 180.0, 0.12, rng) + _noise(n, sample_rate, 0.18, rng),
+        "hihat": lambda n: _highpass(_noise(n, sample_rate, 0.05, rng)),
+        "tom_1": lambda n: _tone(n, sample_rate, 260.0, 200.0, 0.4, rng),
+        "tom_2": lambda n: _tone(n, sample_rate, 180.0, 140.0, 0.45, rng),
+        "tom_3": lambda n: _tone(n, sample_rate, 120.0, 90.0, 0.55, rng),
+    }
+    recorded_gain = {"kick": 0.3, "snare": 0.35, "hihat": 0.12, "tom_1": 0.3, "tom_2": 0.3, "tom_3": 0.3}
+    pan = {"kick": 0.0, "snare": -0.1, "hihat": -0.5, "tom_1": -0.3, "tom_2": 0.2, "tom_3": 0.5}
+    tracks = {slot: np.zeros(length, np.float32) for slot in EXAMPLE_FILE_NAMES}
+    for piece, voice in voices.items():
+        for start_seconds, velocity in hits[piece]:
+            start = int(start_seconds * sample_rate)
+            sound = voice(min(int(0.6 * sample_rate), length - start)) * velocity * recorded_gain[piece]
+            tracks[piece][start : start + len(sound)] += sound
+        for side, sign in (("overhead_L", -1.0), ("overhead_R", 1.0)):
+            level = 0.12 * np.sqrt(0.5 * (1 + sign * pan[piece]))
+            delay = int(sample_rate * 0.001 * (3.0 - 1.5 * sign * pan[piece]))  # the farther mic hears it later
+            tracks[side][delay:] += level * tracks[piece][: length - delay] / recorded_gain[piece]
+    for side in ("overhead_L", "overhead_R"):
+        tracks[side] += rng.normal(0.0, 1e-4, length).astype(np.float32)  # the room's noise floor
+    return {slot: audio.astype(np.float32) for slot, audio in tracks.items()}
+
+
+def _tone(n: int, sample_rate: int, start_hz: float, end_hz: float, decay: float, rng) -> np.ndarray:
+    t = np.arange(n) / sample_rate
+    frequency = end_hz + (start_hz - end_hz) * np.exp(-t / 0.03)
+    phase = 2 * np.pi * np.cumsum(frequency) / sample_rate + rng.uniform(0, 2 * np.pi)
+    return (np.sin(phase) * np.exp(-t / decay)).astype(np.float32)
+
+
+def _noise(n: int, sample_rate: int, decay: float, rng) -> np.ndarray:
+    t = np.arange(n) / sample_rate
+    return (rng.normal(0.0, 0.5, n) * np.exp(-t / decay)).astype(np.float32)
+
+
+def _highpass(audio: np.ndarray) -> np.ndarray:
+    return np.diff(audio, prepend=0.0).astype(np.float32)
+
+
+def write_example(directory: str | Path, seconds: float = 4.0, sample_rate: int = 44100, seed: int = 0) -> list[Path]:
+    """Write the example stems (24-bit FLAC) into `directory`; returns their paths."""
+    directory = Path(directory)
+    tracks = synthesize_drum_tracks(seconds, sample_rate, seed)
+    paths = []
+    for slot, name in EXAMPLE_FILE_NAMES.items():
+        write_audio(directory / name, tracks[slot][None], sample_rate, "pcm24")
+        paths.append(directory / name)
+    return paths
+
+
+if __name__ == "__main__":
+    for path in write_example(sys.argv[1] if len(sys.argv) > 1 else EXAMPLE_DIR):
+        print(path)

@@ -1,0 +1,276 @@
+"""The Mix-Wave-U-Net: separately recorded mono tracks in, a stereo mix out.
+
+Martínez Ramírez, Stoller & Moffat, "A deep learning approach to intelligent drum mixing with the
+Wave-U-Net", JAES 69(3), 2021. A Wave-U-Net (Stoller et al., ISMIR 2018) with valid convolutions:
+the output is shorter than the input, and the difference is the context each output sample sees.
+The model knows nothing of files or sample-rate conversion; `mixwave_hf.mixing` does that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+from mixwave_hf.slots import DEFAULT_SLOTS
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from mixwave_hf.mixing import MixResult
+
+#: Version of the config.json layout this code writes; configs from a newer version are refused.
+FORMAT_VERSION = 1
+REPO_URL = "https://github.com/mixwave-hf/mixwave-hf"
+PAPER_URL = "https://doi.org/10.17743/jaes.2020.0031"
+UPSAMPLING_MODES = ("linear", "learned")
+NEGATIVE_SLOPE = 0.2
+
+
+@dataclass(frozen=True)
+class ValidLengths:
+    """A matching pair of lengths in samples: `input` samples in give `output` samples out."""
+
+    input: int
+    output: int
+
+    @property
+    def context(self) -> int:
+        """Samples of context on each side of the output (input = context + output + context)."""
+        return (self.input - self.output) // 2
+
+
+class MixWaveUNet(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="mixwave-hf",
+    pipeline_tag="audio-to-audio",
+    license="apache-2.0",
+    tags=["audio", "music", "automatic-mixing", "drums", "wave-u-net", "mixwave-hf"],
+    repo_url=REPO_URL,
+    paper_url=PAPER_URL,
+    docs_url=REPO_URL,
+):
+    """Wave-U-Net mapping `len(slot_names)` mono tracks to an `outputs`-channel mix.
+
+    With no arguments this is the paper's network: 10 levels, 24·(i+1) channels at level i, kernel
+    15 down and in the bottleneck, 5 up, 1 at the output, decimation, linear upsampling, 8 slots,
+    44.1 kHz; 6,183,450 parameters; 121,843 input samples give 89,093 output samples.
+
+    Args:
+        levels: number of down (and up) levels.
+        base_channels: channels of level 0; level i has base_channels·(i+1).
+        down_kernel, bottleneck_kernel, up_kernel, output_kernel: odd convolution kernel sizes.
+        upsampling: "linear" (interpolation with aligned corners, n -> 2n-1) or "learned" (the
+            original's per-channel learned interpolation weight, initialised to linear).
+        slot_names: the input tracks, in channel order.
+        sample_rate: the rate in Hz the model was trained at.
+        outputs: output channels (2 = stereo).
+        format_version: config layout version; written to config.json.
+    """
+
+    def __init__(
+        self,
+        levels: int = 10,
+        base_channels: int = 24,
+        down_kernel: int = 15,
+        bottleneck_kernel: int = 15,
+        up_kernel: int = 5,
+        output_kernel: int = 1,
+        upsampling: str = "linear",
+        slot_names: Sequence[str] = DEFAULT_SLOTS,
+        sample_rate: int = 44100,
+        outputs: int = 2,
+        format_version: int = FORMAT_VERSION,
+    ) -> None:
+        super().__init__()
+        if format_version > FORMAT_VERSION:
+            raise ValueError(
+                f"config format_version {format_version} is newer than this mixwave-hf understands "
+                f"(up to {FORMAT_VERSION}); upgrade mixwave-hf to load this model"
+            )
+        if upsampling not in UPSAMPLING_MODES:
+            raise ValueError(f"upsampling={upsampling!r}; expected one of {UPSAMPLING_MODES}")
+        for name, kernel in [
+            ("down_kernel", down_kernel),
+            ("bottleneck_kernel", bottleneck_kernel),
+            ("up_kernel", up_kernel),
+            ("output_kernel", output_kernel),
+        ]:
+            if kernel < 1 or kernel % 2 == 0:
+                raise ValueError(f"{name}={kernel}; expected an odd kernel size >= 1")
+        if levels < 1 or base_channels < 1 or outputs < 1 or sample_rate < 1:
+            raise ValueError(
+                f"levels={levels}, base_channels={base_channels}, outputs={outputs}, "
+                f"sample_rate={sample_rate}; expected positive integers"
+            )
+        slot_names = tuple(slot_names)
+        if not slot_names or len(set(slot_names)) != len(slot_names):
+            raise ValueError(f"slot_names={list(slot_names)}; expected distinct names, at least one")
+
+        self.levels = levels
+        self.down_kernel = down_kernel
+        self.bottleneck_kernel = bottleneck_kernel
+        self.up_kernel = up_kernel
+        self.output_kernel = output_kernel
+        self.upsampling = upsampling
+        self.slot_names = slot_names
+        self.sample_rate = sample_rate
+        self.outputs = outputs
+
+        tracks = len(slot_names)
+        widths = [base_channels * (i + 1) for i in range(levels + 1)]  # widths[levels]: bottleneck
+        self.down = nn.ModuleList(
+            nn.Conv1d(tracks if i == 0 else widths[i - 1], widths[i], down_kernel) for i in range(levels)
+        )
+        self.bottleneck = nn.Conv1d(widths[levels - 1], widths[levels], bottleneck_kernel)
+        # Up level j works at the resolution of down level (levels-1-j): upsampled features, then
+        # that level's skip, are convolved down to the skip's width.
+        self.up = nn.ModuleList(
+            nn.Conv1d(widths[i + 1] + widths[i], widths[i], up_kernel) for i in reversed(range(levels))
+        )
+        self.interpolation = nn.ParameterList(
+            nn.Parameter(torch.zeros(widths[i + 1])) for i in reversed(range(levels))
+        ) if upsampling == "learned" else None
+        self.output = nn.Conv1d(widths[0] + tracks, outputs, output_kernel)
+
+    # ---- size arithmetic -------------------------------------------------------------------
+
+    def _lengths_from_bottleneck(self, bottleneck_output: int) -> ValidLengths:
+        """The input and output lengths whose bottleneck conv yields `bottleneck_output` samples."""
+        length = bottleneck_output + self.bottleneck_kernel - 1
+        for _ in range(self.levels):  # undo decimation (odd n -> (n+1)/2) and the down conv
+            length = 2 * length - 1 + self.down_kernel - 1
+        output = bottleneck_output
+        for _ in range(self.levels):  # upsample n -> 2n-1, then the up conv
+            output = 2 * output - 1 - (self.up_kernel - 1)
+        output -= self.output_kernel - 1
+        return ValidLengths(input=length, output=output)
+
+    def valid_lengths(self, min_output: int = 1) -> ValidLengths:
+        """The shortest valid (input, output) length pair with at least `min_output` output samples.
+
+        Valid lengths come every 2**levels samples: each extra bottleneck sample adds 2**levels
+        samples to both the input and the output.
+        """
+        if min_output < 1:
+            raise ValueError(f"min_output={min_output}; expected at least 1 sample")
+        shortest = self._shortest_lengths()
+        steps = max(0, -(-(min_output - shortest.output) // 2**self.levels))
+        return ValidLengths(shortest.input + steps * 2**self.levels, shortest.output + steps * 2**self.levels)
+
+    def _shortest_lengths(self) -> ValidLengths:
+        bottleneck = 1
+        while True:  # the up path shrinks short signals: find the first bottleneck length that survives
+            output = bottleneck
+            for _ in range(self.levels):
+                output = 2 * output - 1 - (self.up_kernel - 1)
+                if output < 1:
+                    break
+            else:
+                if output - (self.output_kernel - 1) >= 1:
+                    return self._lengths_from_bottleneck(bottleneck)
+            bottleneck += 1
+
+    def output_length(self, input_length: int) -> int:
+        """Output samples for `input_length` input samples; ValueError if that length is not valid."""
+        shortest, step = self._shortest_lengths(), 2**self.levels
+        offset = input_length - shortest.input
+        if offset >= 0 and offset % step == 0:
+            return shortest.output + offset
+        if offset < 0:
+            hint = f"the shortest valid input is {shortest.input}"
+        else:
+            below = shortest.input + offset // step * step
+            hint = f"nearest valid: {below} or {below + step}"
+        raise ValueError(
+            f"input length {input_length} is not valid for this model ({hint}); "
+            "valid_lengths(min_output) gives a matching input and output length"
+        )
+
+    # ---- forward ---------------------------------------------------------------------------
+
+    def forward(self, tracks: torch.Tensor) -> torch.Tensor:
+        """[batch, len(slot_names), input] float tracks -> [batch, outputs, output] mix (unclipped).
+
+        The input length must be valid (`valid_lengths`, `output_length`).
+        """
+        if tracks.dim() != 3 or tracks.shape[1] != len(self.slot_names):
+            raise ValueError(
+                f"tracks of shape {tuple(tracks.shape)}; expected [batch, {len(self.slot_names)}, "
+                f"samples] with channels in slot order {list(self.slot_names)}"
+            )
+        self.output_length(tracks.shape[-1])
+        features = tracks
+        skips = []
+        for conv in self.down:
+            features = F.leaky_relu(conv(features), NEGATIVE_SLOPE)
+            skips.append(features)
+            features = features[..., ::2]
+        features = F.leaky_relu(self.bottleneck(features), NEGATIVE_SLOPE)
+        for j, (conv, skip) in enumerate(zip(self.up, reversed(skips))):
+            weight = None if self.interpolation is None else self.interpolation[j]
+            features = upsample(features, weight)
+            features = torch.cat([centre_crop(skip, features.shape[-1]), features], dim=1)
+            features = F.leaky_relu(conv(features), NEGATIVE_SLOPE)
+        features = torch.cat([centre_crop(tracks, features.shape[-1]), features], dim=1)
+        return self.output(features)
+
+    def mix(self, tracks: Mapping[str, np.ndarray], sample_rate: int, **options) -> MixResult:
+        """Mix a whole song: see `mixwave_hf.mixing.mix_tracks` for the arguments."""
+        from mixwave_hf.mixing import mix_tracks
+
+        return mix_tracks(self, tracks, sample_rate, **options)
+
+    # ---- loading -----------------------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *, strict: bool = True, **kwargs):
+        """Load a model from a directory or Hub repo id; strict: every tensor must match the config.
+
+        Raises ValueError naming the checkpoint when tensors are missing, unexpected or mis-shaped,
+        or when its config.json is from a newer format version.
+        """
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # the mixin prints where it loads from
+                return super().from_pretrained(pretrained_model_name_or_path, strict=strict, **kwargs)
+        except RuntimeError as error:
+            if "state_dict" not in str(error):
+                raise
+            raise ValueError(
+                f"{pretrained_model_name_or_path}: the weights do not match its config.json: {error}"
+            ) from error
+
+
+def centre_crop(features: torch.Tensor, length: int) -> torch.Tensor:
+    """[..., n] -> [..., length], dropping (n - length) / 2 samples from each end."""
+    excess = features.shape[-1] - length
+    if excess < 0 or excess % 2:
+        raise ValueError(f"cannot centre-crop {features.shape[-1]} samples to {length}")
+    return features[..., excess // 2 : excess // 2 + length]
+
+
+def upsample(features: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """[batch, channels, n] -> [batch, channels, 2n-1]: originals at even, interpolated at odd samples.
+
+    `weight` (one per channel) is the learned interpolation's logit: new = s·left + (1-s)·right with
+    s = sigmoid(weight); None means linear interpolation (s = 0.5, aligned corners).
+    """
+    left, right = features[..., :-1], features[..., 1:]
+    if weight is None:
+        between = 0.5 * (left + right)
+    else:
+        share = torch.sigmoid(weight)[:, None]
+        between = share * left + (1 - share) * right
+    batch, channels, length = features.shape
+    upsampled = features.new_empty(batch, channels, 2 * length - 1)
+    upsampled[..., ::2] = features
+    upsampled[..., 1::2] = between
+    return upsampled
