@@ -1,0 +1,153 @@
+"""Whole-song mixing: exact tiling, track arrangement, resampling, clipping."""
+
+import numpy as np
+import pytest
+import torch
+
+from mixwave_hf.mixing import mix_tracks, run_tiled
+from mixwave_hf.model import MixWaveUNet
+
+
+@pytest.fixture(scope="module")
+def small_model() -> MixWaveUNet:
+    torch.manual_seed(0)
+    return MixWaveUNet(levels=4, base_channels=4)
+
+
+def full_pass(model: MixWaveUNet, tracks: torch.Tensor) -> torch.Tensor:
+    """One forward pass over the whole song (zero context beyond both ends): [slots, n] -> [outputs, n]."""
+    lengths = model.valid_lengths(tracks.shape[-1])
+    padded = torch.zeros(1, tracks.shape[0], lengths.input)
+    padded[0, :, lengths.context : lengths.context + tracks.shape[-1]] = tracks
+    with torch.inference_mode():
+        return model(padded)[0, :, : tracks.shape[-1]]
+
+
+def assert_tiling_exact(model, tracks, hop, batch_size):
+    expected = full_pass(model, tracks)
+    tiled = run_tiled(model, tracks, hop, batch_size, torch.device("cpu"))
+    assert tiled.shape == expected.shape
+    assert (tiled - expected).abs().max() <= 1e-4 * expected.abs().max()
+
+
+@pytest.mark.parametrize("hop_steps,batch_size", [(1, 1), (3, 2), (7, 4), (100, 1)])
+def test_tiled_mix_equals_one_full_pass_small_model(small_model, hop_steps, batch_size):
+    tracks = torch.randn(8, 3 * 44_100 + 123) * 0.1
+    assert_tiling_exact(small_model, tracks, hop_steps * 2**small_model.levels, batch_size)
+
+
+@pytest.mark.slow
+def test_tiled_mix_equals_one_full_pass_paper_model():
+    torch.manual_seed(1)
+    model = MixWaveUNet()
+    tracks = torch.randn(8, 3 * 44_100) * 0.1
+    assert_tiling_exact(model, tracks, 40 * 1024, 2)
+
+
+def test_window_size_does_not_change_the_mix(small_model):
+    tracks = {"kick": np.random.default_rng(0).normal(0, 0.1, 20_000)}
+    short = mix_tracks(small_model, tracks, 44_100, window_seconds=0.01).audio
+    long = mix_tracks(small_model, tracks, 44_100, window_seconds=30, batch_size=3).audio
+    np.testing.assert_allclose(short, long, atol=1e-6)
+
+
+def test_hop_must_be_a_multiple_of_two_to_the_levels(small_model):
+    with pytest.raises(ValueError, match="multiple of 16"):
+        run_tiled(small_model, torch.zeros(8, 100), 24, 1, torch.device("cpu"))
+
+
+def test_missing_slots_are_silence(small_model):
+    kick = np.random.default_rng(1).normal(0, 0.1, 5_000).astype(np.float32)
+    only_kick = mix_tracks(small_model, {"kick": kick}, 44_100)
+    zeros = {slot: np.zeros_like(kick) for slot in small_model.slot_names}
+    explicit = mix_tracks(small_model, {**zeros, "kick": kick}, 44_100)
+    np.testing.assert_array_equal(only_kick.audio, explicit.audio)
+    assert only_kick.audio.shape == (2, 5_000) and only_kick.sample_rate == 44_100
+
+
+def test_stereo_overhead_pair_feeds_both_overhead_slots(small_model):
+    pair = np.random.default_rng(2).normal(0, 0.1, (2, 4_000)).astype(np.float32)
+    as_pair = mix_tracks(small_model, {"overheads": pair}, 44_100)
+    as_slots = mix_tracks(small_model, {"overhead_L": pair[0], "overhead_R": pair[1]}, 44_100)
+    np.testing.assert_array_equal(as_pair.audio, as_slots.audio)
+    mono = mix_tracks(small_model, {"overheads": pair[0]}, 44_100)
+    assert any("mono overheads" in warning for warning in mono.warnings)
+
+
+def test_other_stereo_tracks_are_downmixed_with_a_warning(small_model):
+    stereo = np.random.default_rng(3).normal(0, 0.1, (2, 4_000)).astype(np.float32)
+    mixed = mix_tracks(small_model, {"snare": stereo}, 44_100)
+    expected = mix_tracks(small_model, {"snare": stereo.mean(axis=0)}, 44_100)
+    np.testing.assert_array_equal(mixed.audio, expected.audio)
+    assert any("downmixed to mono" in warning for warning in mixed.warnings)
+
+
+def test_aliases_name_slots(small_model):
+    kick = np.random.default_rng(4).normal(0, 0.1, 3_000)
+    np.testing.assert_array_equal(mix_tracks(small_model, {"bd": kick}, 44_100).audio,
+                                  mix_tracks(small_model, {"kick": kick}, 44_100).audio)
+
+
+@pytest.mark.parametrize("tracks,message", [
+    ({"cowbell": np.zeros(10)}, "unknown slot 'cowbell'"),
+    ({"kick": np.zeros((3, 10))}, r"shape \(3, 10\)"),
+    ({"kick": np.zeros((10, 2))}, "transpose"),
+    ({"kick": np.array([0.0, np.nan])}, "NaN or infinite"),
+    ({"kick": np.zeros(10), "bd": np.zeros(10)}, "both give slot 'kick'"),
+    ({"overheads": np.zeros((2, 10)), "overhead_L": np.zeros(10)}, "both give the overheads"),
+])
+def test_bad_tracks_are_refused(small_model, tracks, message):
+    with pytest.raises(ValueError, match=message):
+        mix_tracks(small_model, tracks, 44_100)
+
+
+def test_different_lengths_are_padded_with_a_warning(small_model):
+    mixed = mix_tracks(small_model, {"kick": np.full(3_000, 0.1), "snare": np.full(2_000, 0.1)}, 44_100)
+    assert mixed.audio.shape == (2, 3_000)
+    assert any("snare padded with silence" in warning for warning in mixed.warnings)
+
+
+def test_silent_and_empty_tracks_give_silence(small_model):
+    silent = mix_tracks(small_model, {"kick": np.zeros(1_000)}, 44_100)
+    assert silent.audio.shape == (2, 1_000) and not silent.audio.any()
+    assert any("silent" in warning for warning in silent.warnings)
+    empty = mix_tracks(small_model, {"kick": np.zeros(0)}, 44_100)
+    assert empty.audio.shape == (2, 0) and any("empty" in warning for warning in empty.warnings)
+
+
+@pytest.mark.parametrize("length", [1, 7, 441])
+def test_very_short_songs(small_model, length):
+    mixed = mix_tracks(small_model, {"kick": np.full(length, 0.5)}, 44_100)
+    assert mixed.audio.shape == (2, length) and np.isfinite(mixed.audio).all()
+
+
+@pytest.mark.parametrize("rate", [22_050, 48_000, 96_000])
+def test_other_sample_rates_come_back_at_their_rate(small_model, rate):
+    kick = np.sin(2 * np.pi * 100 * np.arange(rate // 2) / rate) * 0.3
+    mixed = mix_tracks(small_model, {"kick": kick}, rate)
+    assert mixed.sample_rate == rate and mixed.audio.shape == (2, rate // 2)
+    # The model sees the song at its own rate: equal to resampling by hand and mixing at 44.1 kHz.
+    from mixwave_hf.audio import resample
+    at_model_rate = mix_tracks(small_model, {"kick": resample(kick[None].astype(np.float32), rate, 44_100)[0]},
+                               44_100)
+    back = resample(at_model_rate.audio, 44_100, rate)[:, : rate // 2]
+    np.testing.assert_allclose(mixed.audio[:, : back.shape[-1]], back, atol=1e-5)
+
+
+def test_clipping_is_counted_and_reported_not_normalised():
+    model = MixWaveUNet(levels=2, base_channels=2)
+    with torch.no_grad():
+        model.output.bias.fill_(0.0)
+        model.output.bias[0] = 2.0  # the left channel sits far above full scale
+    mixed = mix_tracks(model, {"kick": np.full(1_000, 0.01)}, 44_100)
+    assert mixed.clipped_samples >= 1_000 and mixed.peak > 1.5
+    assert mixed.audio[0].max() == 1.0  # clipped at full scale, not scaled down
+    assert np.abs(mixed.audio[1]).max() < 1.0
+    assert any("clipped" in warning and "dBFS" in warning for warning in mixed.warnings)
+
+
+def test_mixing_restores_training_mode_and_builds_no_graph(small_model):
+    small_model.train()
+    mixed = small_model.mix({"kick": np.full(2_000, 0.1)}, 44_100)
+    assert small_model.training and isinstance(mixed.audio, np.ndarray)
+    small_model.eval()

@@ -1,0 +1,23 @@
+"""The wheel carries the package data the code relies on."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from mixwave_hf.example import EXAMPLE_FILE_NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_contains_the_example_stems_and_the_console_script(tmp_path):
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("mixwave_hf-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for file_name in EXAMPLE_FILE_NAMES.values():
+        assert f"mixwave_hf/examples/drums/{file_name}" in names
+    for module in ["model", "mixing", "slots", "audio", "cli", "example"]:
+        assert f"mixwave_hf/{module}.py" in names
+    entry_points = next(name for name in names if name.endswith("entry_points.txt"))
+    assert "mixwave = mixwave_hf.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
