@@ -53,8 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="assign FILE to SLOT, overriding name matching (repeatable)")
     mix.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     mix.add_argument("--window-seconds", type=float, default=DEFAULT_WINDOW_SECONDS,
-                     help=f"seconds of output per forward pass; does not change the mix (default {DEFAULT_WINDOW_SECONDS})")
-    mix.add_argument("--batch-size", type=int, default=None, help="windows per forward pass (default 1 on CPU, 8 on CUDA)")
+                     help="input seconds streamed per step; does not change the mix "
+                     f"(default {DEFAULT_WINDOW_SECONDS})")
+    mix.add_argument("--batch-size", type=int, default=None,
+                     help="song segments mixed side by side; does not change the mix (default 1 on CPU, 8 on CUDA)")
     mix.add_argument("--sample-rate", type=int, default=None,
                      help="output rate in Hz (default: the inputs' rate, the most common one if they differ)")
     mix.add_argument("--format", choices=list(OUTPUT_FORMATS), default="float",

@@ -1,17 +1,18 @@
 """Whole-song mixing: the one inference function the CLI, the demo, training and evaluation call.
 
-Tiling is exact. With valid convolutions and decimation by 2 at each of L levels, the network is
-equivariant to shifts by 2**L samples: two windows whose starts differ by a multiple of 2**L compute
-the same output samples. So each window's output hop is a multiple of 2**L, the song is read with
-the model's context on both sides (zeros beyond the song), and the first `hop` output samples of each
-window are kept: the result equals one forward pass over the whole song, with no seams, and working
-memory set by the window, not by the song.
+Mixing is exact and needs memory set by the window, not by the song. With valid convolutions and
+decimation by 2 at each of L levels, the network is equivariant to shifts by 2**L samples. The song
+is cut into `batch_size` segments whose starts are multiples of 2**L (run side by side as one
+batch), and each segment is streamed through the network in windows of `window_seconds`
+(`mixwave_hf.streaming`), with the model's context read on both sides (zeros beyond the song). The
+result equals one forward pass over the whole song, with no seams, and no sample of any layer is
+computed twice within a segment.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,9 +22,11 @@ from tqdm.auto import tqdm
 from mixwave_hf.audio import check_finite, resample
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, check_overhead_pair, resolve_slot_name
+from mixwave_hf.streaming import StreamingMixWaveUNet
 
-#: Default output seconds per window (at the model's rate), rounded down to a multiple of 2**levels.
-DEFAULT_WINDOW_SECONDS = 4.0
+#: Default input seconds streamed per forward step, rounded down to a multiple of 2**levels samples:
+#: 65,536 samples at 44.1 kHz, the fastest measured on a 2-core CPU (bench/inference.py).
+DEFAULT_WINDOW_SECONDS = 1.5
 
 
 @dataclass
@@ -60,8 +63,9 @@ def mix_tracks(
             are silence; shorter tracks are padded with silence at the end; other stereo tracks are
             downmixed to mono (mean of the channels). Any length, from one sample on.
         sample_rate: rate of `tracks` in Hz; resampled to the model's rate and the mix back.
-        window_seconds: output seconds per forward pass; any value gives the same mix.
-        batch_size: windows per forward pass (default 1 on CPU, 8 on CUDA).
+        window_seconds: input seconds streamed per forward step; any value gives the same mix.
+        batch_size: segments of the song mixed side by side in one batch (default 1 on CPU, 8 on
+            CUDA); any value gives the same mix.
         device: "cpu", "cuda", ... (default: where the model is).
         progress: show a progress bar over windows.
 
@@ -90,8 +94,8 @@ def mix_tracks(
     if batch_size is None:
         batch_size = 8 if device.type == "cuda" else 1
     step = 2**model.levels
-    hop = max(step, int(window_seconds * model.sample_rate) // step * step)
-    output = run_tiled(model, torch.from_numpy(model_audio), hop, batch_size, device, progress)
+    window = max(step, int(window_seconds * model.sample_rate) // step * step)
+    output = run_streamed(model, torch.from_numpy(model_audio), window, batch_size, device, progress)
     del model_audio
 
     audio = resample(output.numpy(), model.sample_rate, sample_rate)
@@ -128,7 +132,7 @@ def arrange_tracks(tracks: Mapping[str, np.ndarray], slot_names: tuple[str, ...]
             if audio.shape[0] == 1:
                 warnings.append(f"{name}: mono overheads; fed to both {' and '.join(OVERHEAD_PAIR_SLOTS)}")
                 audio = np.concatenate([audio, audio])
-            for slot_of_pair, channel in zip(OVERHEAD_PAIR_SLOTS, audio):
+            for slot_of_pair, channel in zip(OVERHEAD_PAIR_SLOTS, audio, strict=True):
                 by_slot[slot_of_pair] = channel
             continue
         if audio.shape[0] == 2:
@@ -167,43 +171,49 @@ def fit_length(audio: np.ndarray, length: int) -> np.ndarray:
     return np.pad(audio, ((0, 0), (0, length - audio.shape[-1])))
 
 
-def run_tiled(
+def run_streamed(
     model: MixWaveUNet,
     tracks: torch.Tensor,
-    hop: int,
-    batch_size: int,
+    window: int,
+    segments: int,
     device: torch.device,
     progress: bool = False,
-    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """[slots, samples] tracks at the model's rate -> [outputs, samples] mix, exactly tiled.
+    """[slots, samples] tracks at the model's rate -> [outputs, samples] mix, equal to one full pass.
 
-    `hop` (a multiple of 2**levels) output samples are kept per window; `forward` defaults to the
-    model itself (a compiled or traced version of it may be passed).
+    The song is split into `segments` parts (starts on multiples of 2**levels) streamed side by
+    side, `window` input samples (a multiple of 2**levels) at a time.
     """
     step = 2**model.levels
-    if hop <= 0 or hop % step:
-        raise ValueError(f"hop={hop}; expected a positive multiple of {step} samples")
-    lengths = model.valid_lengths(hop)
+    if window <= 0 or window % step:
+        raise ValueError(f"window={window}; expected a positive multiple of {step} samples")
     slots, total = tracks.shape
-    windows = -(-total // hop)
-    output = torch.empty(model.outputs, windows * hop)
-    batch = torch.zeros(min(batch_size, windows), slots, lengths.input)
-    forward = forward or model
+    context = model.valid_lengths().context
+    segments = max(1, min(segments, -(-total // step)))
+    segment_length = -(-total // (segments * step)) * step
+    output = torch.zeros(model.outputs, segments * segment_length)
+    produced = 0
+    batch = torch.zeros(segments, slots, window)
+    # Each segment needs its context on both sides, plus up to 2**levels samples of alignment.
+    windows = -(-(segment_length + 2 * context + step) // window)
     was_training = model.training
     model.eval()
     bar = tqdm(total=windows, unit="window", desc="mixing", disable=not progress or windows < 2, leave=False)
     try:
         with torch.inference_mode():
-            for first in range(0, windows, batch.shape[0]):
-                count = min(batch.shape[0], windows - first)
-                for index in range(count):
-                    fill_window(batch[index], tracks, (first + index) * hop - lengths.context)
-                mixed = forward(batch[:count].to(device)).float().cpu()
-                output[:, first * hop : (first + count) * hop] = (
-                    mixed[..., :hop].permute(1, 0, 2).reshape(model.outputs, count * hop)
-                )
-                bar.update(count)
+            stream = StreamingMixWaveUNet(model)
+            position = -context
+            while produced < segment_length:
+                for index in range(segments):
+                    fill_window(batch[index], tracks, index * segment_length + position)
+                mixed = stream.push(batch.to(device)).float().cpu()
+                count = min(mixed.shape[-1], segment_length - produced)
+                for index in range(segments):
+                    start = index * segment_length + produced
+                    output[:, start : start + count] = mixed[index, :, :count]
+                produced += count
+                position += window
+                bar.update(1)
     finally:
         bar.close()
         model.train(was_training)

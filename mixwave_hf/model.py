@@ -195,6 +195,25 @@ class MixWaveUNet(
             "valid_lengths(min_output) gives a matching input and output length"
         )
 
+    def crop_offsets(self) -> tuple[list[int], int]:
+        """Samples the centre crops drop from the start: of each skip (deepest first), and of the input.
+
+        Independent of the input length; streaming inference aligns its streams with these.
+        """
+        length = self.valid_lengths().input
+        skip_lengths = []
+        for _ in range(self.levels):
+            length -= self.down_kernel - 1
+            skip_lengths.append(length)
+            length = (length + 1) // 2
+        length -= self.bottleneck_kernel - 1
+        skip_offsets = []
+        for skip_length in reversed(skip_lengths):
+            length = 2 * length - 1
+            skip_offsets.append((skip_length - length) // 2)
+            length -= self.up_kernel - 1
+        return skip_offsets, (self.valid_lengths().input - length) // 2
+
     # ---- forward ---------------------------------------------------------------------------
 
     def forward(self, tracks: torch.Tensor) -> torch.Tensor:
@@ -215,7 +234,7 @@ class MixWaveUNet(
             skips.append(features)
             features = features[..., ::2]
         features = F.leaky_relu(self.bottleneck(features), NEGATIVE_SLOPE)
-        for j, (conv, skip) in enumerate(zip(self.up, reversed(skips))):
+        for j, (conv, skip) in enumerate(zip(self.up, reversed(skips), strict=True)):
             weight = None if self.interpolation is None else self.interpolation[j]
             features = upsample(features, weight)
             features = torch.cat([centre_crop(skip, features.shape[-1]), features], dim=1)

@@ -64,7 +64,8 @@ def test_mix_writes_24_bit_at_the_input_rate(model_dir, drum_tracks, tmp_path, c
     status, out, err = run("mix", stems, "-o", output, "--model", model_dir, "--format", "pcm24", capsys=capsys)
     assert status == 0, err
     info = soundfile.info(output)
-    assert (info.samplerate, info.channels, info.frames, info.subtype) == (48_000, 2, len(drum_tracks["kick"]), "PCM_24")
+    expected = (48_000, 2, len(drum_tracks["kick"]), "PCM_24")
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == expected
     assert "wrote" in out and "0 clipped samples" in out
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from mixwave_hf.mixing import mix_tracks, run_tiled
+from mixwave_hf.mixing import mix_tracks, run_streamed
 from mixwave_hf.model import MixWaveUNet
 
 
@@ -23,17 +23,28 @@ def full_pass(model: MixWaveUNet, tracks: torch.Tensor) -> torch.Tensor:
         return model(padded)[0, :, : tracks.shape[-1]]
 
 
-def assert_tiling_exact(model, tracks, hop, batch_size):
+def assert_tiling_exact(model, tracks, window, segments):
     expected = full_pass(model, tracks)
-    tiled = run_tiled(model, tracks, hop, batch_size, torch.device("cpu"))
+    tiled = run_streamed(model, tracks, window, segments, torch.device("cpu"))
     assert tiled.shape == expected.shape
     assert (tiled - expected).abs().max() <= 1e-4 * expected.abs().max()
 
 
-@pytest.mark.parametrize("hop_steps,batch_size", [(1, 1), (3, 2), (7, 4), (100, 1)])
-def test_tiled_mix_equals_one_full_pass_small_model(small_model, hop_steps, batch_size):
+@pytest.mark.parametrize("window_steps,segments", [(1, 1), (3, 2), (7, 4), (100, 1), (10_000, 3)])
+def test_tiled_mix_equals_one_full_pass_small_model(small_model, window_steps, segments):
     tracks = torch.randn(8, 3 * 44_100 + 123) * 0.1
-    assert_tiling_exact(small_model, tracks, hop_steps * 2**small_model.levels, batch_size)
+    assert_tiling_exact(small_model, tracks, window_steps * 2**small_model.levels, segments)
+
+
+@pytest.mark.parametrize("options", [{"upsampling": "learned"}, {"down_kernel": 5, "up_kernel": 3, "output_kernel": 3}])
+def test_tiled_mix_equals_one_full_pass_other_configurations(options):
+    torch.manual_seed(2)
+    model = MixWaveUNet(levels=5, base_channels=3, **options)
+    if model.interpolation is not None:
+        with torch.no_grad():
+            for weight in model.interpolation:
+                weight.normal_()  # away from the linear initialisation
+    assert_tiling_exact(model, torch.randn(8, 20_000) * 0.1, 5 * 32, 2)
 
 
 @pytest.mark.slow
@@ -41,7 +52,8 @@ def test_tiled_mix_equals_one_full_pass_paper_model():
     torch.manual_seed(1)
     model = MixWaveUNet()
     tracks = torch.randn(8, 3 * 44_100) * 0.1
-    assert_tiling_exact(model, tracks, 40 * 1024, 2)
+    assert_tiling_exact(model, tracks, 64 * 1024, 1)
+    assert_tiling_exact(model, tracks, 16 * 1024, 3)
 
 
 def test_window_size_does_not_change_the_mix(small_model):
@@ -51,9 +63,9 @@ def test_window_size_does_not_change_the_mix(small_model):
     np.testing.assert_allclose(short, long, atol=1e-6)
 
 
-def test_hop_must_be_a_multiple_of_two_to_the_levels(small_model):
+def test_window_must_be_a_multiple_of_two_to_the_levels(small_model):
     with pytest.raises(ValueError, match="multiple of 16"):
-        run_tiled(small_model, torch.zeros(8, 100), 24, 1, torch.device("cpu"))
+        run_streamed(small_model, torch.zeros(8, 100), 24, 1, torch.device("cpu"))
 
 
 def test_missing_slots_are_silence(small_model):

@@ -91,7 +91,7 @@ def test_save_and_load_round_trip(tmp_path):
     loaded = MixWaveUNet.from_pretrained(tmp_path)
     assert loaded.slot_names == ("kick", "snare") and loaded.upsampling == "learned"
     for (name, tensor), (loaded_name, loaded_tensor) in zip(model.state_dict().items(),
-                                                            loaded.state_dict().items()):
+                                                            loaded.state_dict().items(), strict=True):
         assert name == loaded_name and torch.equal(tensor, loaded_tensor)
     tracks = torch.randn(1, 2, model.valid_lengths(500).input)
     with torch.inference_mode():
