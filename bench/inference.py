@@ -1,0 +1,159 @@
+"""Inference benchmark: mixing an 8-track song with the paper-size model on the CPU.
+
+Prints, all measured in this one run (machines are noisy: compare ratios, not absolute figures):
+- seconds, real-time factor (processing time / song duration) and achieved GFLOP/s for the
+  original scheme (one 89,093-sample output window per forward pass, batch 1, windows stepped by
+  89,093 samples) and for mix_tracks at several window and batch settings;
+- the speed ratio of each against the original scheme on the same audio;
+- a 2048x2048 fp32 matmul's GFLOP/s in the same process, as the machine's reference;
+- peak memory of mix_tracks for a 60 s and a 600 s song (each in a fresh process), beyond the
+  input and output buffers.
+
+Run: `make bench` or `.venv/bin/python bench/inference.py [--seconds 60] [--long-seconds 600]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from mixwave_hf.mixing import mix_tracks
+from mixwave_hf.model import MixWaveUNet
+
+RATE = 44_100
+ORIGINAL_INPUT, ORIGINAL_OUTPUT = 121_843, 89_093
+
+
+def random_song(seconds: float, seed: int = 0) -> dict[str, np.ndarray]:
+    """8 tracks of noise bursts at recording levels (the model's speed does not depend on content)."""
+    rng = np.random.default_rng(seed)
+    model_slots = MixWaveUNet().slot_names
+    length = int(seconds * RATE)
+    envelope = np.exp(-(np.arange(length) % (RATE // 2)) / (0.05 * RATE)).astype(np.float32)
+    return {slot: (0.1 * rng.standard_normal(length, dtype=np.float32) * envelope) for slot in model_slots}
+
+
+def original_scheme(model: MixWaveUNet, tracks: dict[str, np.ndarray]) -> np.ndarray:
+    """The original implementation's way: zero-padded 121,843-sample windows, 89,093 outputs each, batch 1."""
+    song = torch.from_numpy(np.stack([tracks[slot] for slot in model.slot_names]))
+    context = (ORIGINAL_INPUT - ORIGINAL_OUTPUT) // 2
+    length = song.shape[-1]
+    padded = torch.nn.functional.pad(song, (context, context + ORIGINAL_OUTPUT))
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, length, ORIGINAL_OUTPUT):
+            outputs.append(model(padded[None, :, start : start + ORIGINAL_INPUT])[0])
+    return torch.cat(outputs, dim=-1)[:, :length].numpy()
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    best = min(timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def timed(run) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def count_flops(run) -> int:
+    with FlopCounterMode(display=False) as counter:
+        run()
+    return counter.get_total_flops()
+
+
+def status_bytes(field: str) -> int:
+    """A memory figure of this process from /proc/self/status (VmRSS now, VmHWM peak), in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def peak_memory_child(seconds: float) -> dict[str, float]:
+    """Run in a fresh process: RSS before mix_tracks, its peak during, and the buffers it must hold."""
+    model = MixWaveUNet().eval()
+    tracks = random_song(seconds)
+    before = status_bytes("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM, the peak, to the current RSS
+    mixed = mix_tracks(model, tracks, RATE)
+    peak = status_bytes("VmHWM")
+    length = int(seconds * RATE)
+    # Buffers proportional to the song, alive together: the [8, n] arranged input and the [2, n] output.
+    buffers = (len(model.slot_names) + model.outputs) * length * 4
+    return {"before": before, "peak": peak, "buffers": buffers, "samples": mixed.audio.shape[-1]}
+
+
+def measure_memory(seconds: float) -> dict[str, float]:
+    result = subprocess.run([sys.executable, __file__, "--memory-child", str(seconds)],
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="song length for the speed runs")
+    parser.add_argument("--long-seconds", type=float, default=600.0, help="long song for the memory run")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each setting; the best counts")
+    parser.add_argument("--memory-child", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        print(json.dumps(peak_memory_child(args.memory_child)))
+        return
+
+    torch.manual_seed(0)
+    model = MixWaveUNet().eval()
+    tracks = random_song(args.seconds)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; paper model "
+          f"({sum(p.numel() for p in model.parameters()):,} parameters), {args.seconds:.0f} s 8-track song")
+    reference = original_scheme(model, tracks)
+    settings = {
+        "original scheme (121,843-sample windows, batch 1)": lambda: original_scheme(model, tracks),
+        "mix_tracks, default (1.5 s windows streamed)": lambda: mix_tracks(model, tracks, RATE),
+        "mix_tracks, 0.75 s windows": lambda: mix_tracks(model, tracks, RATE, window_seconds=0.75),
+        "mix_tracks, 3 s windows": lambda: mix_tracks(model, tracks, RATE, window_seconds=3.0),
+        "mix_tracks, 2 segments side by side": lambda: mix_tracks(model, tracks, RATE, batch_size=2),
+    }
+    flops = {name: count_flops(run) for name, run in settings.items()}
+    times = {name: [] for name in settings}
+    for _ in range(args.repeats):
+        for name, run in settings.items():  # interleaved, so drifts in machine load hit all alike
+            times[name].append(timed(run))
+    matmul = matmul_gflops()
+    baseline = min(times[next(iter(settings))])
+    print(f"{'setting':<52} {'seconds':>8} {'RTF':>7} {'GFLOP':>7} {'GFLOP/s':>8} {'speed-up':>9}")
+    for name in settings:
+        best = min(times[name])
+        print(f"{name:<52} {best:8.2f} {best / args.seconds:7.4f} {flops[name] / 1e9:7.0f} "
+              f"{flops[name] / best / 1e9:8.1f} {baseline / best:8.2f}x")
+    print(f"{'2048x2048 fp32 matmul':<52} {'':>8} {'':>7} {'':>7} {matmul:8.1f}")
+    mixed = mix_tracks(model, tracks, RATE).audio
+    difference = np.abs(mixed - np.clip(reference, -1, 1)).max() / max(np.abs(mixed).max(), 1e-12)
+    print(f"original scheme vs mix_tracks: max difference {difference:.1e} of the peak (its windows step by "
+          "89,093 samples, not a multiple of 2**10, so each sees another decimation phase: seams)")
+
+    short, long = measure_memory(args.seconds), measure_memory(args.long_seconds)
+    print(f"\n{'peak memory (fresh process each)':<36} {'RSS before':>11} {'peak':>9} {'buffers':>9} {'working':>9}")
+    working = {}
+    for seconds, figures in ((args.seconds, short), (args.long_seconds, long)):
+        working[seconds] = figures["peak"] - figures["before"] - figures["buffers"]
+        print(f"{f'{seconds:.0f} s song':<36} {figures['before'] / 2**20:9.0f} MB {figures['peak'] / 2**20:6.0f} MB "
+              f"{figures['buffers'] / 2**20:6.0f} MB {working[seconds] / 2**20:6.0f} MB")
+    ratio = working[args.long_seconds] / max(working[args.seconds], 1)
+    print(f"working memory {args.long_seconds:.0f} s / {args.seconds:.0f} s: {ratio:.2f}x "
+          "(working = peak - before - buffers; buffers = the [8, n] arranged input and the [2, n] output)")
+
+
+if __name__ == "__main__":
+    main()
