@@ -67,8 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_mix(args: argparse.Namespace) -> int:
     """`mixwave mix`: match files to slots, read them, mix, write the result."""
-    import torch
-
     if args.window_seconds <= 0:
         raise CommandError(f"--window-seconds {args.window_seconds}; expected a positive number")
     if args.batch_size is not None and args.batch_size < 1:
@@ -78,10 +76,10 @@ def run_mix(args: argparse.Namespace) -> int:
     if args.format == "float" and args.output.suffix.lower() != ".wav":
         raise CommandError(f"{args.output}: float output is written as WAV; name it .wav or pass --format pcm24")
 
+    device = resolve_device(args.device)
     model = load_model(args.model)
     assignment = find_stems(args.inputs, args.map, model.slot_names)
     tracks, sample_rate = read_stems(assignment, args.sample_rate)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         mixed = mix_tracks(model, tracks, sample_rate, window_seconds=args.window_seconds,
                            batch_size=args.batch_size, device=device, progress=True)
@@ -95,6 +93,21 @@ def run_mix(args: argparse.Namespace) -> int:
     print(f"wrote {args.output}: {mixed.audio.shape[0]} channels, {mixed.sample_rate} Hz, {seconds:.2f} s, "
           f"{args.format}; peak {peak}, {mixed.clipped_samples} clipped samples")
     return 0
+
+
+def resolve_device(name: str | None):
+    """A torch.device from --device (default: cuda if available, else cpu); CommandError if unusable."""
+    import torch
+
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise CommandError(f"--device {name}: not a torch device ({error}); expected cpu, cuda or cuda:N") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CommandError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
+    return device
 
 
 def load_model(name: str):
@@ -193,6 +206,9 @@ def write_atomically(path: Path, audio: np.ndarray, sample_rate: int, output_for
     os.close(handle)
     try:
         write_audio(temporary, audio, sample_rate, output_format)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; the mix is an ordinary file
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -198,7 +198,7 @@ def run_streamed(
     windows = -(-(segment_length + 2 * context + step) // window)
     was_training = model.training
     model.eval()
-    bar = tqdm(total=windows, unit="window", desc="mixing", disable=not progress or windows < 2, leave=False)
+    bar = tqdm(total=windows, unit="window", desc="mixing", disable=not progress or windows < 10, leave=False)
     try:
         with torch.inference_mode():
             stream = StreamingMixWaveUNet(model)

@@ -144,6 +144,7 @@ def test_nan_samples_are_an_error(model_dir, tmp_path, capsys):
     (["--map", "cowbell=x.wav"], "unknown slot 'cowbell'"),
     (["--map", "kick"], "expected SLOT=FILE"),
     (["--window-seconds", "0"], "--window-seconds 0"),
+    (["--device", "gpu7"], "--device gpu7: not a torch device"),
 ])
 def test_bad_options_are_errors(model_dir, drum_tracks, tmp_path, capsys, args, message):
     stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"]})
@@ -156,3 +157,16 @@ def test_missing_model_and_missing_input_are_errors(model_dir, tmp_path, capsys)
     assert status == 1 and "no such file or folder" in err
     status, _, err = run("mix", tmp_path, "-o", tmp_path / "mix.wav", "--model", tmp_path, capsys=capsys)
     assert status == 1 and "holds no model.safetensors" in err
+
+
+def test_mix_with_a_model_from_the_hub(hub_server, drum_tracks, tmp_path, capsys):
+    torch.manual_seed(5)
+    model = MixWaveUNet(levels=3, base_channels=4)
+    model.push_to_hub("someorg/cli-mixer")
+    stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"], "snare": drum_tracks["snare"]})
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", "someorg/cli-mixer", capsys=capsys)
+    assert status == 0, err
+    expected = model.mix({"kick": drum_tracks["kick"], "snare": drum_tracks["snare"]}, RATE).audio
+    np.testing.assert_allclose(soundfile.read(tmp_path / "mix.wav", always_2d=True)[0].T, expected, atol=1e-6)
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", "someorg/no-such-model", capsys=capsys)
+    assert status == 1 and "--model someorg/no-such-model: cannot load a model" in err

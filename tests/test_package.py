@@ -1,5 +1,6 @@
 """The wheel carries the package data the code relies on."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,7 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_contains_the_example_stems_and_the_console_script(tmp_path):
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+    # Built from a copy: setuptools leaves build/ and egg-info folders in the tree it builds.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info",
+                                                                "__pycache__", ".pytest_cache", ".ruff_cache"))
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(source)],
                    check=True, capture_output=True)
     (wheel,) = tmp_path.glob("mixwave_hf-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
