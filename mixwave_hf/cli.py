@@ -62,7 +62,44 @@ def build_parser() -> argparse.ArgumentParser:
     mix.add_argument("--format", choices=list(OUTPUT_FORMATS), default="float",
                      help="output encoding (default float: 32-bit float WAV)")
     mix.set_defaults(run=run_mix)
+    add_data_commands(commands)
     return parser
+
+
+def add_data_commands(commands) -> None:
+    """`mixwave data build {enst,folder,synth}` and `mixwave data push`."""
+    data = commands.add_parser("data", help="build multitrack datasets and upload them to the Hub")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    build = data_commands.add_parser("build", help="build a dataset folder (parquet shards + card)")
+    builders = build.add_subparsers(dest="builder", required=True)
+
+    def add_builder(name: str, help_text: str) -> argparse.ArgumentParser:
+        builder = builders.add_parser(name, help=help_text, description=help_text)
+        builder.add_argument("--train-shards", type=int, default=8,
+                             help="train shards; a multiple of processes x loader workers (default 8)")
+        builder.add_argument("--segment-seconds", type=float, default=30.0, help="row length (default 30 s)")
+        builder.set_defaults(run=run_build)
+        return builder
+
+    enst = add_builder("enst", "ENST-drums: ENST_ROOT/drummer_{1,2,3}/audio/<track>/<name>.wav")
+    enst.add_argument("root", type=Path, metavar="ENST_ROOT")
+    enst.add_argument("out", type=Path, metavar="OUT")
+    folder = add_builder("folder", "one folder per song: ROOT/<song>/<track files> and a mix file")
+    folder.add_argument("root", type=Path, metavar="ROOT")
+    folder.add_argument("out", type=Path, metavar="OUT")
+    folder.add_argument("--mix-name", default="mix", help="file name (without extension) of the mix (default mix)")
+    folder.add_argument("--license", default="unknown", help="licence id for the card (default unknown)")
+    synth = add_builder("synth", "render the synthetic drum corpus (sampled kits, seeded)")
+    synth.add_argument("out", type=Path, metavar="OUT")
+    synth.add_argument("--hours", type=float, required=True, help="about how many hours to render")
+    synth.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    synth.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="render processes (default: all cores)")
+
+    push = data_commands.add_parser("push", help="upload a built dataset folder to a Hub dataset repo")
+    push.add_argument("directory", type=Path, metavar="DIR")
+    push.add_argument("repo_id", metavar="ORG/NAME")
+    push.add_argument("--private", action="store_true", help="create the repo private")
+    push.set_defaults(run=run_push)
 
 
 def run_mix(args: argparse.Namespace) -> int:
@@ -108,6 +145,51 @@ def resolve_device(name: str | None):
     if device.type == "cuda" and not torch.cuda.is_available():
         raise CommandError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
     return device
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """`mixwave data build ...`: write the dataset folder and print its splits."""
+    from mixwave_hf.data import builders
+
+    if args.train_shards < 1 or args.segment_seconds <= 0:
+        raise CommandError("--train-shards must be at least 1 and --segment-seconds positive")
+    options = {key: str(value) for key, value in vars(args).items() if key not in ("run", "command", "data_command")}
+    try:
+        if args.builder == "enst":
+            songs = builders.with_rows(builders.enst_songs(args.root), args.segment_seconds)
+            total = builders.count_enst_songs(args.root)
+            description = builders.enst_description()
+        elif args.builder == "folder":
+            songs = builders.with_rows(builders.folder_songs(args.root, args.mix_name, args.license),
+                                       args.segment_seconds)
+            total = None
+            description = builders.folder_description(args.root, args.license)
+        else:
+            if args.hours <= 0 or args.workers < 1:
+                raise CommandError("--hours must be positive and --workers at least 1")
+            total, songs = builders.synth_songs(args.hours, args.seed, args.workers, args.segment_seconds)
+            description = builders.synth_description()
+        description.parameters = options
+        summary = builders.build_dataset(songs, args.out, description, train_shards=args.train_shards, total=total)
+    except builders.BuildError as error:
+        raise CommandError(str(error)) from error
+    print(f"wrote {args.out}:")
+    for split, figures in summary.items():
+        print(f"  {split:<10} {figures['songs']:5d} songs {figures['rows']:6d} rows {figures['hours']:8.3f} h "
+              f"in {figures['shards']} shards")
+    return 0
+
+
+def run_push(args: argparse.Namespace) -> int:
+    """`mixwave data push DIR org/name`."""
+    from mixwave_hf.data.push import push_dataset
+
+    try:
+        url = push_dataset(args.directory, args.repo_id, private=args.private)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    print(f"uploaded {args.directory} to {url}")
+    return 0
 
 
 def load_model(name: str):

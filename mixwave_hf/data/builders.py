@@ -1,0 +1,255 @@
+"""Builders: multitrack collections (ENST-drums, a folder of songs, the synthetic renderer) -> a dataset.
+
+Each builder yields (split, Song) pairs; `build_dataset` writes them as parquet shards with a dataset
+card (see `schema`). Splits are chosen per song, or per phrase, by a stable hash, so whole recordings
+never straddle two splits and rebuilding gives the same split.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from mixwave_hf.audio import is_audio_file, read_audio, resample
+from mixwave_hf.data.dataset_card import DatasetDescription, write_dataset_card
+from mixwave_hf.data.schema import SEGMENT_SECONDS, SPLITS, DatasetWriter, Song, song_rows
+
+ENST_TRACKS = ("hi-hat", "kick", "overhead_L", "overhead_R", "snare", "tom_1", "tom_2", "tom_3")
+ENST_MIXES = ("dry_mix", "wet_mix")
+SYNTH_ENGINEER = "mixwave-hf fixed engineer v1"
+ENST_LICENSE = "other"  # ENST-drums: free for non-commercial research, on request from its authors
+
+
+class BuildError(ValueError):
+    """A collection that cannot be built into a dataset; the message names the file or folder."""
+
+
+def split_for(key: str, test_every: int = 10) -> str:
+    """The split of a song or phrase, from a stable hash of `key`: about 1 in `test_every` goes to test,
+    as many to validation, the rest to train."""
+    bucket = int(hashlib.sha1(key.encode()).hexdigest(), 16) % test_every
+    return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
+
+
+def build_dataset(songs: Iterable[tuple[str, Iterable[dict]]], out: str | Path, description: DatasetDescription,
+                  train_shards: int = 8, other_shards: int = 1, total: int | None = None) -> dict:
+    """Write songs, given as (split, rows) pairs (rows as made by `schema.song_rows`), into `out`:
+    parquet shards and a README.md card. Returns the split summary.
+
+    `train_shards` should be a multiple of (training processes x loader workers): each reads whole
+    shards. Nothing is overwritten: `out` must be new or empty; a failed build removes its shards.
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise BuildError(f"{out}: not empty; choose a new output folder (nothing is overwritten)")
+    shards = {split: train_shards if split == "train" else other_shards for split in SPLITS}
+    writer = DatasetWriter(out, shards)
+    try:
+        for split, rows in tqdm(songs, total=total, unit="song", desc=f"building {out.name}"):
+            for row in rows:
+                writer.write(split, row)
+    except BaseException:
+        writer.abort()
+        raise
+    summary = writer.close()
+    write_dataset_card(out, description, summary)
+    return summary
+
+
+def with_rows(songs: Iterable[tuple[str, Song]], segment_seconds: float = SEGMENT_SECONDS
+              ) -> Iterator[tuple[str, Iterator[dict]]]:
+    """(split, Song) -> (split, its segment rows), for `build_dataset`."""
+    for split, song in songs:
+        yield split, song_rows(song, segment_seconds)
+
+
+# ---- ENST-drums ------------------------------------------------------------------------------------
+
+def enst_phrase(name: str) -> str:
+    """The phrase a recording plays, shared by every drummer: "013_phrase_rock_simple_slow_sticks" ->
+    "phrase_rock_simple_slow_sticks" (the leading take number dropped)."""
+    return re.sub(r"^\d+_", "", name)
+
+
+def enst_songs(root: str | Path) -> Iterator[tuple[str, Song]]:
+    """(split, Song) for every recording under ENST_ROOT/drummer_*/audio/<track>/<name>.wav.
+
+    Tracks missing for a song are left out (tom_3 exists only for drummer 3); mixes are made stereo
+    if stored mono. The split comes from the phrase (`enst_phrase`), so one phrase played by several
+    drummers stays in one split.
+    """
+    root = Path(root)
+    drummers = sorted(path for path in root.glob("drummer_*") if (path / "audio").is_dir())
+    if not drummers:
+        raise BuildError(f"{root}: no drummer_*/audio folders; expected the ENST-drums layout "
+                         "drummer_{1,2,3}/audio/{hi-hat,kick,...,wet_mix}/<name>.wav")
+    for drummer in drummers:
+        audio = drummer / "audio"
+        names = sorted({path.stem for path in (audio / "wet_mix").glob("*.wav")})
+        for name in names:
+            tracks, rates = {}, Counter()
+            for track in ENST_TRACKS:
+                path = audio / track / f"{name}.wav"
+                if path.exists():
+                    samples, rate = read_audio(path)
+                    tracks[track] = samples.mean(axis=0)
+                    rates[rate] += 1
+            mixes = {}
+            for mix in ENST_MIXES:
+                path = audio / mix / f"{name}.wav"
+                if path.exists():
+                    samples, rate = read_audio(path)
+                    mixes[mix] = np.repeat(samples, 2, axis=0) if samples.shape[0] == 1 else samples[:2]
+                    rates[rate] += 1
+            if not tracks:
+                continue
+            if len(rates) > 1:
+                raise BuildError(f"{audio}/*/{name}.wav: files at different sample rates {sorted(rates)}")
+            phrase = enst_phrase(name)
+            yield split_for(phrase), Song(
+                song_id=f"{drummer.name}/{name}", tracks=tracks, wet_mix=mixes.get("wet_mix"),
+                dry_mix=mixes.get("dry_mix"), sample_rate=next(iter(rates)), source="ENST-drums",
+                license=ENST_LICENSE, engineer="ENST-drums", style=phrase, kit=drummer.name,
+                metadata={"take": name, "phrase": phrase, "drummer": drummer.name},
+            )
+
+
+def enst_description() -> DatasetDescription:
+    return DatasetDescription(
+        pretty_name="ENST-drums multitracks (mixwave-hf format)",
+        license=ENST_LICENSE,
+        how_made="Built with `mixwave data build enst` from the ENST-drums database (Gillet & Richard, "
+        "ISMIR 2006): 3 drummers on their own kits, 8 close and overhead microphones, with the dry and "
+        "wet mixes made by the database's sound engineer. Splits follow the played phrase (the file name "
+        "without its take number), so a phrase played by several drummers stays in one split.",
+        attribution="ENST-drums is (c) Telecom ParisTech / ENST, distributed by its authors for "
+        "non-commercial research; cite O. Gillet and G. Richard, \"ENST-Drums: an extensive audio-visual "
+        "database for drum signals processing\", ISMIR 2006. Do not redistribute without their permission.",
+        tags=["enst-drums"],
+    )
+
+
+def count_enst_songs(root: str | Path) -> int:
+    return sum(len(list((drummer / "audio" / "wet_mix").glob("*.wav")))
+               for drummer in Path(root).glob("drummer_*"))
+
+
+# ---- a folder of songs -----------------------------------------------------------------------------
+
+def folder_description(root: str | Path, license: str) -> DatasetDescription:
+    return DatasetDescription(
+        pretty_name=f"{Path(root).name} multitracks (mixwave-hf format)",
+        license=license,
+        how_made=f"Built with `mixwave data build folder` from `{Path(root).name}/`: one folder per song, "
+        "one file per track and the engineer's mix. Splits follow a stable hash of the song folder name.",
+    )
+
+
+def folder_songs(root: str | Path, mix_name: str = "mix", license: str = "unknown") -> Iterator[tuple[str, Song]]:
+    """(split, Song) for every ROOT/<song>/ folder: one audio file per track, and `<mix_name>.*` the mix.
+
+    Files at another rate than the mix are resampled to it; the split comes from the folder name.
+    """
+    root = Path(root)
+    folders = sorted(path for path in root.iterdir() if path.is_dir()) if root.is_dir() else []
+    if not folders:
+        raise BuildError(f"{root}: no song folders; expected ROOT/<song>/<track files> and ROOT/<song>/{mix_name}.wav")
+    for folder in folders:
+        files = sorted(path for path in folder.iterdir() if path.is_file() and is_audio_file(path))
+        mixes = [path for path in files if path.stem == mix_name]
+        if len(mixes) != 1:
+            found = ", ".join(path.name for path in files) or "no audio files"
+            raise BuildError(f"{folder}: expected one mix file named {mix_name}.<ext> (found: {found}); "
+                             "pass --mix-name to name it")
+        mix, rate = read_audio(mixes[0])
+        tracks = {}
+        for path in files:
+            if path == mixes[0]:
+                continue
+            samples, track_rate = read_audio(path)
+            tracks[path.stem] = resample(samples, track_rate, rate).mean(axis=0)
+        if not tracks:
+            raise BuildError(f"{folder}: only a mix, no track files")
+        yield split_for(folder.name), Song(
+            song_id=folder.name, tracks=tracks, wet_mix=np.repeat(mix, 2, axis=0) if mix.shape[0] == 1 else mix[:2],
+            dry_mix=None, sample_rate=rate, source="folder", license=license,
+            metadata={"files": [path.name for path in files]},
+        )
+
+
+# ---- the synthetic drum corpus ---------------------------------------------------------------------
+
+def synth_description() -> DatasetDescription:
+    from mixwave_hf.data.synth import KITS
+
+    credits = " ".join(f"{name}: {kit.attribution}" for name, kit in KITS.items())
+    return DatasetDescription(
+        pretty_name="mixwave-hf synthetic drum multitracks",
+        license="cc-by-sa-3.0",
+        how_made="Rendered with `mixwave data build synth` (mixwave_hf/data/synth.py) from sampled acoustic "
+        "kits: seeded grooves, per-piece renders into 8 close and overhead microphones, a recording model "
+        "(bleed, spaced overhead pair, room, noise floor, random input gain), and one fixed engineer "
+        "(loudness normalisation, EQ, compression, panning, reverb send, bus compression, limiter) making "
+        "the wet mix; the dry mix has the same gains and pans without effects. The test split uses a kit "
+        "the training split never saw. Every parameter is in each row's `metadata`, so any song can be "
+        "re-rendered from its seed.",
+        attribution=f"Rendered audio of the AVL Drumkits is shared under CC-BY-SA-3.0 with attribution. {credits}",
+        tags=["synthetic"],
+    )
+
+
+def synth_songs(hours: float, seed: int, workers: int = 2, segment_seconds: float = SEGMENT_SECONDS
+                ) -> tuple[int, Iterator[tuple[str, list[dict]]]]:
+    """(number of songs, iterator of (split, rows)) for a rendered corpus of about `hours` hours.
+
+    Songs are rendered and FLAC-encoded in `workers` processes (one core each), in plan order, so
+    the corpus is the same whatever the worker count.
+    """
+    from mixwave_hf.data.synth import plan_corpus
+
+    plans = plan_corpus(hours, seed)
+
+    render = functools.partial(render_planned_song, segment_seconds=segment_seconds)
+
+    def rendered() -> Iterator[tuple[str, list[dict]]]:
+        if workers <= 1:
+            yield from map(render, plans)
+            return
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # no forked copies of a threaded parent
+        with context.Pool(workers, initializer=single_threaded) as pool:
+            yield from pool.imap(render, plans)
+
+    return len(plans), rendered()
+
+
+def single_threaded() -> None:
+    """Pool initializer: each worker renders on one core."""
+    import os
+
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
+
+
+def render_planned_song(plan, segment_seconds: float = SEGMENT_SECONDS) -> tuple[str, list[dict]]:
+    """Render one planned song (`synth.SongPlan`) and encode its rows: (split, rows)."""
+    from mixwave_hf.data.synth import KITS, render_song
+
+    rendered = render_song(plan.seed, plan.kit, plan.seconds)
+    kit = KITS[plan.kit]
+    song = Song(
+        song_id=plan.song_id, tracks=rendered.tracks, wet_mix=rendered.wet_mix, dry_mix=rendered.dry_mix,
+        sample_rate=rendered.sample_rate, source="mixwave-hf synthetic drums", license=kit.license,
+        engineer=SYNTH_ENGINEER, style=str(rendered.metadata.get("style", "")), kit=plan.kit, seed=plan.seed,
+        metadata=rendered.metadata,
+    )
+    return plan.split, list(song_rows(song, segment_seconds))
+
