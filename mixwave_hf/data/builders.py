@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -50,6 +51,7 @@ def build_dataset(songs: Iterable[tuple[str, Iterable[dict]]], out: str | Path, 
     if out.exists() and any(out.iterdir()):
         raise BuildError(f"{out}: not empty; choose a new output folder (nothing is overwritten)")
     shards = {split: train_shards if split == "train" else other_shards for split in SPLITS}
+    created = not out.exists()
     writer = DatasetWriter(out, shards)
     try:
         for split, rows in tqdm(songs, total=total, unit="song", desc=f"building {out.name}"):
@@ -57,6 +59,8 @@ def build_dataset(songs: Iterable[tuple[str, Iterable[dict]]], out: str | Path, 
                 writer.write(split, row)
     except BaseException:
         writer.abort()
+        if created:  # leave nothing behind, so the same command can simply be run again
+            shutil.rmtree(out, ignore_errors=True)
         raise
     summary = writer.close()
     write_dataset_card(out, description, summary)
