@@ -36,7 +36,8 @@ def test_tiled_mix_equals_one_full_pass_small_model(small_model, window_steps, s
     assert_tiling_exact(small_model, tracks, window_steps * 2**small_model.levels, segments)
 
 
-@pytest.mark.parametrize("options", [{"upsampling": "learned"}, {"down_kernel": 5, "up_kernel": 3, "output_kernel": 3}])
+@pytest.mark.parametrize("options", [{"upsampling": "learned"}, {"down_kernel": 5, "up_kernel": 3, "output_kernel": 3},
+                                     {"up_kernel": 1}, {"up_kernel": 7, "upsampling": "learned"}])
 def test_tiled_mix_equals_one_full_pass_other_configurations(options):
     torch.manual_seed(2)
     model = MixWaveUNet(levels=5, base_channels=3, **options)
