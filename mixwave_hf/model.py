@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
-from huggingface_hub import PyTorchModelHubMixin
+from huggingface_hub import ModelCard, PyTorchModelHubMixin
 from torch import nn
 
 from mixwave_hf.slots import DEFAULT_SLOTS
@@ -247,6 +247,13 @@ class MixWaveUNet(
         from mixwave_hf.mixing import mix_tracks
 
         return mix_tracks(self, tracks, sample_rate, **options)
+
+    def generate_model_card(self, **card_options) -> ModelCard:
+        """The model card written by save_pretrained/push_to_hub (`model_card_kwargs` are the options
+        of `mixwave_hf.card.render_model_card`: training record, evaluation, datasets, licences)."""
+        from mixwave_hf.card import render_model_card
+
+        return render_model_card(self, **card_options)
 
     # ---- loading -----------------------------------------------------------------------------
 

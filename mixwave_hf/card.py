@@ -1,0 +1,154 @@
+"""Model cards: rendered from the model's config, a training record and an evaluation, then validated.
+
+The template is `mixwave_hf/templates/model_card.md` (the top-level `model_card.md` links to it).
+`MixWaveUNet.save_pretrained(dir, model_card_kwargs={...})` and `push_to_hub` render it through
+`MixWaveUNet.generate_model_card`, so every saved or pushed model carries one.
+
+The evaluation is the JSON `mixwave evaluate` writes: {"dataset", "split", "target", "songs",
+"command", "metrics": {name: {"unit", "lower_is_better", "uses_loudness", ...}}, "systems":
+{name: {"label", "loudness_oracle", "summary": {metric: {"median", "q1", "q3"}}}}}, with the
+model's system named "model".
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+if TYPE_CHECKING:
+    from mixwave_hf.model import MixWaveUNet
+
+TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
+MODEL_SYSTEM = "model"
+
+
+class CardError(ValueError):
+    """A card whose metadata would not be valid on the Hub; the message says which field."""
+
+
+def render_model_card(
+    model: MixWaveUNet,
+    *,
+    repo_id: str | None = None,
+    training: dict | None = None,
+    evaluation: dict | None = None,
+    datasets: list[str] | None = None,
+    license: str = "apache-2.0",
+    data_licenses: str = "",
+    synthetic_only: bool = False,
+) -> ModelCard:
+    """The model card of `model`, validated (`validate_model_card`).
+
+    training: what to record of the training run, e.g. {"data": ..., "steps": ..., "hours": ...,
+    "hardware": ..., "command": ...}; evaluation: the JSON of `mixwave evaluate`; datasets: Hub
+    dataset ids it was trained on; license: the weights' licence (their data's, where it binds);
+    repo_id: the Hub repo the card is for (its usage examples name it).
+    """
+    info = model._hub_mixin_info
+    data = ModelCardData(
+        model_name=repo_id.split("/")[-1] if repo_id else None,
+        library_name=info.model_card_data.library_name,
+        pipeline_tag=info.model_card_data.pipeline_tag,
+        license=license,
+        tags=list(info.model_card_data.tags or []),
+        datasets=datasets or None,
+        eval_results=eval_results(evaluation) if evaluation else None,
+    )
+    lengths = model.valid_lengths(88_200 if model.levels == 10 else 1)
+    systems, results = results_table(evaluation) if evaluation else ([], [])
+    card = ModelCard.from_template(
+        data,
+        template_str=TEMPLATE_PATH.read_text(),
+        title=repo_id.split("/")[-1] if repo_id else "Mix-Wave-U-Net (mixwave-hf)",
+        model_reference=repo_id or "path/to/this/folder",
+        repo_url=info.repo_url,
+        slot_count=len(model.slot_names),
+        slots=", ".join(f"`{slot}`" for slot in model.slot_names),
+        sample_rate=model.sample_rate,
+        outputs=model.outputs,
+        levels=model.levels,
+        base_channels=model.down[0].out_channels,
+        kernels=f"{model.down_kernel} down / {model.bottleneck_kernel} bottleneck / {model.up_kernel} up / "
+        f"{model.output_kernel} out",
+        upsampling=model.upsampling,
+        parameters=f"{sum(parameter.numel() for parameter in model.parameters()):,}",
+        example_input=f"{lengths.input:,}",
+        example_output=f"{lengths.output:,}",
+        context=f"{lengths.context:,}",
+        training=training,
+        evaluation=evaluation,
+        systems=systems,
+        results=results,
+        baseline_notes=baseline_notes(evaluation) if evaluation else "",
+        synthetic_only=synthetic_only,
+        data_licenses=data_licenses,
+    )
+    validate_model_card(card, evaluation)
+    return card
+
+
+def eval_results(evaluation: dict) -> list[EvalResult]:
+    """The model's median per metric as Hub `model-index` results."""
+    summary = evaluation["systems"][MODEL_SYSTEM]["summary"]
+    return [
+        EvalResult(
+            task_type="audio-to-audio",
+            task_name="Automatic drum mixing",
+            dataset_type=evaluation["dataset"],
+            dataset_name=evaluation["dataset"],
+            dataset_split=evaluation["split"],
+            dataset_config=evaluation["target"],
+            metric_type=name,
+            metric_name=f"{name} (median, {evaluation['metrics'][name]['unit']})",
+            metric_value=round(figures["median"], 6),
+        )
+        for name, figures in summary.items()
+        if figures["median"] is not None and math.isfinite(figures["median"])
+    ]
+
+
+def results_table(evaluation: dict) -> tuple[list[str], list[dict]]:
+    """(column labels, rows) of the results table: "median [q1, q3]" per metric and system."""
+    names = [MODEL_SYSTEM, *(name for name in evaluation["systems"] if name != MODEL_SYSTEM)]
+    labels = [evaluation["systems"][name].get("label", name) for name in names]
+    rows = []
+    for metric, info in evaluation["metrics"].items():
+        cells = []
+        for name in names:
+            system = evaluation["systems"][name]
+            figures = system["summary"].get(metric)
+            if system.get("loudness_oracle") and info.get("uses_loudness"):
+                cells.append("(oracle)")
+            elif figures is None or figures["median"] is None or not math.isfinite(figures["median"]):
+                cells.append("–")
+            else:
+                cells.append(f"{figures['median']:.3g} [{figures['q1']:.3g}, {figures['q3']:.3g}]")
+        rows.append({"metric": metric, "unit": info["unit"], "lower_is_better": info["lower_is_better"],
+                     "cells": cells})
+    return labels, rows
+
+
+def baseline_notes(evaluation: dict) -> str:
+    notes = [f"*{system.get('label', name)}*: {system['description']}"
+             for name, system in evaluation["systems"].items() if name != MODEL_SYSTEM and system.get("description")]
+    return "; ".join(notes) + "." if notes else ""
+
+
+def validate_model_card(card: ModelCard, evaluation: dict | None = None) -> None:
+    """Check the card's metadata offline the way the Hub reads it; CardError naming what is wrong.
+
+    The YAML is parsed back from the card's text: library_name, pipeline_tag and license must be
+    set, and the `model-index` must hold one result per finite model metric of `evaluation`.
+    """
+    parsed = ModelCard(str(card)).data
+    for field in ("library_name", "pipeline_tag", "license"):
+        if not getattr(parsed, field, None):
+            raise CardError(f"model card metadata lacks {field}")
+    if evaluation is not None:
+        expected = len(eval_results(evaluation))
+        found = len(parsed.eval_results or [])
+        if found != expected:
+            raise CardError(f"model card model-index holds {found} results; expected {expected}")
