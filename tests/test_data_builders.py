@@ -1,6 +1,8 @@
 """Dataset builders (ENST layout, folder of songs), the card, and the Hub round trip of a built dataset."""
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +164,36 @@ def test_push_and_stream_from_the_hub(hub_server, tmp_path, capsys):
     assert remote == local == {f"song_{index}" for index in range(4)}
     assert main(["data", "push", str(tmp_path), "someorg/nothing"]) == 1
     assert "expected a built dataset" in capsys.readouterr().err
+
+
+def test_writing_and_reading_need_no_torchcodec_or_ffmpeg(tmp_path):
+    """Build and stream a dataset in a process where importing torchcodec fails."""
+    script = f"""
+import importlib.abc, importlib.machinery, sys
+
+class Blocker(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torchcodec":
+            return importlib.machinery.ModuleSpec(name, self)
+    def create_module(self, spec):
+        raise ImportError("torchcodec is blocked in this test")
+    def exec_module(self, module):
+        pass
+
+sys.meta_path.insert(0, Blocker())
+import numpy as np
+from mixwave_hf.data.builders import build_dataset, with_rows
+from mixwave_hf.data.dataset_card import DatasetDescription
+from mixwave_hf.data.schema import Song, decode_audio, open_split
+
+mix = np.full((2, 4410), 0.1, np.float32)
+song = Song("a", {{"kick": np.full(4410, 0.1, np.float32)}}, mix, None, 44100, "t", "cc0")
+build_dataset(with_rows([("train", song)]), {str(tmp_path / "out")!r}, DatasetDescription("t", "cc0", "test"),
+              train_shards=1)
+row = next(iter(open_split({str(tmp_path / "out")!r}, "train")))
+assert decode_audio(row["wet_mix"])[0].shape == (2, 4410)
+assert "torchcodec.encoders" not in sys.modules
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]

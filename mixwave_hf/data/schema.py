@@ -77,7 +77,7 @@ class Song:
 
     @property
     def length(self) -> int:
-        return max(len(audio) for audio in self.tracks.values())
+        return max(audio.shape[-1] for audio in self.tracks.values())
 
 
 def encode_flac(audio: np.ndarray, sample_rate: int) -> bytes:
@@ -175,7 +175,9 @@ class DatasetWriter:
             raise ValueError(f"split {split!r}; this writer has {list(self.shards)}")
         key = (split, self.next_shard[split])
         self.next_shard[split] = (self.next_shard[split] + 1) % self.shards[split]
-        self.pending[key].append(self.features.encode_example(row))
+        # Rows already hold the Audio columns' storage form ({"bytes", "path"}), so they go to arrow
+        # as they are: `Features.encode_example` would import torchcodec (and FFmpeg) for nothing.
+        self.pending[key].append(row)
         if len(self.pending[key]) >= ROWS_PER_ROW_GROUP:
             self._flush(key)
         self.rows[split] += 1

@@ -1,0 +1,180 @@
+"""Data loading benchmark: default-size training crops per second per CPU core, beside the model's appetite.
+
+Writes a synthetic dataset with the schema's writer (default 8 songs x 30 s of 8 tracks of noise
+bursts, a wet and a dry mix; noise is the worst case for FLAC, so decoding costs at least as much as
+with real drums), then measures, all in this one run (machines are noisy: compare the ratio):
+- the streaming loader (`StreamingDataset` -> DataLoader, batch 4, num_workers=0, torch on one
+  thread): crops per second of wall time and per CPU-second (= per core), shuffle buffers on, a warm
+  pass first; and where its time goes (reading rows, decoding them, cutting crops);
+- the same from a bundle (`BundleDataset`, int16), which skips the FLAC decoding;
+- the model's consumption: training steps per second of the default MixWaveUNet at batch 4,
+  forward + backward + L1 loss + Adam on the CPU (all threads), as crops per second;
+- the ratio loader / model: how many training processes like this one a single loader core feeds.
+
+Target: at least 20 default-size crops (121,843 x 8 input samples) per second per core.
+Run: `.venv/bin/python bench/data.py [--songs 8] [--seconds 30] [--model-steps 3]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mixwave_hf.data.loader import BundleDataset, CropConfig, StreamingDataset, export_bundle, segment_from_row
+from mixwave_hf.data.schema import DatasetWriter, Song, song_rows
+from mixwave_hf.model import MixWaveUNet
+
+RATE = 44_100
+TARGET_CROPS_PER_CORE_SECOND = 20.0
+
+
+def synthetic_song(song_id: str, seconds: float, seed: int) -> Song:
+    """8 tracks of decaying noise bursts at their own rates; the mixes are panned sums."""
+    rng = np.random.default_rng(seed)
+    length = int(seconds * RATE)
+    tracks = {}
+    for number, slot in enumerate(MixWaveUNet().slot_names):
+        period = int(RATE * 60 / rng.uniform(70, 180) / (1 + number % 3))
+        envelope = np.exp(-(np.arange(length) % period) / (0.04 * RATE)).astype(np.float32)
+        tracks[slot] = 0.1 * rng.standard_normal(length, dtype=np.float32) * envelope
+    pans = np.linspace(0.2, 0.8, len(tracks), dtype=np.float32)
+    stacked = np.stack(list(tracks.values()))
+    dry = np.stack([(1 - pans) @ stacked, pans @ stacked]) / 4
+    return Song(song_id, tracks, np.tanh(2 * dry) / 2, dry, RATE, source="synthetic noise", license="cc0-1.0",
+                seed=seed)
+
+
+def write_synthetic_dataset(directory: Path, songs: int, seconds: float, shards: int) -> float:
+    """Write the train split; returns the seconds it took."""
+    start = time.perf_counter()
+    writer = DatasetWriter(directory, {"train": shards})
+    for number in range(songs):
+        for row in song_rows(synthetic_song(f"noise{number:03d}", seconds, seed=number)):
+            writer.write("train", row)
+    writer.close()
+    return time.perf_counter() - start
+
+
+def clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def measure_loader(dataset: torch.utils.data.IterableDataset, batch_size: int) -> dict[str, float]:
+    """Crops per wall second and per CPU second over one pass (after a warm pass), num_workers=0."""
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=0)
+    dataset.set_epoch(0)
+    for _ in loader:  # warm: imports, file handles, page cache
+        pass
+    dataset.set_epoch(1)
+    wall, cpu = clocks()
+    crops = sum(batch["tracks"].shape[0] for batch in loader)
+    wall_end, cpu_end = clocks()
+    return {"crops": crops, "wall": wall_end - wall, "cpu": cpu_end - cpu}
+
+
+def loader_breakdown(dataset: StreamingDataset) -> dict[str, float]:
+    """CPU seconds per segment: reading the row (parquet -> Python), decoding it, cutting its crops."""
+    from mixwave_hf.data.loader import cut_crop, random_crops
+
+    read = decode = cut = 0.0
+    segments = 0
+    rows = dataset.dataset.iter(batch_size=1)
+    rng = np.random.default_rng(0)
+    while True:
+        begin = time.process_time()
+        batch = next(rows, None)
+        if batch is None:
+            break
+        row = {key: values[0] for key, values in batch.items()}
+        decoded = time.process_time()
+        segment = segment_from_row(row, dataset.config, dataset.stats)
+        crops_start = time.process_time()
+        for start, gains in random_crops(segment, dataset.config, rng):
+            cut_crop(segment, start, dataset.config, gains)
+        end = time.process_time()
+        read, decode, cut = read + decoded - begin, decode + crops_start - decoded, cut + end - crops_start
+        segments += 1
+    return {"read": read / segments, "decode": decode / segments, "cut": cut / segments}
+
+
+def measure_model(batch_size: int, steps: int, config: CropConfig) -> dict[str, float]:
+    """Training steps per second of the default model on the CPU: forward, L1, backward, Adam."""
+    torch.manual_seed(0)
+    model = MixWaveUNet()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    tracks = torch.randn(batch_size, len(config.slot_names), config.input_samples) * 0.1
+    target = torch.randn(batch_size, 2, config.output_samples) * 0.1
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.l1_loss(model(tracks), target)
+        loss.backward()
+        optimizer.step()
+
+    step()  # warm
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    seconds = (time.perf_counter() - start) / steps
+    return {"step_seconds": seconds, "crops_per_second": batch_size / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--songs", type=int, default=8, help="synthetic songs (one row per 30 s)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each song")
+    parser.add_argument("--shards", type=int, default=4, help="parquet shards of the train split")
+    parser.add_argument("--crops-per-segment", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--model-steps", type=int, default=3, help="timed training steps of the model")
+    args = parser.parse_args()
+
+    config = CropConfig(crops_per_segment=args.crops_per_segment)
+    assert config == CropConfig.for_model(MixWaveUNet(), crops_per_segment=args.crops_per_segment)
+    threads = torch.get_num_threads()
+    with tempfile.TemporaryDirectory(prefix="mixwave-bench-data-") as directory:
+        folder = Path(directory) / "synthetic"
+        written = write_synthetic_dataset(folder, args.songs, args.seconds, args.shards)
+        size = sum(path.stat().st_size for path in folder.rglob("*.parquet"))
+        print(f"synthetic dataset: {args.songs} songs x {args.seconds:.0f} s, 8 tracks + 2 mixes, {args.shards} "
+              f"shards, {size / 2**20:.0f} MB, written in {written:.1f} s")
+        print(f"crops: {config.input_samples:,} -> {config.output_samples:,} samples, {len(config.slot_names)} slots, "
+              f"{config.crops_per_segment} per segment, gain ±{config.gain_db:g} dB; batch {args.batch_size}")
+
+        torch.set_num_threads(1)  # the loader's own work is single-threaded; keep torch's collate there too
+        streaming = StreamingDataset(folder, "train", config)
+        streamed = measure_loader(streaming, args.batch_size)
+        parts = loader_breakdown(StreamingDataset(folder, "train", config, shuffle=False))
+        bundle_file = Path(directory) / "train.npz"
+        export_bundle(folder, "train", bundle_file, config, progress=False)
+        bundled = measure_loader(BundleDataset(bundle_file, config), args.batch_size)
+        torch.set_num_threads(threads)
+        model = measure_model(args.batch_size, args.model_steps, config)
+
+    print(f"\n{'loader (num_workers=0, 1 thread)':<40} {'crops':>6} {'wall s':>7} {'CPU s':>7} {'crops/s':>8} "
+          f"{'crops/CPU-s':>12}")
+    for name, figures in (("streaming (parquet + FLAC decode)", streamed), ("bundle (int16 .npz)", bundled)):
+        print(f"{name:<40} {figures['crops']:6d} {figures['wall']:7.2f} {figures['cpu']:7.2f} "
+              f"{figures['crops'] / figures['wall']:8.1f} {figures['crops'] / figures['cpu']:12.1f}")
+    total = sum(parts.values())
+    print(f"streaming, CPU ms per {args.seconds:.0f} s segment: read rows {1e3 * parts['read']:.0f}, decode FLAC + "
+          f"arrange slots {1e3 * parts['decode']:.0f}, cut {config.crops_per_segment} crops {1e3 * parts['cut']:.0f} "
+          f"(decode {parts['decode'] / total:.0%})")
+    print(f"model (default MixWaveUNet, batch {args.batch_size}, fwd+bwd+L1+Adam, {threads} threads): "
+          f"{model['step_seconds']:.2f} s/step = {model['crops_per_second']:.2f} crops/s")
+
+    per_core = streamed["crops"] / streamed["cpu"]
+    print(f"\nstreaming loader per core / model on this CPU: {per_core / model['crops_per_second']:.0f}x "
+          f"(one loader core feeds that many such training processes)")
+    verdict = "meets" if per_core >= TARGET_CROPS_PER_CORE_SECOND else "MISSES"
+    print(f"target >= {TARGET_CROPS_PER_CORE_SECOND:.0f} crops/s per core: {per_core:.1f} ({verdict}); "
+          f"a GPU step consuming N crops/s needs about N / {per_core:.0f} loader cores (DataLoader workers)")
+
+
+if __name__ == "__main__":
+    main()
