@@ -63,6 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output encoding (default float: 32-bit float WAV)")
     mix.set_defaults(run=run_mix)
     add_data_commands(commands)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score a model and the baselines against reference mixes",
+        description="Score a model beside the baselines (plain sum, loudness-matched sum, rule-based mix): "
+        "on every song of a dataset split (--dataset), or on one song (--stems and --reference).")
+    evaluate.add_argument("--model", required=True, help="model directory or Hugging Face Hub repo id")
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="dataset folder or Hub dataset repo id")
+    source.add_argument("--stems", nargs="+", metavar="STEMS_DIR_OR_FILE", help="one song's stems (with --reference)")
+    evaluate.add_argument("--reference", type=Path, help="the reference mix of --stems")
+    evaluate.add_argument("--split", default="test", help="dataset split (default test)")
+    evaluate.add_argument("--target", choices=["wet", "dry"], default="wet", help="reference mix (default wet)")
+    evaluate.add_argument("--output", type=Path, default=Path("evaluation.json"),
+                          help="where to write the JSON (default evaluation.json)")
+    evaluate.add_argument("--examples", type=int, default=0, help="write the mixes of the first N songs")
+    evaluate.add_argument("--examples-dir", type=Path, default=Path("evaluation-examples"),
+                          help="folder for --examples (default evaluation-examples)")
+    evaluate.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    evaluate.set_defaults(run=run_evaluate)
     return parser
 
 
@@ -145,6 +164,40 @@ def resolve_device(name: str | None):
     if device.type == "cuda" and not torch.cuda.is_available():
         raise CommandError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
     return device
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """`mixwave evaluate`: score, print the table, write the JSON."""
+    import json
+
+    from mixwave_hf.evaluate import EvaluationSong, dataset_songs, evaluate, format_table
+
+    if args.stems and args.reference is None:
+        raise CommandError("--stems needs --reference, the mix to compare against")
+    if args.examples < 0:
+        raise CommandError(f"--examples {args.examples}; expected 0 or more")
+    device = resolve_device(args.device)
+    model = load_model(args.model)
+    command = "mixwave evaluate " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["evaluate"] else ""
+    if args.dataset:
+        songs = dataset_songs(args.dataset, args.split, args.target)
+        dataset, split, target = args.dataset, args.split, args.target
+    else:
+        tracks, rate = read_stems(find_stems(args.stems, [], model.slot_names), None)
+        reference, reference_rate = read_audio(args.reference)
+        reference = np.repeat(reference, 2, axis=0) if reference.shape[0] == 1 else reference[:2]
+        songs = [EvaluationSong(args.reference.stem, tracks, resample(reference, reference_rate, rate), rate)]
+        dataset, split, target = str(args.reference), "", "reference"
+    try:
+        evaluation = evaluate(model, songs, dataset=dataset, split=split, target=target, command=command,
+                              examples=args.examples, examples_dir=args.examples_dir, device=str(device))
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(evaluation, indent=2))
+    print(format_table(evaluation))
+    print(f"{evaluation['songs']} songs; wrote {args.output}")
+    return 0
 
 
 def run_build(args: argparse.Namespace) -> int:

@@ -1,0 +1,193 @@
+"""Baseline mixes a model is measured beside: the plain sum, the loudness-matched sum, a rule-based mix.
+
+Each baseline takes `tracks` (slot name -> [samples] mono float32 at `sample_rate` Hz; the slots of
+mixwave_hf.slots.DEFAULT_SLOTS, missing slots absent; anything `mix_tracks` accepts, arranged by the
+same `arrange_tracks`) and returns a [2, samples] float32 stereo mix as long as the longest track.
+All go one way: arrange the tracks, set a gain per track, pan each into stereo, sum, and set one
+gain on the sum. `BASELINES` lists them with what they need and whether they see the reference.
+Pans run from -1 (hard left) to +1 (hard right), from the drummer's perspective (hi-hat left, floor
+tom right, as the synthetic engineer and most drum mixes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from mixwave_hf.metrics import gain_to_loudness, loudness_matching_gain
+from mixwave_hf.mixing import arrange_tracks
+from mixwave_hf.slots import DEFAULT_SLOTS
+
+#: Pans of the plain and loudness-matched sums: the overheads to their sides, everything else centre.
+SUM_PANS = {"overhead_L": -1.0, "overhead_R": 1.0}
+#: Loudness (LUFS) every track is levelled to before the loudness-matched sum and the rule-based mix.
+TRACK_LOUDNESS_LUFS = -30.0
+
+#: The rule-based mix: (gain in dB after levelling, pan) per slot; see `rule_based_mix`.
+RULE_BASED_SETTINGS = {
+    "kick": (0.0, 0.0),
+    "snare": (0.0, 0.0),
+    "hihat": (-6.0, -0.3),
+    "tom_1": (-10.0, -0.4),
+    "tom_2": (-10.0, 0.0),
+    "tom_3": (-10.0, 0.5),
+    "overhead_L": (-6.0, -1.0),
+    "overhead_R": (-6.0, 1.0),
+}
+#: The rule-based mix is brought to this loudness (LUFS), unless that would peak above RULE_BASED_PEAK_DBFS.
+RULE_BASED_LOUDNESS_LUFS = -18.0
+RULE_BASED_PEAK_DBFS = -1.0
+
+PAN_LAWS = ("equal_gain", "constant_power")
+
+
+def pan_gains(pan: float, law: str) -> tuple[float, float]:
+    """(left, right) gains of a mono track at `pan` (-1 hard left .. +1 hard right).
+
+    "equal_gain": a balance control: 1 to both sides at the centre, the far side turned down
+    linearly (pan -1 -> (1, 0)). "constant_power": sin/cos, -3 dB to each side at the centre, so a
+    track keeps its power wherever it is panned.
+    """
+    if not -1.0 <= pan <= 1.0:
+        raise ValueError(f"pan={pan}; expected -1 (hard left) to 1 (hard right)")
+    if law == "equal_gain":
+        return min(1.0, 1.0 - pan), min(1.0, 1.0 + pan)
+    if law == "constant_power":
+        angle = (pan + 1.0) * math.pi / 4
+        return math.cos(angle), math.sin(angle)
+    raise ValueError(f"pan law {law!r}; expected one of {PAN_LAWS}")
+
+
+def pan_and_sum(slot_audio: np.ndarray, gains_db: Mapping[str, float], pans: Mapping[str, float],
+                law: str) -> np.ndarray:
+    """[slots, samples] tracks in DEFAULT_SLOTS order -> [2, samples] float32: each track times its gain
+    (dB; absent slots 0 dB), panned (`pan_gains`; absent slots centre), summed."""
+    mix = np.zeros((2, slot_audio.shape[-1]), np.float64)
+    for slot, track in zip(DEFAULT_SLOTS, slot_audio, strict=True):
+        if not track.any():
+            continue
+        gain = 10 ** (gains_db.get(slot, 0.0) / 20)
+        left, right = pan_gains(pans.get(slot, 0.0), law)
+        mix[0] += gain * left * track
+        mix[1] += gain * right * track
+    return mix.astype(np.float32)
+
+
+def levelled_tracks(tracks: Mapping[str, np.ndarray], sample_rate: int) -> np.ndarray:
+    """The tracks arranged in DEFAULT_SLOTS order ([slots, samples] float64), each brought to
+    TRACK_LOUDNESS_LUFS (BS.1770 integrated loudness; the ungated, unweighted level for tracks shorter
+    than 400 ms; tracks below the -70 LUFS gate are left as they are, not a noise floor boosted)."""
+    slot_audio = _arranged(tracks, sample_rate).astype(np.float64)
+    for track in slot_audio:
+        track *= gain_to_loudness(track, sample_rate, TRACK_LOUDNESS_LUFS)
+    return slot_audio
+
+
+def plain_sum(tracks: Mapping[str, np.ndarray], sample_rate: int) -> np.ndarray:
+    """The tracks summed as they are: overhead_L to the left only, overhead_R to the right only, every
+    other track at unity gain to both sides (equal-gain pan law, so a lone centre track comes out
+    unchanged in both channels). Not normalised: it may clip, as a plain sum does."""
+    return pan_and_sum(_arranged(tracks, sample_rate), {}, SUM_PANS, "equal_gain")
+
+
+def loudness_matched_sum(tracks: Mapping[str, np.ndarray], sample_rate: int, reference: np.ndarray) -> np.ndarray:
+    """Every track at equal loudness (`levelled_tracks`), summed with the plain sum's pans, then scaled
+    to the loudness of `reference` ([channels, samples], the mix being compared with; `loudness_matching_gain`).
+
+    A loudness ORACLE: its level comes from the reference, so metrics that depend on the level
+    (METRICS[...].uses_loudness) do not compare it fairly. Not peak-limited.
+    """
+    reference = np.asarray(reference)
+    if reference.ndim != 2 or reference.shape[0] not in (1, 2):
+        raise ValueError(f"reference of shape {reference.shape}; expected [channels, samples], 1 or 2 channels")
+    mix = pan_and_sum(levelled_tracks(tracks, sample_rate), {}, SUM_PANS, "equal_gain")
+    return (mix * loudness_matching_gain(mix, reference, sample_rate)).astype(np.float32)
+
+
+def rule_based_mix(tracks: Mapping[str, np.ndarray], sample_rate: int) -> np.ndarray:
+    """A careful engineer's starting point: each track levelled (`levelled_tracks`), then a fixed gain
+    and pan per slot (constant-power pan law), summed, and one gain on the sum to
+    RULE_BASED_LOUDNESS_LUFS, lowered if needed so the mix peaks at RULE_BASED_PEAK_DBFS at most (a
+    gain, no limiter). No EQ, compression or reverb.
+
+    | slot       | gain (dB) | pan  | why                                                        |
+    |------------|-----------|------|------------------------------------------------------------|
+    | kick       |   0       |  0   | the backbone: centre and loudest                           |
+    | snare      |   0       |  0   | the backbone: centre and loudest                           |
+    | hihat      |  -6       | -0.3 | left of centre, where it sits for a right-handed drummer   |
+    | tom_1      | -10       | -0.4 | high tom left of centre (*)                                |
+    | tom_2      | -10       |  0   | mid tom centre (*)                                         |
+    | tom_3      | -10       | +0.5 | floor tom right (*)                                        |
+    | overhead_L |  -6       | -1   | hard left: the spaced pair already carries the kit's image |
+    | overhead_R |  -6       | +1   | hard right                                                 |
+
+    (*) Toms sit well down: a tom mic is mostly bleed between fills, and levelling the whole track
+    lifts that bleed to the kick's loudness.
+    """
+    slot_audio = levelled_tracks(tracks, sample_rate)
+    gains_db = {slot: gain for slot, (gain, _) in RULE_BASED_SETTINGS.items()}
+    pans = {slot: pan for slot, (_, pan) in RULE_BASED_SETTINGS.items()}
+    mix = pan_and_sum(slot_audio, gains_db, pans, "constant_power")
+    peak = float(np.abs(mix).max()) if mix.size else 0.0
+    if peak == 0.0:
+        return mix
+    gain = min(gain_to_loudness(mix, sample_rate, RULE_BASED_LOUDNESS_LUFS), 10 ** (RULE_BASED_PEAK_DBFS / 20) / peak)
+    return (mix * gain).astype(np.float32)
+
+
+def _arranged(tracks: Mapping[str, np.ndarray], sample_rate: int) -> np.ndarray:
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate={sample_rate}; expected a positive rate in Hz")
+    # The model path's arrangement (aliases, stereo overheads, padding); its warnings are the model's to report.
+    slot_audio, _ = arrange_tracks(tracks, DEFAULT_SLOTS)
+    return slot_audio
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    """A baseline: `function(tracks, sample_rate)`, or `function(tracks, sample_rate, reference)` when
+    `needs_reference`; `loudness_oracle` when its level is taken from the reference, so it is left out
+    of comparisons on metrics with `uses_loudness`. `label` is its name for tables and model cards."""
+
+    name: str
+    label: str
+    function: Callable[..., np.ndarray]
+    needs_reference: bool
+    loudness_oracle: bool
+    description: str
+
+    def mix(self, tracks: Mapping[str, np.ndarray], sample_rate: int,
+            reference: np.ndarray | None = None) -> np.ndarray:
+        """The [2, samples] mix of `tracks`; `reference` ([channels, samples]) is required when
+        `needs_reference` and ignored otherwise."""
+        if not self.needs_reference:
+            return self.function(tracks, sample_rate)
+        if reference is None:
+            raise ValueError(f"baseline {self.name!r} needs the reference mix; pass reference=[2, samples] audio")
+        return self.function(tracks, sample_rate, reference)
+
+
+BASELINES: dict[str, BaselineInfo] = {
+    info.name: info
+    for info in (
+        BaselineInfo("plain_sum", "plain sum", plain_sum, False, False,
+                     "the tracks summed as recorded; overheads hard left/right, the rest centre at unity"),
+        BaselineInfo("loudness_matched_sum", "loudness-matched sum (loudness oracle)", loudness_matched_sum, True, True,
+                     f"each track at {TRACK_LOUDNESS_LUFS:g} LUFS, summed like plain_sum, scaled to the "
+                     "reference's loudness (a loudness oracle)"),
+        BaselineInfo("rule_based_mix", "rule-based mix", rule_based_mix, False, False,
+                     "tracks levelled, fixed per-role gains and constant-power pans, "
+                     f"{RULE_BASED_LOUDNESS_LUFS:g} LUFS or {RULE_BASED_PEAK_DBFS:g} dBFS peak"),
+    )
+}
+
+
+def run_baseline(name: str, tracks: Mapping[str, np.ndarray], sample_rate: int,
+                 reference: np.ndarray | None = None) -> np.ndarray:
+    """The [2, samples] mix of baseline `name` (a key of BASELINES); see `BaselineInfo.mix`."""
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; expected one of {list(BASELINES)}")
+    return BASELINES[name].mix(tracks, sample_rate, reference)

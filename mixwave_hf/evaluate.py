@@ -1,0 +1,137 @@
+"""Evaluation: a model and the baselines scored against reference mixes, per whole song.
+
+`evaluate_dataset` reassembles every song of a dataset split from its segments, mixes it with the
+shared inference function (`mix_tracks`), computes the baselines from the same tracks, and scores
+all of them with `metrics.score`. The result is a JSON-able dict (see `mixwave_hf.card` for its
+layout) that the CLI prints as a table and the model card renders.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from mixwave_hf import baselines, metrics
+from mixwave_hf.audio import write_audio
+from mixwave_hf.mixing import fit_length, mix_tracks
+from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.slots import match_slot
+
+MODEL_SYSTEM = "model"
+
+
+@dataclass
+class EvaluationSong:
+    """One whole song: tracks by their recorded names ([samples] mono) and the reference [2, samples]."""
+
+    song_id: str
+    tracks: dict[str, np.ndarray]
+    reference: np.ndarray
+    sample_rate: int
+
+
+def dataset_songs(path_or_repo_id: str, split: str = "test", target: str = "wet") -> Iterator[EvaluationSong]:
+    """The songs of a dataset split, each reassembled from its segments in order.
+
+    Rows are grouped by song id first (a song's segments may sit in different shards); songs without
+    the `target` mix are skipped.
+    """
+    from mixwave_hf.data.schema import TARGETS, decode_audio, open_split
+
+    if target not in TARGETS:
+        raise ValueError(f"target {target!r}; expected one of {list(TARGETS)}")
+    column = TARGETS[target]
+    rows_by_song: dict[str, list[dict]] = {}
+    for row in open_split(path_or_repo_id, split):
+        rows_by_song.setdefault(row["song_id"], []).append(row)
+    for song_id in sorted(rows_by_song):
+        rows = sorted(rows_by_song[song_id], key=lambda row: row["segment_index"])
+        if any(row[column] is None for row in rows):
+            continue
+        names = rows[0]["track_names"]
+        tracks = {name: np.concatenate([decode_audio(row["tracks"][index])[0].mean(axis=0) for row in rows])
+                  for index, name in enumerate(names)}
+        reference = np.concatenate([decode_audio(row[column])[0] for row in rows], axis=-1)
+        yield EvaluationSong(song_id, tracks, reference, int(rows[0]["sample_rate"]))
+
+
+def score_song(model: MixWaveUNet, song: EvaluationSong, device: str | None = None) -> tuple[dict, dict]:
+    """({system: {metric: value}}, {system: [2, samples] mix}) for the model and every baseline."""
+    slot_tracks = {name: audio for name, audio in song.tracks.items() if match_slot(name, model.slot_names)}
+    length = song.reference.shape[-1]
+    mixes = {MODEL_SYSTEM: fit_length(mix_tracks(model, slot_tracks, song.sample_rate, device=device).audio, length)}
+    for name, baseline in baselines.BASELINES.items():
+        reference = song.reference if baseline.needs_reference else None
+        mixes[name] = fit_length(baseline.mix(slot_tracks, song.sample_rate, reference), length)
+    scores = {name: metrics.score(mix, song.reference, song.sample_rate) for name, mix in mixes.items()}
+    return scores, mixes
+
+
+def evaluate(model: MixWaveUNet, songs: Iterable[EvaluationSong], *, dataset: str = "", split: str = "",
+             target: str = "", command: str = "", examples: int = 0, examples_dir: str | Path | None = None,
+             device: str | None = None, total: int | None = None) -> dict:
+    """Score `model` and the baselines on every song; returns the evaluation dict (JSON-able).
+
+    The first `examples` songs' mixes are written to `examples_dir` as float WAVs.
+    """
+    per_song: dict[str, dict[str, dict[str, float]]] = {}
+    for index, song in enumerate(tqdm(songs, total=total, unit="song", desc="evaluating")):
+        scores, mixes = score_song(model, song, device)
+        per_song[song.song_id] = scores
+        if index < examples and examples_dir is not None:
+            for name, mix in {**mixes, "reference": song.reference}.items():
+                write_audio(Path(examples_dir) / song.song_id.replace("/", "_") / f"{name}.wav", mix, song.sample_rate)
+    if not per_song:
+        raise ValueError(f"no songs to evaluate in {dataset or 'the input'} (split {split!r}, target {target!r})")
+    systems = {MODEL_SYSTEM: {"label": "model", "loudness_oracle": False, "description": ""}}
+    for name, baseline in baselines.BASELINES.items():
+        systems[name] = {"label": baseline.label, "loudness_oracle": baseline.loudness_oracle,
+                         "description": baseline.description}
+    for name, system in systems.items():
+        system["per_song"] = {song_id: scores[name] for song_id, scores in per_song.items()}
+        system["summary"] = summarise(system["per_song"].values())
+    return {
+        "dataset": dataset, "split": split, "target": target, "songs": len(per_song), "command": command,
+        "metrics": {name: {"unit": info.unit, "lower_is_better": info.lower_is_better,
+                           "uses_loudness": info.uses_loudness, "description": info.description}
+                    for name, info in metrics.METRICS.items()},
+        "systems": systems,
+    }
+
+
+def summarise(song_scores: Iterable[dict[str, float]]) -> dict[str, dict[str, float | None]]:
+    """Per metric: median, first and third quartile over songs (NaN scores left out; None if none)."""
+    values: dict[str, list[float]] = {}
+    for scores in song_scores:
+        for name, value in scores.items():
+            values.setdefault(name, [])
+            if value is not None and math.isfinite(value):
+                values[name].append(value)
+    summary = {}
+    for name, finite in values.items():
+        if finite:
+            q1, median, q3 = np.percentile(finite, [25, 50, 75])
+            summary[name] = {"median": float(median), "q1": float(q1), "q3": float(q3), "songs": len(finite)}
+        else:
+            summary[name] = {"median": None, "q1": None, "q3": None, "songs": 0}
+    return summary
+
+
+def format_table(evaluation: dict) -> str:
+    """The evaluation as a text table: one row per metric, "median [q1, q3]" per system."""
+    from mixwave_hf.card import results_table
+
+    labels, rows = results_table(evaluation)
+    header = ["metric", "unit", *labels]
+    lines = [[f"{row['metric']} ({'lower' if row['lower_is_better'] else 'higher'} is better)", row["unit"],
+              *row["cells"]] for row in rows]
+    widths = [max(len(str(line[column])) for line in [header, *lines]) for column in range(len(header))]
+    text = [" | ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
+            for line in [header, *lines]]
+    text.insert(1, "-+-".join("-" * width for width in widths))
+    return "\n".join(text)

@@ -1,0 +1,122 @@
+"""`mixwave evaluate` end to end on a tiny dataset and on one song; the model card carries its figures."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from mixwave_hf.card import CardError, render_model_card, validate_model_card
+from mixwave_hf.cli import main
+from mixwave_hf.data.builders import build_dataset, with_rows
+from mixwave_hf.data.dataset_card import DatasetDescription
+from mixwave_hf.data.schema import Song
+from mixwave_hf.evaluate import dataset_songs, summarise
+from mixwave_hf.example import synthesize_drum_tracks
+from mixwave_hf.model import MixWaveUNet
+
+RATE = 44_100
+NAMES = {"kick": "Kick", "snare": "snare", "hihat": "hi-hat", "tom_1": "tom_1", "overhead_L": "OH L",
+         "overhead_R": "OH R"}
+
+
+def song(index: int, seconds: float = 2.5) -> Song:
+    tracks = synthesize_drum_tracks(seconds, RATE, seed=index)
+    recorded = {NAMES[slot]: audio for slot, audio in tracks.items() if slot in NAMES}
+    recorded["Room"] = tracks["overhead_L"] * 0.5  # a mic matching no slot
+    wet = np.stack([tracks["overhead_L"] + 0.5 * tracks["kick"], tracks["overhead_R"] + 0.5 * tracks["kick"]])
+    return Song(f"song_{index}", recorded, wet.astype(np.float32), None, RATE, "test", "cc0")
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval") / "dataset"
+    songs = [("test", song(index)) for index in range(3)]
+    build_dataset(with_rows(songs, segment_seconds=1.0), out, DatasetDescription("t", "cc0", "test"),
+                  train_shards=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("model")
+    MixWaveUNet(levels=4, base_channels=4).save_pretrained(directory)
+    return directory
+
+
+def test_songs_are_reassembled_from_their_segments(dataset_dir):
+    songs = list(dataset_songs(str(dataset_dir), "test", "wet"))
+    assert [item.song_id for item in songs] == ["song_0", "song_1", "song_2"]
+    original = song(1)
+    np.testing.assert_allclose(songs[1].tracks["Kick"], original.tracks["Kick"], atol=1e-6)  # 24-bit FLAC
+    np.testing.assert_allclose(songs[1].reference, original.wet_mix, atol=1e-6)
+    assert list(dataset_songs(str(dataset_dir), "test", "dry")) == []  # no dry mix in this dataset
+
+
+def test_evaluate_a_dataset_end_to_end(dataset_dir, model_dir, tmp_path, capsys):
+    output = tmp_path / "evaluation.json"
+    assert main(["evaluate", "--model", str(model_dir), "--dataset", str(dataset_dir), "--split", "test",
+                 "--output", str(output), "--examples", "1", "--examples-dir", str(tmp_path / "examples")]) == 0
+    printed = capsys.readouterr().out
+    assert "stereo_stft_loudness_matched" in printed and "plain sum" in printed and "3 songs" in printed
+    evaluation = json.loads(output.read_text())
+    assert evaluation["songs"] == 3 and evaluation["split"] == "test"
+    assert set(evaluation["systems"]) == {"model", "plain_sum", "loudness_matched_sum", "rule_based_mix"}
+    summary = evaluation["systems"]["plain_sum"]["summary"]["stereo_stft_loudness_matched"]
+    per_song = [scores["stereo_stft_loudness_matched"]
+                for scores in evaluation["systems"]["plain_sum"]["per_song"].values()]
+    assert summary["median"] == pytest.approx(float(np.median(per_song)))
+    written = sorted(path.name for path in (tmp_path / "examples" / "song_0").iterdir())
+    assert written == ["loudness_matched_sum.wav", "model.wav", "plain_sum.wav", "reference.wav",
+                       "rule_based_mix.wav"]
+    assert soundfile.info(tmp_path / "examples" / "song_0" / "model.wav").frames == int(2.5 * RATE)
+
+
+def test_evaluate_one_song_from_stems(model_dir, tmp_path, capsys):
+    tracks = synthesize_drum_tracks(2.0, RATE, seed=7)
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    for slot, audio in tracks.items():
+        soundfile.write(stems / f"{slot}.wav", audio, RATE)
+    reference = tmp_path / "mix.wav"
+    soundfile.write(reference, np.stack([tracks["overhead_L"], tracks["overhead_R"]], axis=1), RATE)
+    output = tmp_path / "one.json"
+    assert main(["evaluate", "--model", str(model_dir), "--stems", str(stems), "--reference", str(reference),
+                 "--output", str(output)]) == 0
+    evaluation = json.loads(output.read_text())
+    assert evaluation["songs"] == 1 and evaluation["dataset"] == str(reference)
+    assert main(["evaluate", "--model", str(model_dir), "--stems", str(stems)]) == 1
+    assert "--stems needs --reference" in capsys.readouterr().err
+
+
+def test_summary_skips_nan_and_gives_quartiles():
+    summary = summarise([{"a": 1.0, "b": float("nan")}, {"a": 2.0, "b": float("nan")}, {"a": 3.0, "b": 1.0},
+                         {"a": 4.0, "b": 2.0}])
+    assert summary["a"] == {"median": 2.5, "q1": 1.75, "q3": 3.25, "songs": 4}
+    assert summary["b"]["songs"] == 2 and summary["b"]["median"] == 1.5
+
+
+def test_card_renders_validates_and_carries_the_figures(dataset_dir, model_dir, tmp_path):
+    output = tmp_path / "evaluation.json"
+    assert main(["evaluate", "--model", str(model_dir), "--dataset", str(dataset_dir),
+                 "--output", str(output)]) == 0
+    evaluation = json.loads(output.read_text())
+    model = MixWaveUNet.from_pretrained(model_dir)
+    training = {"data": "a tiny test dataset", "steps": 0, "hardware": "none (untrained)"}
+    card = render_model_card(model, repo_id="someorg/tiny", evaluation=evaluation, training=training,
+                             datasets=["someorg/tiny-drums"], synthetic_only=True)
+    text = str(card)
+    median = evaluation["systems"]["model"]["summary"]["stereo_stft_loudness_matched"]["median"]
+    assert f"{median:.3g}" in text and "(oracle)" in text and "synthetic drums only" in text
+    assert card.data.library_name == "mixwave-hf" and card.data.pipeline_tag == "audio-to-audio"
+    assert card.data.datasets == ["someorg/tiny-drums"]
+    results = {result.metric_type: result.metric_value for result in card.data.eval_results}
+    assert results["stereo_stft_loudness_matched"] == pytest.approx(median, rel=1e-5)
+    model.save_pretrained(tmp_path / "saved", model_card_kwargs={"evaluation": evaluation, "repo_id": "someorg/tiny"})
+    assert f"{median:.3g}" in (tmp_path / "saved" / "README.md").read_text()
+    broken = evaluation | {"systems": {**evaluation["systems"]}}
+    with pytest.raises(CardError, match="model-index holds"):
+        validate_model_card(card, broken | {"systems": {"model": {"summary": {"x": {"median": 1.0}}}},
+                                            "metrics": {"x": {"unit": "u"}}})
