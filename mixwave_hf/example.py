@@ -1,20 +1,18 @@
-"""The bundled example multitrack: a few seconds of synthesised drums, one file per slot.
+"""The bundled example multitrack, and simple synthesised drum tracks for tests.
 
-`synthesize_drum_tracks` makes a seeded groove (kick, snare, hi-hat, a tom fill) as separately
-"recorded" mono tracks with bleed-free close mics and a spaced overhead pair, at raw recording
-levels (peaks well below full scale). It is a test signal, not a realistic kit: the synthetic
-corpus renderer (sampled acoustic kits) is the training data. Regenerate the bundled files with
-`python -m mixwave_hf.example mixwave_hf/examples/drums`.
+The bundled example (`EXAMPLE_DIR`: 4 s, 8 mono 24-bit FLAC files named as in real sessions, with
+ATTRIBUTION.txt) is rendered on a sampled acoustic kit by the synthetic corpus renderer:
+`make example-stems` (`python -m mixwave_hf.data.synth --example mixwave_hf/examples/drums`).
+
+`synthesize_drum_tracks` makes a seeded groove of simple synthesised drums (sine sweeps and noise)
+as separately "recorded" mono tracks: a test signal needing no soundfonts, not training data.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
-
-from mixwave_hf.audio import write_audio
 
 EXAMPLE_DIR = Path(__file__).parent / "examples" / "drums"
 #: File name per slot, in the styles real sessions use (matched to slots by alias).
@@ -31,7 +29,7 @@ EXAMPLE_FILE_NAMES = {
 
 
 def example_stems() -> list[Path]:
-    """Paths of the bundled example stems (FLAC, 44.1 kHz mono, 4 s)."""
+    """Paths of the bundled example stems (FLAC, 44.1 kHz mono, 4 s), in slot order."""
     return [EXAMPLE_DIR / name for name in EXAMPLE_FILE_NAMES.values()]
 
 
@@ -102,18 +100,3 @@ def _noise(n: int, sample_rate: int, decay: float, rng) -> np.ndarray:
 def _highpass(audio: np.ndarray) -> np.ndarray:
     return np.diff(audio, prepend=0.0).astype(np.float32)
 
-
-def write_example(directory: str | Path, seconds: float = 4.0, sample_rate: int = 44100, seed: int = 0) -> list[Path]:
-    """Write the example stems (24-bit FLAC) into `directory`; returns their paths."""
-    directory = Path(directory)
-    tracks = synthesize_drum_tracks(seconds, sample_rate, seed)
-    paths = []
-    for slot, name in EXAMPLE_FILE_NAMES.items():
-        write_audio(directory / name, tracks[slot][None], sample_rate, "pcm24")
-        paths.append(directory / name)
-    return paths
-
-
-if __name__ == "__main__":
-    for path in write_example(sys.argv[1] if len(sys.argv) > 1 else EXAMPLE_DIR):
-        print(path)

@@ -1,5 +1,6 @@
 """Dataset builders (ENST layout, folder of songs), the card, and the Hub round trip of a built dataset."""
 
+import json
 import math
 import subprocess
 import sys
@@ -197,3 +198,26 @@ print("ok")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+def test_synth_builder_renders_a_tiny_corpus_with_every_split(tmp_path, capsys):
+    pytest.importorskip("tinysoundfont")
+    from mixwave_hf.data.synth import KITS, SPLIT_KITS, kit_installed
+
+    if not all(kit_installed(name) for name in KITS):
+        pytest.skip("the soundfonts are not installed (make data)")
+    out = tmp_path / "synth"
+    assert main(["data", "build", "synth", str(out), "--hours", "0.01", "--seed", "3", "--workers", "2",
+                 "--train-shards", "2"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    rows = rows_by_split(out)
+    assert all(rows[split] for split in SPLITS)
+    assert {row["kit"] for row in rows["test"]}.isdisjoint({row["kit"] for row in rows["train"]})
+    assert {row["kit"] for row in rows["test"]} <= set(SPLIT_KITS["test"])
+    for row in rows["train"][:1]:
+        assert row["seed"] >= 0 and row["source"] == "mixwave-hf synthetic drums"
+        assert len(row["track_names"]) == 8 and row["dry_mix"] is not None
+        assert json.loads(row["metadata"])["seed"] == row["seed"]
+    card = card_yaml(out)
+    assert card["license"] == "cc-by-sa-3.0" and "synthetic" in card["tags"]
+    assert "CC-BY-SA" in (out / "README.md").read_text()

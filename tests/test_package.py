@@ -20,9 +20,11 @@ def test_wheel_contains_the_example_stems_and_the_console_script(tmp_path):
                    check=True, capture_output=True)
     (wheel,) = tmp_path.glob("mixwave_hf-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for file_name in EXAMPLE_FILE_NAMES.values():
+    for file_name in [*EXAMPLE_FILE_NAMES.values(), "ATTRIBUTION.txt"]:
         assert f"mixwave_hf/examples/drums/{file_name}" in names
-    for module in ["model", "mixing", "slots", "audio", "cli", "example"]:
+    for module in ["model", "mixing", "streaming", "slots", "audio", "cli", "example", "metrics", "baselines",
+                   "evaluate", "card", "data/schema", "data/loader", "data/builders", "data/synth/song"]:
         assert f"mixwave_hf/{module}.py" in names
+    assert "mixwave_hf/templates/model_card.md" in names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "mixwave = mixwave_hf.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

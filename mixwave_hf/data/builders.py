@@ -7,8 +7,10 @@ never straddle two splits and rebuilding gives the same split.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import os
 import re
 import shutil
 from collections import Counter
@@ -197,7 +199,7 @@ def synth_description() -> DatasetDescription:
     return DatasetDescription(
         pretty_name="mixwave-hf synthetic drum multitracks",
         license="cc-by-sa-3.0",
-        how_made="Rendered with `mixwave data build synth` (mixwave_hf/data/synth.py) from sampled acoustic "
+        how_made="Rendered with `mixwave data build synth` (mixwave_hf/data/synth/) from sampled acoustic "
         "kits: seeded grooves, per-piece renders into 8 close and overhead microphones, a recording model "
         "(bleed, spaced overhead pair, room, noise floor, random input gain), and one fixed engineer "
         "(loudness normalisation, EQ, compression, panning, reverb send, bus compression, limiter) making "
@@ -229,18 +231,27 @@ def synth_songs(hours: float, seed: int, workers: int = 2, segment_seconds: floa
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")  # no forked copies of a threaded parent
-        with context.Pool(workers, initializer=single_threaded) as pool:
+        with one_thread_per_process(), context.Pool(workers) as pool:
             yield from pool.imap(render, plans)
 
     return len(plans), rendered()
 
 
-def single_threaded() -> None:
-    """Pool initializer: each worker renders on one core."""
-    import os
-
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[variable] = "1"
+@contextlib.contextmanager
+def one_thread_per_process() -> Iterator[None]:
+    """Thread-count variables set while worker processes start, so each renders on one core (numpy's
+    BLAS reads them when it is imported, before any pool initializer could run)."""
+    variables = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    saved = {variable: os.environ.get(variable) for variable in variables}
+    os.environ.update(dict.fromkeys(variables, "1"))
+    try:
+        yield
+    finally:
+        for variable, value in saved.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
 
 
 def render_planned_song(plan, segment_seconds: float = SEGMENT_SECONDS) -> tuple[str, list[dict]]:

@@ -1,0 +1,255 @@
+"""The one fixed "engineer": the same mixing rules for every song, so the mix is learnable.
+
+For each of the 8 recorded tracks (slots of mixwave_hf.slots.DEFAULT_SLOTS):
+
+1. level: a close mic is loudness-normalised on its own drum's strokes (BS.1770 loudness of the
+   0.4 s after each stroke, so a tom mic is set by its toms, not by the snare bleeding into it
+   between fills); a close mic whose drum is never played in the song is muted, as engineers strip
+   unused tom tracks. Each overhead is normalised on its whole track. The measure is on the track
+   itself, so the random input gains cancel.
+2. insert effects by role (pedalboard): EQ (kick: low boost, box cut, 3.5 kHz click; snare: body,
+   crack; hi-hat: high-pass, presence; toms: low-mid cut, attack, a gentle gate against bleed;
+   overheads: high-pass at 150 Hz, air) and compression;
+3. fader and pan (drummer's perspective: hi-hat left, floor tom right, overheads wide);
+4. a reverb send (snare and toms most; pedalboard's Reverb as a small room, high-passed, returned
+   about 15 dB under the mix);
+5. bus compression (2:1 glue), a level to a fixed loudness and a light limiter (0-2 dB off the
+   peaks): the wet mix sits at about -16 LUFS and peaks at -1 dBFS at most.
+
+The dry mix is steps 1 and 3 only (the same levels, faders and pans, no effects), at the wet mix's
+loudness unless that would peak above -1 dBFS.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pedalboard
+from scipy import signal
+
+from mixwave_hf.slots import DEFAULT_SLOTS
+
+SLOT_ROLES = {"kick": "kick", "snare": "snare", "hihat": "hihat", "tom_1": "tom", "tom_2": "tom", "tom_3": "tom",
+              "overhead_L": "overhead", "overhead_R": "overhead"}
+#: Pan per slot, -1 (left) to 1 (right), constant-power.
+PANS = {"kick": 0.0, "snare": -0.08, "hihat": -0.45, "tom_1": -0.25, "tom_2": 0.15, "tom_3": 0.5,
+        "overhead_L": -0.85, "overhead_R": 0.85}
+#: Loudness (LUFS) every track is levelled to before its effects.
+TRACK_LOUDNESS_LUFS = -20.0
+#: Seconds after each stroke that a close mic's level is measured on.
+STROKE_WINDOW_SECONDS = 0.4
+FADER_DB = {"kick": 0.0, "snare": 0.0, "hihat": -8.0, "tom": -3.0, "overhead": -6.0}
+#: Post-fader reverb sends (dB); roles not listed send nothing.
+REVERB_SEND_DB = {"snare": -4.0, "tom": -6.0, "overhead": -14.0}
+REVERB_RETURN_DB = -11.0
+#: Loudness of the summed tracks before the bus compressor, and of the mix before the limiter.
+BUS_LOUDNESS_LUFS = -20.0
+LIMITER_INPUT_LUFS = -24.0
+LIMITER_THRESHOLD_DB = -5.0
+OUTPUT_PEAK_DB = -1.0
+
+
+def insert_chain(role: str) -> pedalboard.Pedalboard:
+    """The EQ and dynamics on a track of `role` (kick, snare, hihat, tom, overhead); input at ~-20 LUFS."""
+    if role == "kick":
+        plugins = [pedalboard.HighpassFilter(30.0), pedalboard.PeakFilter(60.0, 4.0, 1.2),
+                   pedalboard.PeakFilter(380.0, -5.0, 1.4), pedalboard.PeakFilter(3500.0, 4.0, 1.2),
+                   pedalboard.Compressor(threshold_db=-10.0, ratio=4.0, attack_ms=10.0, release_ms=90.0)]
+    elif role == "snare":
+        plugins = [pedalboard.HighpassFilter(90.0), pedalboard.PeakFilter(200.0, 3.0, 1.2),
+                   pedalboard.PeakFilter(900.0, -2.0, 1.5), pedalboard.PeakFilter(5000.0, 3.0, 1.0),
+                   pedalboard.HighShelfFilter(10000.0, 2.0),
+                   pedalboard.Compressor(threshold_db=-11.0, ratio=4.0, attack_ms=5.0, release_ms=110.0)]
+    elif role == "hihat":
+        plugins = [pedalboard.HighpassFilter(300.0), pedalboard.PeakFilter(1000.0, -2.0, 1.0),
+                   pedalboard.HighShelfFilter(9000.0, 2.0),
+                   pedalboard.Compressor(threshold_db=-15.0, ratio=2.0, attack_ms=10.0, release_ms=80.0)]
+    elif role == "tom":
+        plugins = [pedalboard.HighpassFilter(60.0), pedalboard.PeakFilter(400.0, -4.0, 1.2),
+                   pedalboard.PeakFilter(4000.0, 3.0, 1.0),
+                   pedalboard.NoiseGate(threshold_db=-34.0, ratio=3.0, attack_ms=1.0, release_ms=150.0),
+                   pedalboard.Compressor(threshold_db=-14.0, ratio=3.0, attack_ms=10.0, release_ms=150.0)]
+    elif role == "overhead":
+        plugins = [pedalboard.HighpassFilter(150.0), pedalboard.PeakFilter(400.0, -2.0, 1.0),
+                   pedalboard.HighShelfFilter(10000.0, 2.0),
+                   pedalboard.Compressor(threshold_db=-15.0, ratio=2.0, attack_ms=20.0, release_ms=200.0)]
+    else:
+        raise ValueError(f"unknown role {role!r}; expected one of {sorted(set(SLOT_ROLES.values()))}")
+    return pedalboard.Pedalboard(plugins)
+
+
+def reverb_chain() -> pedalboard.Pedalboard:
+    """The reverb on the send bus (stereo in, 100% wet out)."""
+    return pedalboard.Pedalboard([
+        pedalboard.HighpassFilter(200.0),
+        pedalboard.Reverb(room_size=0.45, damping=0.5, wet_level=1.0, dry_level=0.0, width=1.0),
+        pedalboard.LowpassFilter(9000.0),
+    ])
+
+
+def bus_chain() -> pedalboard.Pedalboard:
+    """Bus compression on the summed mix (input at BUS_LOUDNESS_LUFS)."""
+    return pedalboard.Pedalboard([pedalboard.Compressor(threshold_db=-16.0, ratio=2.0, attack_ms=10.0,
+                                                        release_ms=150.0)])
+
+
+@functools.lru_cache(maxsize=4)
+def _k_weighting(sample_rate: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    # pyloudnorm's BS.1770 K-weighting stages (its Meter loops over blocks in Python; this one is vectorised).
+    import pyloudnorm
+
+    stages = [pyloudnorm.IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf"),
+              pyloudnorm.IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")]
+    return [(stage.b, stage.a, stage.passband_gain) for stage in stages]
+
+
+def integrated_loudness(audio: np.ndarray, sample_rate: int, block_seconds: float = 0.4) -> float:
+    """BS.1770-4 integrated loudness (LUFS) of [samples] or [channels, samples] audio, as pyloudnorm.Meter.
+
+    Clips shorter than one 0.4 s block (where LUFS is undefined) are measured as a single block of
+    their own length (the K-weighted mean square). -inf for silence.
+    """
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float64))
+    length = audio.shape[1]
+    if length == 0:
+        return float("-inf")
+    weighted = audio
+    for b, a, passband_gain in _k_weighting(sample_rate):
+        weighted = passband_gain * signal.lfilter(b, a, weighted, axis=1)
+    block_seconds = min(block_seconds, length / sample_rate)
+    block = block_seconds * sample_rate
+    blocks = int(np.round((length / sample_rate - block_seconds) / (block_seconds * 0.25))) + 1
+    hop = block / 4
+    if hop == int(hop) and block_seconds == 0.4:
+        # Blocks are 4 hops (75% overlap): sum squares per hop, then 4 neighbouring hops.
+        hop = int(hop)
+        squares = weighted[:, : min(length, (blocks + 3) * hop)] ** 2
+        padded = np.zeros((audio.shape[0], (blocks + 3) * hop))
+        padded[:, : squares.shape[1]] = squares
+        hops = padded.reshape(audio.shape[0], blocks + 3, hop).sum(axis=2)
+        power = sum(hops[:, offset : offset + blocks] for offset in range(4)).sum(axis=0) / block
+    else:
+        lower = (block_seconds * 0.25 * np.arange(blocks) * sample_rate).astype(int)
+        upper = (block_seconds * (0.25 * np.arange(blocks) + 1) * sample_rate).astype(int)
+        cumulative = np.concatenate([np.zeros((audio.shape[0], 1)), np.cumsum(weighted**2, axis=1)], axis=1)
+        power = ((cumulative[:, np.minimum(upper, length)] - cumulative[:, lower]) / block).sum(axis=0)
+    with np.errstate(divide="ignore"):
+        loudness = -0.691 + 10 * np.log10(power)
+    above_absolute = loudness >= -70.0
+    if not above_absolute.any():
+        return float("-inf")
+    relative_gate = -0.691 + 10 * np.log10(power[above_absolute].mean()) - 10.0
+    gated = (loudness > relative_gate) & above_absolute
+    return float(-0.691 + 10 * np.log10(power[gated].mean()))
+
+
+def stroke_regions(onsets: np.ndarray, length: int, window: int) -> np.ndarray:
+    """Boolean [length] mask: the `window` samples after every onset sample."""
+    marks = np.zeros(length + 1, np.int32)
+    onsets = np.asarray(onsets, dtype=np.int64)
+    onsets = onsets[(onsets >= 0) & (onsets < length)]
+    np.add.at(marks, onsets, 1)
+    np.add.at(marks, np.minimum(onsets + window, length), -1)
+    return np.cumsum(marks[:length]) > 0
+
+
+def _pan_gains(pan: float) -> tuple[float, float]:
+    angle = (pan + 1) * np.pi / 4
+    return float(np.cos(angle)), float(np.sin(angle))
+
+
+def _db(value: float) -> float:
+    return 10 ** (value / 20)
+
+
+def engineer_mix(tracks: dict[str, np.ndarray], stroke_onsets: dict[str, np.ndarray],
+                 sample_rate: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(wet [2, samples] float32, dry [2, samples] float32, settings) for the 8 recorded tracks.
+
+    `tracks` maps each slot of DEFAULT_SLOTS to [samples] float32; `stroke_onsets` maps each close-mic
+    slot to the onset samples of its own drum's strokes (an empty array: the drum is not played, the
+    track is muted). `settings` records every level measured and gain applied (JSON-serialisable).
+    """
+    length = len(tracks[DEFAULT_SLOTS[0]])
+    window = int(STROKE_WINDOW_SECONDS * sample_rate)
+    wet_bus = np.zeros((2, length), np.float32)
+    dry_bus = np.zeros((2, length), np.float32)
+    send_bus = np.zeros((2, length), np.float32)
+    measured, level_db = {}, {}
+    for slot in DEFAULT_SLOTS:
+        role = SLOT_ROLES[slot]
+        track = tracks[slot]
+        if role == "overhead":
+            loudness = integrated_loudness(track, sample_rate)
+        else:
+            regions = stroke_regions(stroke_onsets.get(slot, np.zeros(0)), length, window)
+            loudness = integrated_loudness(track[regions], sample_rate) if regions.any() else float("-inf")
+        measured[slot] = round(loudness, 3) if np.isfinite(loudness) else None
+        if not np.isfinite(loudness):
+            level_db[slot] = None  # muted: its drum is never struck (or the track is silent)
+            continue
+        level_db[slot] = round(TRACK_LOUDNESS_LUFS - loudness, 3)
+        levelled = track * np.float32(_db(level_db[slot]))
+        processed = insert_chain(role)(levelled[None], sample_rate)[0]
+        fader = np.float32(_db(FADER_DB[role]))
+        left, right = _pan_gains(PANS[slot])
+        for channel, gain in enumerate((left, right)):
+            wet_bus[channel] += np.float32(gain) * fader * processed
+            dry_bus[channel] += np.float32(gain) * fader * levelled
+            if role in REVERB_SEND_DB:
+                send_bus[channel] += np.float32(gain * _db(REVERB_SEND_DB[role])) * fader * processed
+    if send_bus.any():
+        wet_bus += np.float32(_db(REVERB_RETURN_DB)) * reverb_chain()(send_bus, sample_rate)
+
+    bus_gain_db = _gain_to(wet_bus, sample_rate, BUS_LOUDNESS_LUFS)
+    compressed = bus_chain()(wet_bus * np.float32(_db(bus_gain_db)), sample_rate)
+    limiter_gain_db = _gain_to(compressed, sample_rate, LIMITER_INPUT_LUFS)
+    limited = pedalboard.Limiter(threshold_db=LIMITER_THRESHOLD_DB, release_ms=100.0)(
+        compressed * np.float32(_db(limiter_gain_db)), sample_rate)
+    wet, wet_trim_db = _peak_capped(limited * np.float32(_db(OUTPUT_PEAK_DB)))
+    wet_loudness = integrated_loudness(wet, sample_rate)
+    dry_gain_db = _gain_to(dry_bus, sample_rate, wet_loudness) if np.isfinite(wet_loudness) else 0.0
+    dry, dry_trim_db = _peak_capped(dry_bus * np.float32(_db(dry_gain_db)))
+    settings = {
+        "track_loudness_lufs": measured,
+        "level_db": level_db,
+        "fader_db": {slot: FADER_DB[SLOT_ROLES[slot]] for slot in DEFAULT_SLOTS},
+        "pan": dict(PANS),
+        "bus_gain_db": bus_gain_db,
+        "limiter_gain_db": limiter_gain_db,
+        "wet_peak_trim_db": wet_trim_db,
+        "wet_loudness_lufs": round(wet_loudness, 3) if np.isfinite(wet_loudness) else None,
+        "dry_gain_db": dry_gain_db,
+        "dry_peak_trim_db": dry_trim_db,
+    }
+    return wet.astype(np.float32), dry.astype(np.float32), settings
+
+
+def _gain_to(audio: np.ndarray, sample_rate: int, target_lufs: float) -> float:
+    """dB that brings `audio` to `target_lufs` (0 for silence)."""
+    loudness = integrated_loudness(audio, sample_rate)
+    return round(float(target_lufs - loudness), 3) if np.isfinite(loudness) else 0.0
+
+
+def _peak_capped(audio: np.ndarray) -> tuple[np.ndarray, float]:
+    """(audio scaled down so its peak is at most OUTPUT_PEAK_DB, the dB applied (<= 0))."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    limit = _db(OUTPUT_PEAK_DB)
+    if peak <= limit:
+        return audio, 0.0
+    return audio * np.float32(limit / peak * 0.9999), round(float(20 * np.log10(limit / peak * 0.9999)), 4)
+
+
+def engineer_settings() -> dict:
+    """The fixed rules as JSON-serialisable data (for a corpus card)."""
+    return {
+        "track_loudness_lufs": TRACK_LOUDNESS_LUFS, "stroke_window_seconds": STROKE_WINDOW_SECONDS,
+        "fader_db": FADER_DB, "pan": PANS, "reverb_send_db": REVERB_SEND_DB, "reverb_return_db": REVERB_RETURN_DB,
+        "bus_loudness_lufs": BUS_LOUDNESS_LUFS, "limiter_input_lufs": LIMITER_INPUT_LUFS,
+        "limiter_threshold_db": LIMITER_THRESHOLD_DB, "output_peak_db": OUTPUT_PEAK_DB,
+        "insert_chains": {role: [repr(plugin) for plugin in insert_chain(role)]
+                          for role in ("kick", "snare", "hihat", "tom", "overhead")},
+        "reverb": [repr(plugin) for plugin in reverb_chain()],
+        "bus": [repr(plugin) for plugin in bus_chain()],
+    }

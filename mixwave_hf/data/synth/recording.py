@@ -1,0 +1,222 @@
+"""The recording model: close mics with bleed, a spaced overhead pair, a little room, noise, input gains.
+
+Units: the dry stems (dry.py) are calibrated so a velocity-100 stroke peaks at -6 dBFS; a close mic's
+own piece arrives at 0 dB (about 5 cm away). Every other path is set by the kit's geometry (metres,
+from the drummer's seat: x to the right, y away from the drummer, z up) and sound travelling at
+343 m/s:
+
+- bleed: a close mic hears every other piece at source level - 20 log10(distance / 5 cm) - the mic's
+  rejection (the kick mic sits inside the drum), delayed by the distance, and duller (the mic's
+  off-axis response: a low-pass on the bleed);
+- overheads: a spaced pair above the kit hears every piece at source level - 20 log10(distance / 1 m)
+  - 26 dB (1 m against the close mics' 5 cm), delayed by the distance; cymbals are loud sources;
+- room: a few early reflections on every mic (weak on close mics), and a short diffuse tail on the
+  overheads;
+- a noise floor, then the input gain: a sound-check gain (a velocity-100 stroke of the mic's loudest
+  piece peaks at -12 dBFS) plus a random gain of ±12 dB, and the peak capped at -1 dBFS.
+
+`draw_recording_params` draws every number; `record_tracks` applies them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import signal
+
+from mixwave_hf.data.synth.kits import CALIBRATED_PEAK_DB, PIECES
+from mixwave_hf.slots import DEFAULT_SLOTS
+
+SPEED_OF_SOUND = 343.0
+#: Slots with a close mic, each on the piece of the same name.
+CLOSE_MIC_SLOTS = ("kick", "snare", "hihat", "tom_1", "tom_2", "tom_3")
+OVERHEAD_SLOTS = ("overhead_L", "overhead_R")
+#: Where each piece sits (metres from the drummer's seat; right-handed kit, hi-hat on the left).
+KIT_LAYOUT = {
+    "kick": (0.0, 0.45, 0.35), "snare": (-0.2, 0.25, 0.65), "hihat": (-0.5, 0.3, 0.95),
+    "tom_1": (-0.15, 0.5, 0.8), "tom_2": (0.15, 0.5, 0.8), "tom_3": (0.45, 0.2, 0.6),
+    "crash_1": (-0.55, 0.65, 1.25), "crash_2": (0.45, 0.75, 1.3), "ride": (0.65, 0.4, 1.1),
+}
+#: How loud each piece radiates (dB against its calibrated stem), before a per-song ±2 dB.
+SOURCE_DB = {"kick": -3.0, "snare": 4.0, "hihat": 0.0, "tom_1": 1.0, "tom_2": 1.0, "tom_3": 1.0,
+             "crash_1": 6.0, "crash_2": 6.0, "ride": 4.0}
+#: Rejection (dB) of off-axis sound by each close mic, before a per-song ±3 dB per piece.
+MIC_REJECTION_DB = {"kick": 15.0, "snare": 3.0, "hihat": 4.0, "tom_1": 3.0, "tom_2": 3.0, "tom_3": 3.0}
+CLOSE_DISTANCE = 0.05
+OVERHEAD_REFERENCE_DB = -26.0  # 20 log10(5 cm / 1 m)
+SOUND_CHECK_PEAK_DB = -12.0
+INPUT_GAIN_RANGE_DB = 12.0
+PEAK_CAP_DB = -1.0
+
+
+@dataclass(frozen=True)
+class RecordingParams:
+    """Every number of one song's recording (dB, ms, Hz, metres)."""
+
+    positions: dict            # piece -> [x, y, z]
+    overhead_positions: dict   # slot -> [x, y, z]
+    source_db: dict            # piece -> dB
+    bleed_db: dict             # close-mic slot -> piece -> dB (own piece: 0)
+    bleed_delay_ms: dict       # close-mic slot -> piece -> ms
+    off_axis_cutoff_hz: dict   # close-mic slot -> low-pass of its bleed
+    overhead_db: dict          # overhead slot -> piece -> dB
+    overhead_delay_ms: dict    # overhead slot -> piece -> ms
+    reflections: dict          # slot -> [[delay ms, gain dB], ...]
+    reflection_cutoff_hz: float
+    room_tail_rt60_s: float
+    room_tail_db: float        # overheads' diffuse tail, energy against the direct sound
+    room_tail_seed: int
+    noise_db: dict             # slot -> noise floor RMS against the sound-check peak
+    noise_seed: int
+    sound_check_gain_db: dict  # slot -> dB
+    input_gain_db: dict        # slot -> random dB in ±12
+
+    def as_metadata(self) -> dict:
+        """The parameters as JSON-serialisable data."""
+        return asdict(self)
+
+
+def _distance(a, b) -> float:
+    return math.dist(a, b)  # not np.linalg.norm: BLAS may start threads
+
+
+def draw_recording_params(rng: np.random.Generator) -> RecordingParams:
+    """Draw one song's mic placement, levels, room and gains."""
+    def jitter(scale: float) -> float:
+        return float(rng.uniform(-scale, scale))
+
+    positions = {piece: [round(c + jitter(0.05), 3) for c in KIT_LAYOUT[piece]] for piece in PIECES}
+    source_db = {piece: round(SOURCE_DB[piece] + jitter(2.0), 2) for piece in PIECES}
+    bleed_db: dict[str, dict[str, float]] = {}
+    bleed_delay_ms: dict[str, dict[str, float]] = {}
+    for mic in CLOSE_MIC_SLOTS:
+        bleed_db[mic], bleed_delay_ms[mic] = {}, {}
+        for piece in PIECES:
+            distance = max(CLOSE_DISTANCE, _distance(positions[mic], positions[piece]))
+            if piece == mic:
+                bleed_db[mic][piece], bleed_delay_ms[mic][piece] = 0.0, 0.0
+                continue
+            level = source_db[piece] - 20 * np.log10(distance / CLOSE_DISTANCE) - MIC_REJECTION_DB[mic] + jitter(3.0)
+            bleed_db[mic][piece] = round(float(level), 2)
+            bleed_delay_ms[mic][piece] = round(1000 * distance / SPEED_OF_SOUND, 3)
+    off_axis_cutoff_hz = {mic: round(float(rng.uniform(1000, 2500) if mic == "kick" else rng.uniform(2500, 7000)))
+                          for mic in CLOSE_MIC_SLOTS}
+
+    spacing = float(rng.uniform(0.7, 1.3))
+    height = float(rng.uniform(1.6, 1.95))
+    centre_y = 0.35 + jitter(0.1)
+    overhead_positions = {"overhead_L": [round(-spacing / 2, 3), round(centre_y, 3), round(height, 3)],
+                          "overhead_R": [round(spacing / 2, 3), round(centre_y, 3), round(height, 3)]}
+    overhead_db: dict[str, dict[str, float]] = {}
+    overhead_delay_ms: dict[str, dict[str, float]] = {}
+    for side, mic_position in overhead_positions.items():
+        distances = {piece: _distance(mic_position, positions[piece]) for piece in PIECES}
+        overhead_db[side] = {piece: round(float(OVERHEAD_REFERENCE_DB + source_db[piece] - 20 * np.log10(d)), 2)
+                             for piece, d in distances.items()}
+        overhead_delay_ms[side] = {piece: round(1000 * d / SPEED_OF_SOUND, 3) for piece, d in distances.items()}
+
+    reflections = {}
+    for slot in DEFAULT_SLOTS:
+        overhead = slot in OVERHEAD_SLOTS
+        delays = np.sort(rng.uniform(4.0, 30.0, 6) if overhead else rng.uniform(3.0, 25.0, 6))
+        gains = rng.uniform(-16.0, -9.0, 6) if overhead else rng.uniform(-36.0, -26.0, 6)
+        reflections[slot] = [[round(float(d), 3), round(float(g), 2)] for d, g in zip(delays, gains, strict=True)]
+
+    # The loudest velocity-100 stroke a mic hears sets its sound-check gain; the overheads share one.
+    loudest_overhead_db = max(max(levels.values()) for levels in overhead_db.values())
+    sound_check_gain_db = {slot: round(SOUND_CHECK_PEAK_DB - CALIBRATED_PEAK_DB - (
+        loudest_overhead_db if slot in OVERHEAD_SLOTS else 0.0), 2) for slot in DEFAULT_SLOTS}
+    return RecordingParams(
+        positions=positions,
+        overhead_positions=overhead_positions,
+        source_db=source_db,
+        bleed_db=bleed_db,
+        bleed_delay_ms=bleed_delay_ms,
+        off_axis_cutoff_hz=off_axis_cutoff_hz,
+        overhead_db=overhead_db,
+        overhead_delay_ms=overhead_delay_ms,
+        reflections=reflections,
+        reflection_cutoff_hz=round(float(rng.uniform(3500, 7000))),
+        room_tail_rt60_s=round(float(rng.uniform(0.25, 0.6)), 3),
+        room_tail_db=round(float(rng.uniform(-20.0, -12.0)), 2),
+        room_tail_seed=int(rng.integers(2**31)),
+        noise_db={slot: round(float(rng.uniform(-78.0, -64.0)), 2) for slot in DEFAULT_SLOTS},
+        noise_seed=int(rng.integers(2**31)),
+        sound_check_gain_db=sound_check_gain_db,
+        input_gain_db={slot: round(float(rng.uniform(-INPUT_GAIN_RANGE_DB, INPUT_GAIN_RANGE_DB)), 2)
+                       for slot in DEFAULT_SLOTS},
+    )
+
+
+def _add_delayed(out: np.ndarray, source: np.ndarray, delay: int, gain: float) -> None:
+    """out[delay:] += gain * source[:len - delay], in place."""
+    if delay < len(out):
+        out[delay:] += np.float32(gain) * source[: len(out) - delay]
+
+
+def _db(value: float) -> float:
+    return 10 ** (value / 20)
+
+
+def _lowpass(audio: np.ndarray, cutoff_hz: float, sample_rate: int, order: int = 2) -> np.ndarray:
+    sos = signal.butter(order, min(cutoff_hz, 0.45 * sample_rate), "low", fs=sample_rate, output="sos")
+    return signal.sosfilt(sos, audio).astype(np.float32)
+
+
+def room_tail_response(rt60_s: float, cutoff_hz: float, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """[samples] float32: a diffuse tail (exponentially decaying noise, low-passed), unit energy."""
+    length = int(rt60_s * sample_rate)
+    decay = np.exp(-6.91 * np.arange(length) / (rt60_s * sample_rate))  # -60 dB at rt60
+    response = _lowpass((rng.standard_normal(length) * decay).astype(np.float32), cutoff_hz, sample_rate)
+    response[: int(0.008 * sample_rate)] = 0.0  # the first reflections are modelled apart
+    return (response / np.sqrt(np.sum(response.astype(np.float64) ** 2))).astype(np.float32)
+
+
+def record_tracks(stems: dict[str, np.ndarray], params: RecordingParams, sample_rate: int) -> tuple[
+        dict[str, np.ndarray], dict[str, float]]:
+    """({slot: [samples] float32} recorded tracks of the 8 default slots, {slot: peak-cap gain dB}).
+
+    `stems` are the dry pieces ({piece: [samples] float32}, dry.render_dry_pieces); the peak-cap gain
+    is the attenuation (<= 0 dB) that brought a track's peak down to -1 dBFS.
+    """
+    length = len(next(iter(stems.values())))
+    played = [piece for piece in PIECES if np.any(stems[piece])]
+
+    def samples(milliseconds: float) -> int:
+        return int(round(milliseconds * sample_rate / 1000))
+
+    direct: dict[str, np.ndarray] = {}
+    for mic in CLOSE_MIC_SLOTS:
+        bleed = np.zeros(length, np.float32)
+        for piece in played:
+            if piece != mic:
+                _add_delayed(bleed, stems[piece], samples(params.bleed_delay_ms[mic][piece]),
+                             _db(params.bleed_db[mic][piece]))
+        direct[mic] = stems[mic] + _lowpass(bleed, params.off_axis_cutoff_hz[mic], sample_rate)
+    tail_rng = np.random.default_rng(params.room_tail_seed)
+    for side in OVERHEAD_SLOTS:
+        heard = np.zeros(length, np.float32)
+        for piece in played:
+            _add_delayed(heard, stems[piece], samples(params.overhead_delay_ms[side][piece]),
+                         _db(params.overhead_db[side][piece]))
+        tail = room_tail_response(params.room_tail_rt60_s, params.reflection_cutoff_hz, sample_rate, tail_rng)
+        direct[side] = heard + np.float32(_db(params.room_tail_db)) * signal.oaconvolve(heard, tail)[:length]
+
+    noise_rng = np.random.default_rng(params.noise_seed)
+    tracks, peak_cap_db = {}, {}
+    for slot in DEFAULT_SLOTS:
+        reflected = np.zeros(length, np.float32)
+        for delay_ms, gain_db in params.reflections[slot]:
+            _add_delayed(reflected, direct[slot], samples(delay_ms), _db(gain_db))
+        track = direct[slot] + _lowpass(reflected, params.reflection_cutoff_hz, sample_rate, order=1)
+        track *= np.float32(_db(params.sound_check_gain_db[slot]))
+        noise_rms = _db(SOUND_CHECK_PEAK_DB + params.noise_db[slot])
+        track += np.float32(noise_rms) * noise_rng.standard_normal(length, dtype=np.float32)
+        track *= np.float32(_db(params.input_gain_db[slot]))
+        peak = float(np.max(np.abs(track))) if length else 0.0
+        cap = min(1.0, _db(PEAK_CAP_DB) / peak) if peak > 0 else 1.0
+        tracks[slot] = (track * np.float32(cap)).astype(np.float32)
+        peak_cap_db[slot] = round(float(20 * np.log10(cap)), 3)
+    return tracks, peak_cap_db
