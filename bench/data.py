@@ -124,6 +124,22 @@ def measure_model(batch_size: int, steps: int, config: CropConfig) -> dict[str, 
     return {"step_seconds": seconds, "crops_per_second": batch_size / seconds}
 
 
+def measure_renderer(seconds: float, songs: int) -> dict[str, float] | None:
+    """Seconds of 8-track audio (plus both mixes) the synthetic renderer makes per wall second on one
+    core, over `songs` songs of `seconds` each on the first training kit; None without the soundfonts."""
+    from mixwave_hf.data.synth import KITS, SPLIT_KITS, kit_installed, render_song
+
+    kit = SPLIT_KITS["train"][0]
+    if kit not in KITS or not kit_installed(kit):
+        return None
+    render_song(0, kit, 2.0)  # loads and caches the kit's samples
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for seed in range(1, songs + 1):
+        render_song(seed, kit, seconds)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return {"kit": kit, "audio_seconds": seconds * songs, "wall": wall, "cpu": cpu}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--songs", type=int, default=8, help="synthetic songs (one row per 30 s)")
@@ -132,6 +148,7 @@ def main() -> None:
     parser.add_argument("--crops-per-segment", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--model-steps", type=int, default=3, help="timed training steps of the model")
+    parser.add_argument("--render-songs", type=int, default=2, help="songs of --seconds timed for the renderer")
     args = parser.parse_args()
 
     config = CropConfig(crops_per_segment=args.crops_per_segment)
@@ -153,6 +170,7 @@ def main() -> None:
         bundle_file = Path(directory) / "train.npz"
         export_bundle(folder, "train", bundle_file, config, progress=False)
         bundled = measure_loader(BundleDataset(bundle_file, config), args.batch_size)
+        rendered = measure_renderer(args.seconds, args.render_songs)
         torch.set_num_threads(threads)
         model = measure_model(args.batch_size, args.model_steps, config)
 
@@ -167,6 +185,13 @@ def main() -> None:
           f"(decode {parts['decode'] / total:.0%})")
     print(f"model (default MixWaveUNet, batch {args.batch_size}, fwd+bwd+L1+Adam, {threads} threads): "
           f"{model['step_seconds']:.2f} s/step = {model['crops_per_second']:.2f} crops/s")
+
+    if rendered is None:
+        print("renderer: skipped (soundfonts not installed: make data)")
+    else:
+        print(f"renderer ({rendered['kit']}, one core): {rendered['audio_seconds']:.0f} s of 8-track audio + 2 mixes "
+              f"in {rendered['wall']:.1f} s = {rendered['audio_seconds'] / rendered['wall']:.1f} s per wall second "
+              f"({rendered['audio_seconds'] / rendered['cpu']:.1f} per CPU-second)")
 
     per_core = streamed["crops"] / streamed["cpu"]
     print(f"\nstreaming loader per core / model on this CPU: {per_core / model['crops_per_second']:.0f}x "

@@ -82,6 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
                           help="folder for --examples (default evaluation-examples)")
     evaluate.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     evaluate.set_defaults(run=run_evaluate)
+
+    push = commands.add_parser("push", help="upload a model folder to a Hub model repo, with its card",
+                               description="Upload a model folder (save_pretrained's files) to a Hub repo; the "
+                               "model card is rendered for that repo from the folder's training.json and "
+                               "evaluation.json and validated before anything is uploaded.")
+    push.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    push.add_argument("repo_id", metavar="ORG/NAME")
+    push.add_argument("--private", action="store_true", help="create the repo private")
+    push.add_argument("--evaluation", type=Path, help="an evaluation JSON to show (default MODEL_DIR/evaluation.json)")
+    push.set_defaults(run=run_push_model)
     return parser
 
 
@@ -230,6 +240,18 @@ def run_build(args: argparse.Namespace) -> int:
     for split, figures in summary.items():
         print(f"  {split:<10} {figures['songs']:5d} songs {figures['rows']:6d} rows {figures['hours']:8.3f} h "
               f"in {figures['shards']} shards")
+    return 0
+
+
+def run_push_model(args: argparse.Namespace) -> int:
+    """`mixwave push MODEL_DIR org/name`."""
+    from mixwave_hf.publish import push_model
+
+    try:
+        url = push_model(args.model_dir, args.repo_id, private=args.private, evaluation_file=args.evaluation)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    print(f"uploaded {args.model_dir} to {url}")
     return 0
 
 

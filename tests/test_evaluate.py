@@ -1,6 +1,7 @@
 """`mixwave evaluate` end to end on a tiny dataset and on one song; the model card carries its figures."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,3 +121,30 @@ def test_card_renders_validates_and_carries_the_figures(dataset_dir, model_dir, 
     with pytest.raises(CardError, match="model-index holds"):
         validate_model_card(card, broken | {"systems": {"model": {"summary": {"x": {"median": 1.0}}}},
                                             "metrics": {"x": {"unit": "u"}}})
+
+
+def test_push_renders_the_card_for_the_repo(hub_server, dataset_dir, model_dir, tmp_path, capsys):
+    import shutil
+
+    from huggingface_hub import HfApi, hf_hub_download
+
+    folder = tmp_path / "model"
+    shutil.copytree(model_dir, folder)
+    assert main(["evaluate", "--model", str(folder), "--dataset", str(dataset_dir),
+                 "--output", str(folder / "evaluation.json")]) == 0
+    (folder / "training.json").write_text(json.dumps({"training": {"steps": 0, "hardware": "none"},
+                                                      "datasets": ["someorg/tiny-drums"], "synthetic_only": True}))
+    assert main(["push", str(folder), "someorg/evaluated-mixer", "--private"]) == 0
+    assert "uploaded" in capsys.readouterr().out
+    card = Path(hf_hub_download("someorg/evaluated-mixer", "README.md")).read_text()
+    evaluation = json.loads((folder / "evaluation.json").read_text())
+    median = evaluation["systems"]["model"]["summary"]["stereo_stft_loudness_matched"]["median"]
+    assert 'from_pretrained("someorg/evaluated-mixer")' in card and f"{median:.3g}" in card
+    assert "synthetic drums only" in card and "someorg/tiny-drums" in card
+    assert HfApi().model_info("someorg/evaluated-mixer").private
+    assert {"evaluation.json", "training.json", "model.safetensors", "config.json"} <= set(
+        HfApi().list_repo_files("someorg/evaluated-mixer"))
+    loaded = MixWaveUNet.from_pretrained("someorg/evaluated-mixer")
+    assert loaded.levels == 4
+    assert main(["push", str(tmp_path), "someorg/nothing"]) == 1
+    assert "no model.safetensors" in capsys.readouterr().err

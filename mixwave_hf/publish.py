@@ -1,0 +1,61 @@
+"""Publishing a model folder to the Hub: weights, config, and a freshly rendered, validated card.
+
+A model folder is what `save_pretrained` writes (config.json, model.safetensors, README.md), plus,
+optionally, the records its card is rendered from: `training.json` (written by training: the
+options of `card.render_model_card`, e.g. {"training": {...}, "datasets": [...], "license": ...})
+and `evaluation.json` (written by `mixwave evaluate --output`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+CARD_RECORDS = ("training.json", "evaluation.json")
+
+
+def card_options(model_dir: str | Path, evaluation_file: str | Path | None = None) -> dict:
+    """The `render_model_card` options recorded in a model folder (and an evaluation JSON, if given)."""
+    model_dir = Path(model_dir)
+    options: dict = {}
+    if (model_dir / "training.json").is_file():
+        options.update(json.loads((model_dir / "training.json").read_text()))
+    evaluation = Path(evaluation_file) if evaluation_file else model_dir / "evaluation.json"
+    if evaluation.is_file():
+        options["evaluation"] = json.loads(evaluation.read_text())
+    elif evaluation_file:
+        raise ValueError(f"{evaluation_file}: no such file; expected the JSON written by `mixwave evaluate --output`")
+    return options
+
+
+def push_model(model_dir: str | Path, repo_id: str, private: bool = False,
+               evaluation_file: str | Path | None = None) -> str:
+    """Upload a model folder to `repo_id` with its card rendered for that repo; returns the repo URL.
+
+    The card is validated offline (metadata parsed back) and by the Hub's YAML validator before any
+    file is uploaded; the weights must load strictly.
+    """
+    from huggingface_hub import HfApi
+
+    from mixwave_hf.card import render_model_card
+    from mixwave_hf.model import MixWaveUNet
+
+    model_dir = Path(model_dir)
+    if not (model_dir / "model.safetensors").is_file():
+        raise ValueError(f"{model_dir}: no model.safetensors; expected a folder written by save_pretrained")
+    model = MixWaveUNet.from_pretrained(model_dir)
+    options = {**card_options(model_dir, evaluation_file), "repo_id": repo_id}
+    render_model_card(model, **options).validate(repo_type="model")
+    api = HfApi()
+    url = api.create_repo(repo_id, private=private, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mixwave-push-") as staging:
+        model.save_pretrained(staging, model_card_kwargs=options)
+        for record in CARD_RECORDS:
+            if (model_dir / record).is_file():
+                shutil.copy(model_dir / record, Path(staging) / record)
+        if evaluation_file:
+            shutil.copy(evaluation_file, Path(staging) / "evaluation.json")
+        api.upload_folder(folder_path=staging, repo_id=repo_id, commit_message="Upload model with mixwave-hf")
+    return str(url)
