@@ -39,8 +39,7 @@ lint: venv
 	$(BIN)/ruff check mixwave_hf tests bench
 
 bench: data
-	$(BIN)/python bench/inference.py
-	test ! -f bench/data.py || $(BIN)/python bench/data.py
+	$(BIN)/python -m bench.run
 
 # Mix the bundled example stems. Until trained weights ship, this uses a randomly initialised
 # model written to build/untrained-model: it shows the pipeline, not a good mix.

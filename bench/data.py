@@ -12,7 +12,7 @@ with real drums), then measures, all in this one run (machines are noisy: compar
 - the ratio loader / model: how many training processes like this one a single loader core feeds.
 
 Target: at least 20 default-size crops (121,843 x 8 input samples) per second per core.
-Run: `.venv/bin/python bench/data.py [--songs 8] [--seconds 30] [--model-steps 3]`.
+Run: `.venv/bin/python -m bench.data [--songs 8] [--seconds 30] [--model-steps 3]`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.training import measure_training
 from mixwave_hf.data.loader import BundleDataset, CropConfig, StreamingDataset, export_bundle, segment_from_row
 from mixwave_hf.data.schema import DatasetWriter, Song, song_rows
 from mixwave_hf.model import MixWaveUNet
@@ -102,28 +103,6 @@ def loader_breakdown(dataset: StreamingDataset) -> dict[str, float]:
     return {"read": read / segments, "decode": decode / segments, "cut": cut / segments}
 
 
-def measure_model(batch_size: int, steps: int, config: CropConfig) -> dict[str, float]:
-    """Training steps per second of the default model on the CPU: forward, L1, backward, Adam."""
-    torch.manual_seed(0)
-    model = MixWaveUNet()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    tracks = torch.randn(batch_size, len(config.slot_names), config.input_samples) * 0.1
-    target = torch.randn(batch_size, 2, config.output_samples) * 0.1
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.l1_loss(model(tracks), target)
-        loss.backward()
-        optimizer.step()
-
-    step()  # warm
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    seconds = (time.perf_counter() - start) / steps
-    return {"step_seconds": seconds, "crops_per_second": batch_size / seconds}
-
-
 def measure_renderer(seconds: float, songs: int) -> dict[str, float] | None:
     """Seconds of 8-track audio (plus both mixes) the synthetic renderer makes per wall second on one
     core, over `songs` songs of `seconds` each on the first training kit; None without the soundfonts."""
@@ -140,6 +119,67 @@ def measure_renderer(seconds: float, songs: int) -> dict[str, float] | None:
     return {"kit": kit, "audio_seconds": seconds * songs, "wall": wall, "cpu": cpu}
 
 
+def measure(songs: int = 8, seconds: float = 30.0, shards: int = 4, crops_per_segment: int = 8,
+            batch_size: int = 4, model_steps: int = 3, render_songs: int = 2) -> dict:
+    """Every figure of this benchmark, measured in this run (see the module docstring)."""
+    config = CropConfig(crops_per_segment=crops_per_segment)
+    assert config == CropConfig.for_model(MixWaveUNet(), crops_per_segment=crops_per_segment)
+    threads = torch.get_num_threads()
+    with tempfile.TemporaryDirectory(prefix="mixwave-bench-data-") as directory:
+        folder = Path(directory) / "synthetic"
+        written = write_synthetic_dataset(folder, songs, seconds, shards)
+        size = sum(path.stat().st_size for path in folder.rglob("*.parquet"))
+        torch.set_num_threads(1)  # the loader's own work is single-threaded; keep torch's collate there too
+        try:
+            streamed = measure_loader(StreamingDataset(folder, "train", config), batch_size)
+            parts = loader_breakdown(StreamingDataset(folder, "train", config, shuffle=False))
+            bundle_file = Path(directory) / "train.npz"
+            export_bundle(folder, "train", bundle_file, config, progress=False)
+            bundled = measure_loader(BundleDataset(bundle_file, config), batch_size)
+            rendered = measure_renderer(seconds, render_songs)
+        finally:
+            torch.set_num_threads(threads)
+        model = measure_training(MixWaveUNet(), batch_size, model_steps)
+    return {"songs": songs, "seconds": seconds, "shards": shards, "size_mb": size / 2**20, "written": written,
+            "config": config, "batch_size": batch_size, "threads": threads, "streamed": streamed,
+            "parts": parts, "bundled": bundled, "rendered": rendered, "model": model,
+            "per_core": streamed["crops"] / streamed["cpu"]}
+
+
+def report(figures: dict) -> None:
+    """Print the benchmark's tables."""
+    config, streamed, bundled, parts = figures["config"], figures["streamed"], figures["bundled"], figures["parts"]
+    print(f"synthetic dataset: {figures['songs']} songs x {figures['seconds']:.0f} s, 8 tracks + 2 mixes, "
+          f"{figures['shards']} shards, {figures['size_mb']:.0f} MB, written in {figures['written']:.1f} s")
+    print(f"crops: {config.input_samples:,} -> {config.output_samples:,} samples, {len(config.slot_names)} slots, "
+          f"{config.crops_per_segment} per segment, gain ±{config.gain_db:g} dB; batch {figures['batch_size']}")
+    print(f"\n{'loader (num_workers=0, 1 thread)':<40} {'crops':>6} {'wall s':>7} {'CPU s':>7} {'crops/s':>8} "
+          f"{'crops/CPU-s':>12}")
+    for name, row in (("streaming (parquet + FLAC decode)", streamed), ("bundle (int16 .npz)", bundled)):
+        print(f"{name:<40} {row['crops']:6d} {row['wall']:7.2f} {row['cpu']:7.2f} "
+              f"{row['crops'] / row['wall']:8.1f} {row['crops'] / row['cpu']:12.1f}")
+    total = sum(parts.values())
+    print(f"streaming, CPU ms per {figures['seconds']:.0f} s segment: read rows {1e3 * parts['read']:.0f}, decode "
+          f"FLAC + arrange slots {1e3 * parts['decode']:.0f}, cut {config.crops_per_segment} crops "
+          f"{1e3 * parts['cut']:.0f} (decode {parts['decode'] / total:.0%})")
+    model = figures["model"]
+    print(f"model (default MixWaveUNet, batch {figures['batch_size']}, fwd+bwd+L1+Adam, {figures['threads']} "
+          f"threads): {model['step_seconds']:.2f} s/step = {model['crops_per_second']:.2f} crops/s")
+    rendered = figures["rendered"]
+    if rendered is None:
+        print("renderer: skipped (soundfonts not installed: make data)")
+    else:
+        print(f"renderer ({rendered['kit']}, one core): {rendered['audio_seconds']:.0f} s of 8-track audio + 2 mixes "
+              f"in {rendered['wall']:.1f} s = {rendered['audio_seconds'] / rendered['wall']:.1f} s per wall second "
+              f"({rendered['audio_seconds'] / rendered['cpu']:.1f} per CPU-second)")
+    per_core = figures["per_core"]
+    print(f"\nstreaming loader per core / model on this CPU: {per_core / model['crops_per_second']:.0f}x "
+          f"(one loader core feeds that many such training processes)")
+    verdict = "meets" if per_core >= TARGET_CROPS_PER_CORE_SECOND else "MISSES"
+    print(f"target >= {TARGET_CROPS_PER_CORE_SECOND:.0f} crops/s per core: {per_core:.1f} ({verdict}); "
+          f"a GPU step consuming N crops/s needs about N / {per_core:.0f} loader cores (DataLoader workers)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--songs", type=int, default=8, help="synthetic songs (one row per 30 s)")
@@ -150,55 +190,8 @@ def main() -> None:
     parser.add_argument("--model-steps", type=int, default=3, help="timed training steps of the model")
     parser.add_argument("--render-songs", type=int, default=2, help="songs of --seconds timed for the renderer")
     args = parser.parse_args()
-
-    config = CropConfig(crops_per_segment=args.crops_per_segment)
-    assert config == CropConfig.for_model(MixWaveUNet(), crops_per_segment=args.crops_per_segment)
-    threads = torch.get_num_threads()
-    with tempfile.TemporaryDirectory(prefix="mixwave-bench-data-") as directory:
-        folder = Path(directory) / "synthetic"
-        written = write_synthetic_dataset(folder, args.songs, args.seconds, args.shards)
-        size = sum(path.stat().st_size for path in folder.rglob("*.parquet"))
-        print(f"synthetic dataset: {args.songs} songs x {args.seconds:.0f} s, 8 tracks + 2 mixes, {args.shards} "
-              f"shards, {size / 2**20:.0f} MB, written in {written:.1f} s")
-        print(f"crops: {config.input_samples:,} -> {config.output_samples:,} samples, {len(config.slot_names)} slots, "
-              f"{config.crops_per_segment} per segment, gain ±{config.gain_db:g} dB; batch {args.batch_size}")
-
-        torch.set_num_threads(1)  # the loader's own work is single-threaded; keep torch's collate there too
-        streaming = StreamingDataset(folder, "train", config)
-        streamed = measure_loader(streaming, args.batch_size)
-        parts = loader_breakdown(StreamingDataset(folder, "train", config, shuffle=False))
-        bundle_file = Path(directory) / "train.npz"
-        export_bundle(folder, "train", bundle_file, config, progress=False)
-        bundled = measure_loader(BundleDataset(bundle_file, config), args.batch_size)
-        rendered = measure_renderer(args.seconds, args.render_songs)
-        torch.set_num_threads(threads)
-        model = measure_model(args.batch_size, args.model_steps, config)
-
-    print(f"\n{'loader (num_workers=0, 1 thread)':<40} {'crops':>6} {'wall s':>7} {'CPU s':>7} {'crops/s':>8} "
-          f"{'crops/CPU-s':>12}")
-    for name, figures in (("streaming (parquet + FLAC decode)", streamed), ("bundle (int16 .npz)", bundled)):
-        print(f"{name:<40} {figures['crops']:6d} {figures['wall']:7.2f} {figures['cpu']:7.2f} "
-              f"{figures['crops'] / figures['wall']:8.1f} {figures['crops'] / figures['cpu']:12.1f}")
-    total = sum(parts.values())
-    print(f"streaming, CPU ms per {args.seconds:.0f} s segment: read rows {1e3 * parts['read']:.0f}, decode FLAC + "
-          f"arrange slots {1e3 * parts['decode']:.0f}, cut {config.crops_per_segment} crops {1e3 * parts['cut']:.0f} "
-          f"(decode {parts['decode'] / total:.0%})")
-    print(f"model (default MixWaveUNet, batch {args.batch_size}, fwd+bwd+L1+Adam, {threads} threads): "
-          f"{model['step_seconds']:.2f} s/step = {model['crops_per_second']:.2f} crops/s")
-
-    if rendered is None:
-        print("renderer: skipped (soundfonts not installed: make data)")
-    else:
-        print(f"renderer ({rendered['kit']}, one core): {rendered['audio_seconds']:.0f} s of 8-track audio + 2 mixes "
-              f"in {rendered['wall']:.1f} s = {rendered['audio_seconds'] / rendered['wall']:.1f} s per wall second "
-              f"({rendered['audio_seconds'] / rendered['cpu']:.1f} per CPU-second)")
-
-    per_core = streamed["crops"] / streamed["cpu"]
-    print(f"\nstreaming loader per core / model on this CPU: {per_core / model['crops_per_second']:.0f}x "
-          f"(one loader core feeds that many such training processes)")
-    verdict = "meets" if per_core >= TARGET_CROPS_PER_CORE_SECOND else "MISSES"
-    print(f"target >= {TARGET_CROPS_PER_CORE_SECOND:.0f} crops/s per core: {per_core:.1f} ({verdict}); "
-          f"a GPU step consuming N crops/s needs about N / {per_core:.0f} loader cores (DataLoader workers)")
+    report(measure(args.songs, args.seconds, args.shards, args.crops_per_segment, args.batch_size,
+                   args.model_steps, args.render_songs))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ Prints, all measured in this one run (machines are noisy: compare ratios, not ab
 - peak memory of mix_tracks for a 60 s and a 600 s song (each in a fresh process), beyond the
   input and output buffers.
 
-Run: `make bench` or `.venv/bin/python bench/inference.py [--seconds 60] [--long-seconds 600]`.
+Run: `.venv/bin/python -m bench.inference [--seconds 60] [--long-seconds 600]`.
 """
 
 from __future__ import annotations
@@ -96,9 +96,70 @@ def peak_memory_child(seconds: float) -> dict[str, float]:
 
 
 def measure_memory(seconds: float) -> dict[str, float]:
-    result = subprocess.run([sys.executable, __file__, "--memory-child", str(seconds)],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-m", "bench.inference", "--memory-child", str(seconds)],
+                            capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+SETTINGS = {
+    "original scheme (121,843-sample windows, batch 1)": {},
+    "mix_tracks, default (1.5 s windows streamed)": {},
+    "mix_tracks, 0.75 s windows": {"window_seconds": 0.75},
+    "mix_tracks, 3 s windows": {"window_seconds": 3.0},
+    "mix_tracks, 2 segments side by side": {"batch_size": 2},
+}
+ORIGINAL, DEFAULT = list(SETTINGS)[:2]
+
+
+def measure(seconds: float = 60.0, long_seconds: float = 600.0, repeats: int = 2) -> dict:
+    """Every figure of this benchmark, measured in this run (see the module docstring)."""
+    torch.manual_seed(0)
+    model = MixWaveUNet().eval()
+    tracks = random_song(seconds)
+    runs = {name: (lambda: original_scheme(model, tracks)) if name == ORIGINAL
+            else (lambda options=options: mix_tracks(model, tracks, RATE, **options))
+            for name, options in SETTINGS.items()}
+    flops = {name: count_flops(run) for name, run in runs.items()}
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():  # interleaved, so drifts in machine load hit all alike
+            times[name].append(timed(run))
+    best = {name: min(values) for name, values in times.items()}
+    mixed = mix_tracks(model, tracks, RATE).audio
+    reference = original_scheme(model, tracks)
+    memory = {length: measure_memory(length) for length in (seconds, long_seconds)}
+    for figures in memory.values():
+        figures["working"] = figures["peak"] - figures["before"] - figures["buffers"]
+    return {
+        "seconds": seconds, "long_seconds": long_seconds, "threads": torch.get_num_threads(),
+        "settings": {name: {"seconds": best[name], "rtf": best[name] / seconds, "gflop": flops[name] / 1e9,
+                            "gflops": flops[name] / best[name] / 1e9, "speedup": best[ORIGINAL] / best[name]}
+                     for name in runs},
+        "matmul_gflops": matmul_gflops(),
+        "original_drift": float(np.abs(mixed - np.clip(reference, -1, 1)).max() / max(np.abs(mixed).max(), 1e-12)),
+        "memory": memory,
+        "memory_ratio": memory[long_seconds]["working"] / max(memory[seconds]["working"], 1),
+    }
+
+
+def report(figures: dict) -> None:
+    """Print the benchmark's tables."""
+    print(f"torch {torch.__version__}, {figures['threads']} threads; paper model, {figures['seconds']:.0f} s "
+          "8-track song")
+    print(f"{'setting':<52} {'seconds':>8} {'RTF':>7} {'GFLOP':>7} {'GFLOP/s':>8} {'speed-up':>9}")
+    for name, row in figures["settings"].items():
+        print(f"{name:<52} {row['seconds']:8.2f} {row['rtf']:7.4f} {row['gflop']:7.0f} {row['gflops']:8.1f} "
+              f"{row['speedup']:8.2f}x")
+    print(f"{'2048x2048 fp32 matmul':<52} {'':>8} {'':>7} {'':>7} {figures['matmul_gflops']:8.1f}")
+    print(f"original scheme vs mix_tracks: max difference {figures['original_drift']:.1e} of the peak (its windows "
+          "step by 89,093 samples, not a multiple of 2**10, so each sees another decimation phase: seams)")
+    print(f"\n{'peak memory (fresh process each)':<36} {'RSS before':>11} {'peak':>9} {'buffers':>9} {'working':>9}")
+    for seconds, memory in figures["memory"].items():
+        print(f"{f'{seconds:.0f} s song':<36} {memory['before'] / 2**20:9.0f} MB {memory['peak'] / 2**20:6.0f} MB "
+              f"{memory['buffers'] / 2**20:6.0f} MB {memory['working'] / 2**20:6.0f} MB")
+    print(f"working memory {figures['long_seconds']:.0f} s / {figures['seconds']:.0f} s: "
+          f"{figures['memory_ratio']:.2f}x (working = peak - before - buffers; buffers = the [8, n] arranged "
+          "input and the [2, n] output)")
 
 
 def main() -> None:
@@ -111,48 +172,7 @@ def main() -> None:
     if args.memory_child:
         print(json.dumps(peak_memory_child(args.memory_child)))
         return
-
-    torch.manual_seed(0)
-    model = MixWaveUNet().eval()
-    tracks = random_song(args.seconds)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; paper model "
-          f"({sum(p.numel() for p in model.parameters()):,} parameters), {args.seconds:.0f} s 8-track song")
-    reference = original_scheme(model, tracks)
-    settings = {
-        "original scheme (121,843-sample windows, batch 1)": lambda: original_scheme(model, tracks),
-        "mix_tracks, default (1.5 s windows streamed)": lambda: mix_tracks(model, tracks, RATE),
-        "mix_tracks, 0.75 s windows": lambda: mix_tracks(model, tracks, RATE, window_seconds=0.75),
-        "mix_tracks, 3 s windows": lambda: mix_tracks(model, tracks, RATE, window_seconds=3.0),
-        "mix_tracks, 2 segments side by side": lambda: mix_tracks(model, tracks, RATE, batch_size=2),
-    }
-    flops = {name: count_flops(run) for name, run in settings.items()}
-    times = {name: [] for name in settings}
-    for _ in range(args.repeats):
-        for name, run in settings.items():  # interleaved, so drifts in machine load hit all alike
-            times[name].append(timed(run))
-    matmul = matmul_gflops()
-    baseline = min(times[next(iter(settings))])
-    print(f"{'setting':<52} {'seconds':>8} {'RTF':>7} {'GFLOP':>7} {'GFLOP/s':>8} {'speed-up':>9}")
-    for name in settings:
-        best = min(times[name])
-        print(f"{name:<52} {best:8.2f} {best / args.seconds:7.4f} {flops[name] / 1e9:7.0f} "
-              f"{flops[name] / best / 1e9:8.1f} {baseline / best:8.2f}x")
-    print(f"{'2048x2048 fp32 matmul':<52} {'':>8} {'':>7} {'':>7} {matmul:8.1f}")
-    mixed = mix_tracks(model, tracks, RATE).audio
-    difference = np.abs(mixed - np.clip(reference, -1, 1)).max() / max(np.abs(mixed).max(), 1e-12)
-    print(f"original scheme vs mix_tracks: max difference {difference:.1e} of the peak (its windows step by "
-          "89,093 samples, not a multiple of 2**10, so each sees another decimation phase: seams)")
-
-    short, long = measure_memory(args.seconds), measure_memory(args.long_seconds)
-    print(f"\n{'peak memory (fresh process each)':<36} {'RSS before':>11} {'peak':>9} {'buffers':>9} {'working':>9}")
-    working = {}
-    for seconds, figures in ((args.seconds, short), (args.long_seconds, long)):
-        working[seconds] = figures["peak"] - figures["before"] - figures["buffers"]
-        print(f"{f'{seconds:.0f} s song':<36} {figures['before'] / 2**20:9.0f} MB {figures['peak'] / 2**20:6.0f} MB "
-              f"{figures['buffers'] / 2**20:6.0f} MB {working[seconds] / 2**20:6.0f} MB")
-    ratio = working[args.long_seconds] / max(working[args.seconds], 1)
-    print(f"working memory {args.long_seconds:.0f} s / {args.seconds:.0f} s: {ratio:.2f}x "
-          "(working = peak - before - buffers; buffers = the [8, n] arranged input and the [2, n] output)")
+    report(measure(args.seconds, args.long_seconds, args.repeats))
 
 
 if __name__ == "__main__":
