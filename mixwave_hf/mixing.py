@@ -98,10 +98,9 @@ def mix_tracks(
     output = run_streamed(model, torch.from_numpy(model_audio), window, batch_size, device, progress)
     del model_audio
 
-    audio = resample(output.numpy(), model.sample_rate, sample_rate)
-    audio = fit_length(audio, length)
-    mix.peak = float(np.abs(audio).max())
-    mix.clipped_samples = int(np.count_nonzero(np.abs(audio) > 1.0))
+    audio = fit_length(resample(output.numpy(), model.sample_rate, sample_rate), length)
+    del output
+    mix.peak, mix.clipped_samples = peak_and_overs(audio)
     if mix.clipped_samples:
         warnings.append(
             f"{mix.clipped_samples} output samples ({mix.clipped_samples / audio.size:.3%}) exceeded full "
@@ -110,6 +109,17 @@ def mix_tracks(
         )
     mix.audio = np.clip(audio, -1.0, 1.0, out=audio)
     return mix
+
+
+def peak_and_overs(audio: np.ndarray, block: int = 2**20) -> tuple[float, int]:
+    """(largest magnitude, samples beyond full scale) of [channels, samples] audio, in blocks so that
+    no temporary grows with the song."""
+    peak, overs = 0.0, 0
+    for start in range(0, audio.shape[-1], block):
+        part = np.abs(audio[..., start : start + block])
+        peak = max(peak, float(part.max()))
+        overs += int(np.count_nonzero(part > 1.0))
+    return peak, overs
 
 
 def arrange_tracks(tracks: Mapping[str, np.ndarray], slot_names: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
@@ -191,7 +201,7 @@ def run_streamed(
     context = model.valid_lengths().context
     segments = max(1, min(segments, -(-total // step)))
     segment_length = -(-total // (segments * step)) * step
-    output = torch.zeros(model.outputs, segments * segment_length)
+    output = torch.zeros(model.outputs, total)  # exactly the song: no second copy to trim it later
     produced = 0
     batch = torch.zeros(segments, slots, window)
     # Each segment needs its context on both sides, plus up to 2**levels samples of alignment.
@@ -210,14 +220,15 @@ def run_streamed(
                 count = min(mixed.shape[-1], segment_length - produced)
                 for index in range(segments):
                     start = index * segment_length + produced
-                    output[:, start : start + count] = mixed[index, :, :count]
+                    kept = max(0, min(count, total - start))  # the last segment reaches past the song
+                    output[:, start : start + kept] = mixed[index, :, :kept]
                 produced += count
                 position += window
                 bar.update(1)
     finally:
         bar.close()
         model.train(was_training)
-    return output[:, :total]
+    return output
 
 
 def fill_window(window: torch.Tensor, tracks: torch.Tensor, start: int) -> None:
