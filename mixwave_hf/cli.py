@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mix.add_argument("inputs", nargs="+", metavar="STEMS_DIR_OR_FILE", help="a folder of stems, or stem files")
     mix.add_argument("-o", "--output", required=True, type=Path, help="the mix to write (.wav, or .flac for PCM)")
-    mix.add_argument("--model", required=True, help="model directory or Hugging Face Hub repo id")
+    mix.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
     mix.add_argument("--map", action="append", default=[], metavar="SLOT=FILE",
                      help="assign FILE to SLOT, overriding name matching (repeatable)")
     mix.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="score a model and the baselines against reference mixes",
         description="Score a model beside the baselines (plain sum, loudness-matched sum, rule-based mix): "
         "on every song of a dataset split (--dataset), or on one song (--stems and --reference).")
-    evaluate.add_argument("--model", required=True, help="model directory or Hugging Face Hub repo id")
+    evaluate.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="dataset folder or Hub dataset repo id")
     source.add_argument("--stems", nargs="+", metavar="STEMS_DIR_OR_FILE", help="one song's stems (with --reference)")
@@ -267,18 +267,19 @@ def run_push(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_model(name: str):
-    """MixWaveUNet from a directory or Hub repo id; CommandError saying what went wrong."""
+def load_model(name: str | None):
+    """MixWaveUNet from a directory or Hub repo id (None: the embedded default); CommandError if it fails."""
     from mixwave_hf.model import MixWaveUNet
 
-    if os.path.isdir(name) and not os.path.exists(os.path.join(name, "model.safetensors")):
+    if name is not None and os.path.isdir(name) and not os.path.exists(os.path.join(name, "model.safetensors")):
         raise CommandError(f"--model {name}: the folder holds no model.safetensors; expected a folder "
                            "written by save_pretrained (config.json + model.safetensors) or a Hub repo id")
     try:
         return MixWaveUNet.from_pretrained(name)
     except Exception as error:  # noqa: BLE001 - any failure to load is reported the same way
-        raise CommandError(f"--model {name}: cannot load a model ({type(error).__name__}: {error}); "
-                           "expected a directory written by save_pretrained or a Hub repo id") from error
+        raise CommandError(f"--model {name or '(the embedded default)'}: cannot load a model "
+                           f"({type(error).__name__}: {error}); expected a directory written by save_pretrained "
+                           "or a Hub repo id") from error
 
 
 def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, Path]:

@@ -12,6 +12,7 @@ import contextlib
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
@@ -31,6 +32,8 @@ FORMAT_VERSION = 1
 REPO_URL = "https://github.com/mixwave-hf/mixwave-hf"
 PAPER_URL = "https://doi.org/10.17743/jaes.2020.0031"
 UPSAMPLING_MODES = ("linear", "learned")
+#: The default model shipped inside the package (config.json, model.safetensors, README.md card).
+DEFAULT_MODEL_DIR = Path(__file__).parent / "pretrained"
 NEGATIVE_SLOPE = 0.2
 
 
@@ -258,12 +261,19 @@ class MixWaveUNet(
     # ---- loading -----------------------------------------------------------------------------
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *, strict: bool = True, **kwargs):
-        """Load a model from a directory or Hub repo id; strict: every tensor must match the config.
+    def from_pretrained(cls, pretrained_model_name_or_path=None, *, strict: bool = True, **kwargs):
+        """Load a model from a directory or Hub repo id, or with none named the default model embedded
+        in the package (no network, no Hub cache); strict: every tensor must match the config.
 
         Raises ValueError naming the checkpoint when tensors are missing, unexpected or mis-shaped,
-        or when its config.json is from a newer format version.
+        or when its config.json is from a newer format version. Weights stored in float16 are loaded
+        into the float32 model.
         """
+        if pretrained_model_name_or_path is None:
+            if not (DEFAULT_MODEL_DIR / "model.safetensors").is_file():
+                raise ValueError(f"this installation has no embedded default model ({DEFAULT_MODEL_DIR}); "
+                                 "name a model directory or Hub repo id")
+            pretrained_model_name_or_path = DEFAULT_MODEL_DIR
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # the mixin prints where it loads from
                 return super().from_pretrained(pretrained_model_name_or_path, strict=strict, **kwargs)
