@@ -9,7 +9,10 @@ STAMP := $(VENV)/.installed-dev
 DEBIAN_PACKAGES := avldrums.lv2-soundfont fluid-soundfont-gm
 SOUNDFONTS := /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 /usr/share/sounds/sf2/FluidR3_GM.sf2
 
-.PHONY: venv test lint bench example example-stems data system-packages clean
+# Hub repo id of the default model, named in the Space's README front matter (`models`).
+SPACE_MODEL ?= mixwave-hf/mix-wave-u-net-drums
+
+.PHONY: venv test lint bench example example-stems data system-packages clean demo space
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,21 +35,29 @@ system-packages:
 data: system-packages venv
 
 test: data
-	$(BIN)/ruff check mixwave_hf tests bench
+	$(BIN)/ruff check mixwave_hf tests bench app.py train_accelerate.py space
 	$(BIN)/pytest
 
 lint: venv
-	$(BIN)/ruff check mixwave_hf tests bench
+	$(BIN)/ruff check mixwave_hf tests bench app.py train_accelerate.py space
 
 bench: data
 	$(BIN)/python -m bench.run
 
-# Mix the bundled example stems. Until trained weights ship, this uses a randomly initialised
-# model written to build/untrained-model: it shows the pipeline, not a good mix.
+# Serve the web demo on the default model (MODEL=DIR_OR_REPO for another); Gradio prints the URL,
+# http://127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise.
+demo: venv
+	GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1 $(BIN)/python app.py $(if $(MODEL),--model $(MODEL))
+
+# Assemble the Hugging Face Space folder build/space (app.py, requirements.txt, README.md, the wheel).
+space: venv
+	rm -rf build/space build/space-wheel
+	$(BIN)/python -m build --wheel --no-isolation --outdir build/space-wheel .
+	$(BIN)/python space/assemble.py build/space --wheel $$(ls build/space-wheel/mixwave_hf-*.whl) --model-id $(SPACE_MODEL)
+
+# Mix the bundled example stems with the default model embedded in the package.
 example: venv
-	test -f build/untrained-model/model.safetensors || \
-		$(BIN)/python -c "import torch; from mixwave_hf import MixWaveUNet; torch.manual_seed(0); MixWaveUNet().save_pretrained('build/untrained-model')"
-	$(BIN)/mixwave mix mixwave_hf/examples/drums -o build/example_mix.wav --model build/untrained-model
+	$(BIN)/mixwave mix mixwave_hf/examples/drums -o build/example_mix.wav
 
 example-stems: data
 	$(BIN)/python -m mixwave_hf.data.synth --example mixwave_hf/examples/drums

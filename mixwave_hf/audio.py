@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +71,23 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
         return audio
     resampled = soxr.resample(audio.T, from_rate, to_rate, quality="HQ")
     return np.ascontiguousarray(resampled.T, dtype=np.float32)
+
+
+def read_tracks(paths: Mapping[str, str | Path], sample_rate: int | None = None
+                ) -> tuple[dict[str, np.ndarray], int, list[str]]:
+    """Read files by name (e.g. slot) and bring them to one rate.
+
+    Returns ({name: [channels, samples] float32}, rate in Hz, warnings). The rate is `sample_rate`,
+    else the most common rate of the files (the highest on a tie); other files are resampled.
+    Raises AudioError naming a file that cannot be read.
+    """
+    audio_by_name = {name: read_audio(path) for name, path in paths.items()}
+    rates = Counter(rate for _, rate in audio_by_name.values())
+    if sample_rate is None:
+        sample_rate = max(rates, key=lambda rate: (rates[rate], rate)) if rates else 44_100
+    warnings = []
+    if len(rates) > 1:
+        warnings.append(f"files at different sample rates ({', '.join(f'{rate} Hz' for rate in sorted(rates))}): "
+                        f"each resampled to {sample_rate} Hz")
+    tracks = {name: resample(audio, rate, sample_rate) for name, (audio, rate) in audio_by_name.items()}
+    return tracks, sample_rate, warnings

@@ -10,12 +10,11 @@ import argparse
 import os
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from mixwave_hf.audio import OUTPUT_FORMATS, AudioError, is_audio_file, read_audio, resample, write_audio
+from mixwave_hf.audio import OUTPUT_FORMATS, AudioError, is_audio_file, read_audio, read_tracks, resample, write_audio
 from mixwave_hf.mixing import DEFAULT_WINDOW_SECONDS, mix_tracks
 from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
 
@@ -346,15 +345,11 @@ def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ..
 
 
 def read_stems(assignment: dict[str, Path], sample_rate: int | None) -> tuple[dict[str, np.ndarray], int]:
-    """Read the assigned files and bring them to one rate: (tracks by slot, rate in Hz)."""
-    stems = {slot: read_audio(path) for slot, path in assignment.items()}
-    rates = Counter(rate for _, rate in stems.values())
-    if sample_rate is None:
-        sample_rate = max(rates, key=lambda rate: (rates[rate], rate))
-    if len(rates) > 1:
-        warn(f"files at different sample rates ({', '.join(f'{rate} Hz' for rate in sorted(rates))}): "
-             f"each resampled to {sample_rate} Hz")
-    return {slot: resample(audio, rate, sample_rate) for slot, (audio, rate) in stems.items()}, sample_rate
+    """Read the assigned files at one rate (`audio.read_tracks`), printing its warnings: (tracks by slot, Hz)."""
+    tracks, sample_rate, warnings = read_tracks(assignment, sample_rate)
+    for warning in warnings:
+        warn(warning)
+    return tracks, sample_rate
 
 
 def write_atomically(path: Path, audio: np.ndarray, sample_rate: int, output_format: str) -> None:

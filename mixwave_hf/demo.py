@@ -1,0 +1,474 @@
+"""The web demo (Gradio): upload drum stems, check which slot each file feeds, get the model's mix.
+
+A thin layer over `mixwave_hf.mixing.mix_tracks`, like the CLI: files are matched to slots by name
+(`mixwave_hf.slots.match_slot`), read with `audio.read_tracks`, mixed by `mix_tracks` and shown
+beside the plain sum of the tracks (`mixwave_hf.baselines.plain_sum`). `build_demo(model)` makes the
+`gr.Blocks`; `launch_demo(demo)` serves it with the limits below; `app.py` is the entry point.
+
+What the "levels" plot shows: for each assigned track, its loudness as uploaded (BS.1770 LUFS; in
+the plain sum every track enters at this level, unity gain) and its loudness when the model mixes
+that track alone, over the same excerpt (the LEVELS_EXCERPT_SECONDS where the plain sum is loudest).
+The difference is the gain the model gave the track; its stereo balance says where it panned it.
+With all tracks playing the mix also compresses and masks, so the solo figures are a guide to the
+model's decisions, not an exact decomposition of the mix.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+import soundfile
+from gradio.utils import get_upload_folder
+
+from mixwave_hf.audio import AUDIO_EXTENSIONS, AudioError, read_tracks, write_audio
+from mixwave_hf.baselines import plain_sum
+from mixwave_hf.example import example_stems
+from mixwave_hf.metrics import loudness_level
+from mixwave_hf.mixing import mix_tracks
+from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, accepted_names, check_overhead_pair, match_slot
+
+#: Longest accepted track, in seconds.
+MAX_SECONDS = 600.0
+#: Largest accepted upload, in megabytes (also enforced by the server while uploading).
+MAX_FILE_MEGABYTES = 200
+#: Most files in one request.
+MAX_FILES = 16
+#: Requests waiting in the queue before new ones are turned away; one mix runs at a time.
+QUEUE_SIZE = 8
+#: Seconds of audio each track is mixed alone over for the levels plot.
+LEVELS_EXCERPT_SECONDS = 10.0
+#: Temporary files (uploads, mixes, plots) are deleted this many seconds after they were made.
+CACHE_SECONDS = 3600
+#: The slot menus' entry for "no file".
+EMPTY = "(empty)"
+#: Points across the waveform plots, and pixels of the spectrogram images (width, height).
+WAVEFORM_BINS = 800
+SPECTROGRAM_SIZE = (640, 200)
+SPECTROGRAM_RANGE_DB = 80.0
+# A perceptual dark-to-light colour map (anchors of matplotlib's "magma"), interpolated linearly.
+_COLOUR_ANCHORS = np.array([(0, 0, 4), (81, 18, 124), (183, 55, 121), (252, 137, 97), (252, 253, 191)], float)
+
+
+class DemoError(ValueError):
+    """A problem with the user's uploads or choices; shown to the user as the request's error."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may upload: `max_seconds` per track, `max_file_bytes` per file, `max_files` in all."""
+
+    max_seconds: float = MAX_SECONDS
+    max_file_bytes: int = MAX_FILE_MEGABYTES * 1_000_000
+    max_files: int = MAX_FILES
+
+    def describe(self) -> str:
+        return (f"up to {self.max_files} files, each at most {self.max_file_bytes / 1e6:g} MB and "
+                f"{self.max_seconds / 60:g} minutes long")
+
+
+# ---- files and slots ------------------------------------------------------------------------------
+
+
+def upload_names(paths: Sequence[str | Path] | None) -> dict[str, Path]:
+    """Uploaded file paths by the name the user sees: the file name, with " (2)", ... for repeats."""
+    names: dict[str, Path] = {}
+    for path in paths or []:
+        path = Path(path)
+        name, count = path.name, 1
+        while name in names:
+            count += 1
+            name = f"{path.name} ({count})"
+        names[name] = path
+    return names
+
+
+def check_upload(name: str, path: Path, limits: Limits) -> int:
+    """The file's sample rate (Hz); DemoError naming `name` when it is too large, unreadable, too long or
+    has more than 2 channels."""
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise DemoError(f"{name}: {size / 1e6:.1f} MB; files of at most {limits.max_file_bytes / 1e6:g} MB "
+                        "are accepted")
+    try:
+        info = soundfile.info(str(path))
+    except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
+        raise DemoError(f"{name}: cannot be read as audio ({error}); expected a WAV, FLAC, AIFF, OGG or MP3 file "
+                        "(extensions " + ", ".join(AUDIO_EXTENSIONS) + ")") from error
+    if info.frames > limits.max_seconds * info.samplerate:
+        raise DemoError(f"{name}: {info.frames / info.samplerate:.1f} s long; tracks of at most "
+                        f"{limits.max_seconds:g} s ({limits.max_seconds / 60:g} min) are accepted")
+    if info.channels > 2:
+        raise DemoError(f"{name}: {info.channels} channels; expected mono, or stereo for the overhead pair")
+    return int(info.samplerate)
+
+
+def check_file_count(names: dict[str, Path], limits: Limits) -> None:
+    if len(names) > limits.max_files:
+        raise DemoError(f"{len(names)} files uploaded; at most {limits.max_files} are accepted in one mix")
+
+
+def assign_uploads(names: Sequence[str], slot_names: Sequence[str]) -> tuple[dict[str, str], list[str], list[str]]:
+    """Match file names to slots (`match_slot`): ({slot: name}, [names matching no slot],
+    [notes on names left out because their slot, or the overheads they give, are taken already]).
+
+    Unlike `assign_slots`, a clash is not an error: the first file keeps the slot and the user can
+    change it in the slot menus.
+    """
+    assigned: dict[str, str] = {}
+    unmatched: list[str] = []
+    clashes: list[str] = []
+    for name in names:
+        slot = match_slot(name, slot_names)
+        if slot is None:
+            unmatched.append(name)
+            continue
+        taken_by = assigned.get(slot)
+        if slot == OVERHEAD_PAIR:
+            taken_by = taken_by or next((assigned[s] for s in OVERHEAD_PAIR_SLOTS if s in assigned), None)
+        elif slot in OVERHEAD_PAIR_SLOTS:
+            taken_by = taken_by or assigned.get(OVERHEAD_PAIR)
+        if taken_by is not None:
+            clashes.append(f"{name} also matches {slot}, which {taken_by} feeds")
+            continue
+        assigned[slot] = name
+    return assigned, unmatched, clashes
+
+
+def upload_note(names: dict[str, Path], slot_names: Sequence[str], limits: Limits) -> tuple[dict[str, str], str]:
+    """The automatic assignment of the uploads ({slot: name}) and a Markdown note on what was left out
+    or will not be accepted."""
+    if not names:
+        return {}, f"Upload your drum tracks ({limits.describe()}), or pick the example below."
+    assigned, unmatched, clashes = assign_uploads(list(names), slot_names)
+    notes = [f"{len(assigned)} of {len(names)} files assigned by name; check the slots below."]
+    if unmatched:
+        notes.append(f"**Left out, no slot matches the name:** {', '.join(unmatched)}. Pick a slot for a file "
+                     f"by hand if it belongs to one (names such as {', '.join(accepted_names(slot_names))}).")
+    if clashes:
+        notes.append("**Left out:** " + "; ".join(clashes) + ". Change the slots by hand to use them instead.")
+    if len(names) > limits.max_files:
+        notes.append(f"**Too many files:** {len(names)}; at most {limits.max_files} are accepted.")
+    for name, path in names.items():
+        try:
+            check_upload(name, path, limits)
+        except DemoError as error:
+            notes.append(f"**Cannot be used:** {error}")
+    return assigned, "\n\n".join(html.escape(note, quote=False) for note in notes)
+
+
+def chosen_files(names: dict[str, Path], choices: dict[str, str | None], slot_names: Sequence[str],
+                 limits: Limits) -> dict[str, Path]:
+    """{slot: path} from the slot menus ({slot: file name or EMPTY}); DemoError on a name that was not
+    uploaded, the overhead pair given twice, no slot filled, or an unusable file."""
+    check_file_count(names, limits)
+    assignment: dict[str, Path] = {}
+    for slot, name in choices.items():
+        if name in (None, "", EMPTY):
+            continue
+        if name not in names:
+            raise DemoError(f"slot {slot}: {name!r} is not one of the uploaded files ({', '.join(names) or 'none'})")
+        assignment[slot] = names[name]
+    if not assignment:
+        uploaded = ", ".join(names) if names else "none"
+        raise DemoError(f"no file is assigned to a slot (uploaded: {uploaded}); name files after their slot "
+                        f"({', '.join(accepted_names(slot_names))}) or pick them in the slot menus")
+    try:
+        check_overhead_pair({slot: path.name for slot, path in assignment.items()})
+    except ValueError as error:
+        raise DemoError(str(error)) from error
+    paths_named = {path: name for name, path in names.items()}
+    for path in set(assignment.values()):
+        check_upload(paths_named[path], path, limits)
+    return assignment
+
+
+# ---- mixing ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoMix:
+    """One request's results: the WAV files written in its folder and what the plots show."""
+
+    mix_path: Path
+    plain_sum_path: Path
+    mix: np.ndarray  # [2, samples] float32, the model's mix
+    plain_sum: np.ndarray  # [2, samples] float32, not clipped
+    sample_rate: int
+    levels: pd.DataFrame
+    report: str
+
+
+def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, str | None], limits: Limits,
+                work_dir: Path, progress: bool = False) -> DemoMix:
+    """Mix the files chosen per slot with `mix_tracks`; write mix.wav and plain_sum.wav (32-bit float, at
+    the inputs' rate) into `work_dir`. DemoError on anything the user can fix."""
+    assignment = chosen_files(names, choices, model.slot_names, limits)
+    display_names = {path: name for name, path in names.items()}
+    try:
+        tracks, sample_rate, _ = read_tracks(assignment)  # the demo reports differing rates itself
+        result = mix_tracks(model, tracks, sample_rate, progress=progress)
+    except (AudioError, ValueError) as error:
+        message = str(error)
+        for path, name in display_names.items():
+            message = message.replace(str(path), name)
+        raise DemoError(message) from error
+    summed = plain_sum(tracks, sample_rate)
+    mix_path, plain_sum_path = work_dir / "mixwave_mix.wav", work_dir / "plain_sum.wav"
+    write_audio(mix_path, result.audio, sample_rate, "float")
+    write_audio(plain_sum_path, summed, sample_rate, "float")
+
+    rates = {check_upload(display_names[path], path, limits) for path in set(assignment.values())}
+    lines = [f"**Mixed** {len(assignment)} files: {describe_assignment(assignment, display_names, model)}.",
+             f"{result.audio.shape[-1] / sample_rate:.2f} s at {sample_rate} Hz, 32-bit float WAV; mix peak "
+             f"{decibels(result.peak):+.1f} dBFS, plain sum peak {decibels(float(np.abs(summed).max())):+.1f} dBFS."]
+    if len(rates) > 1:
+        lines.append(f"Files at different rates ({', '.join(f'{rate} Hz' for rate in sorted(rates))}): "
+                     f"each resampled to {sample_rate} Hz.")
+    lines += [f"Note: {warning}" for warning in result.warnings]
+    levels = track_levels(model, tracks, summed, sample_rate)
+    return DemoMix(mix_path, plain_sum_path, result.audio, summed, sample_rate, levels,
+                   "\n\n".join(html.escape(line, quote=False) for line in lines))
+
+
+def describe_assignment(assignment: dict[str, Path], display_names: dict[Path, str], model: MixWaveUNet) -> str:
+    order = accepted_names(model.slot_names)
+    return ", ".join(f"{slot} ← {display_names[assignment[slot]]}" for slot in sorted(assignment, key=order.index))
+
+
+def decibels(amplitude: float) -> float:
+    return 20 * math.log10(amplitude) if amplitude > 0 else -math.inf
+
+
+def loudest_excerpt(audio: np.ndarray, sample_rate: int, seconds: float) -> slice:
+    """The `seconds`-long slice of [channels, samples] audio holding the most energy (all of it if shorter)."""
+    length = audio.shape[-1]
+    window = int(seconds * sample_rate)
+    if length <= window:
+        return slice(0, length)
+    block = max(1, sample_rate // 10)
+    energy = np.square(audio[..., : length // block * block], dtype=np.float64).sum(axis=0)
+    energy = energy.reshape(-1, block).sum(axis=1)
+    blocks = window // block
+    running = np.convolve(energy, np.ones(blocks), mode="valid")
+    start = int(np.argmax(running)) * block
+    return slice(start, start + window)
+
+
+def track_levels(model: MixWaveUNet, tracks: dict[str, np.ndarray], summed: np.ndarray,
+                 sample_rate: int) -> pd.DataFrame:
+    """Per track (slot): loudness as uploaded and mixed alone by the model (LUFS), the change (dB) and the
+    solo mix's balance (-1 left .. +1 right, by energy), over the plain sum's loudest excerpt."""
+    excerpt = loudest_excerpt(summed, sample_rate, LEVELS_EXCERPT_SECONDS)
+    rows = []
+    order = accepted_names(model.slot_names)
+    for slot in sorted(tracks, key=order.index):
+        track = np.atleast_2d(tracks[slot])[:, excerpt]
+        solo = mix_tracks(model, {slot: track}, sample_rate).audio
+        before, after = loudness_level(track, sample_rate), loudness_level(solo, sample_rate)
+        left, right = (float(np.square(channel, dtype=np.float64).sum()) for channel in solo[:2])
+        rows.append({
+            "track": slot,
+            "as uploaded (LUFS)": round(before, 1),
+            "mixed alone (LUFS)": round(after, 1),
+            "change (dB)": round(after - before, 1) if math.isfinite(before) and math.isfinite(after) else None,
+            "balance (L -1 .. R +1)": round((right - left) / (right + left), 2) if right + left > 0 else None,
+        })
+    return pd.DataFrame(rows)
+
+
+# ---- plots ----------------------------------------------------------------------------------------
+
+
+def waveform_points(audio: np.ndarray, sample_rate: int, bins: int = WAVEFORM_BINS) -> pd.DataFrame:
+    """[channels, samples] -> the waveform's envelope as a line: per time bin, its maximum then its minimum
+    over both channels, so the line zigzags over the area the waveform covers. Columns: time (s), amplitude."""
+    length = audio.shape[-1]
+    edges = np.linspace(0, length, min(bins, max(length, 1)) + 1).astype(int)
+    edges = np.unique(edges)
+    highs = np.maximum.reduceat(audio.max(axis=0), edges[:-1]) if length else np.zeros(0)
+    lows = np.minimum.reduceat(audio.min(axis=0), edges[:-1]) if length else np.zeros(0)
+    starts = edges[:-1] / sample_rate
+    width = np.diff(edges) / sample_rate
+    time = np.stack([starts, starts + width / 2]).T.ravel()
+    amplitude = np.stack([highs, lows]).T.ravel()
+    return pd.DataFrame({"time (s)": time, "amplitude": amplitude.astype(float)})
+
+
+def spectrogram_image(audio: np.ndarray, sample_rate: int, reference_db: float,
+                      size: tuple[int, int] = SPECTROGRAM_SIZE) -> np.ndarray:
+    """[channels, samples] -> [height, width, 3] uint8 image of the channels' mean: time left to right,
+    log frequency (30 Hz to Nyquist) bottom to top, SPECTROGRAM_RANGE_DB below `reference_db` black."""
+    width, height = size
+    magnitude_db = spectrogram_db(audio, width)
+    fft_size = (magnitude_db.shape[0] - 1) * 2
+    bin_hz = sample_rate / fft_size
+    row_hz = np.geomspace(30.0, sample_rate / 2, height)
+    rows = np.clip(np.round(row_hz / bin_hz).astype(int), 0, magnitude_db.shape[0] - 1)
+    picture = magnitude_db[rows[::-1]]
+    columns = np.linspace(0, magnitude_db.shape[1] - 1, width).round().astype(int)
+    level = np.clip((picture[:, columns] - reference_db) / SPECTROGRAM_RANGE_DB + 1.0, 0.0, 1.0)
+    anchors = np.linspace(0.0, 1.0, len(_COLOUR_ANCHORS))
+    colours = [np.interp(level, anchors, _COLOUR_ANCHORS[:, channel]) for channel in range(3)]
+    return np.stack(colours, axis=-1).astype(np.uint8)
+
+
+def spectrogram_db(audio: np.ndarray, frames: int, fft_size: int = 2048) -> np.ndarray:
+    """[channels, samples] -> [fft_size // 2 + 1, up to `frames`] Hann-windowed STFT magnitudes (dB) of
+    the channels' mean, at evenly spaced frames (the song's length does not change the work)."""
+    mono = np.asarray(audio, np.float64).mean(axis=0)
+    mono = np.pad(mono, (fft_size // 2, fft_size // 2 + max(0, fft_size - len(mono))))
+    starts = np.linspace(0, len(mono) - fft_size, min(frames, len(mono) - fft_size + 1)).astype(int)
+    segments = mono[starts[:, None] + np.arange(fft_size)] * np.hanning(fft_size)
+    magnitude = np.abs(np.fft.rfft(segments, axis=-1)).T
+    return 20 * np.log10(magnitude + 1e-10)
+
+
+def spectrogram_pair(mix: np.ndarray, summed: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spectrogram images of the mix and the plain sum on one colour scale (the louder one's peak)."""
+    reference = max(float(spectrogram_db(audio, SPECTROGRAM_SIZE[0]).max()) for audio in (mix, summed))
+    return spectrogram_image(mix, sample_rate, reference), spectrogram_image(summed, sample_rate, reference)
+
+
+# ---- the app --------------------------------------------------------------------------------------
+
+
+def load_demo_model(name: str | None) -> MixWaveUNet:
+    """The model the demo mixes with: a directory or Hub repo id, or None for the embedded default."""
+    try:
+        return MixWaveUNet.from_pretrained(name)
+    except Exception as error:  # noqa: BLE001 - any failure to load ends the app with its reason
+        raise SystemExit(f"mixwave demo: cannot load the model {name or '(the embedded default)'}: "
+                         f"{type(error).__name__}: {error}") from error
+
+
+def request_folder() -> Path:
+    """A fresh folder for one request's files, inside Gradio's cache so that `delete_cache` removes them."""
+    root = Path(get_upload_folder())
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="mixwave-", dir=root))
+
+
+def theme() -> gr.themes.Base:
+    """Gradio's default look with the system's fonts: the page loads nothing from other sites."""
+    return gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                             font_mono=["ui-monospace", "Consolas", "monospace"])
+
+
+def build_demo(model: MixWaveUNet, limits: Limits = Limits(),
+               model_name: str = "the embedded default model") -> gr.Blocks:
+    """The demo's `gr.Blocks` (queue included), not launched; its API: `/assign` (files -> slot menus
+    and a note) and `/mix` (files, one file name or EMPTY per slot -> players, download, plots)."""
+    slots = accepted_names(model.slot_names)
+    model.eval()
+
+    def assign(files: list[str] | None):
+        names = upload_names(files)
+        assigned, note = upload_note(names, model.slot_names, limits)
+        choices = [EMPTY, *names]
+        return [gr.Dropdown(choices=choices, value=assigned.get(slot, EMPTY)) for slot in slots] + [note]
+
+    def mix(files: list[str] | None, *choices: str | None, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        names = upload_names(files)
+        try:
+            result = mix_uploads(model, names, dict(zip(slots, choices, strict=True)), limits, request_folder(),
+                                 progress=True)
+        except DemoError as error:
+            raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from error
+        peak = max(1.0, float(np.abs(result.plain_sum).max()))
+        mix_image, sum_image = spectrogram_pair(result.mix, result.plain_sum, result.sample_rate)
+        waveform_options = {"y_lim": [-peak, peak]}
+        return (
+            str(result.mix_path),
+            str(result.mix_path),
+            str(result.plain_sum_path),
+            result.report,
+            gr.LinePlot(waveform_points(result.mix, result.sample_rate), **waveform_options),
+            gr.LinePlot(waveform_points(result.plain_sum, result.sample_rate), **waveform_options),
+            mix_image,
+            sum_image,
+            gr.BarPlot(result.levels, sort=list(result.levels["track"])),
+            result.levels,
+        )
+
+    with gr.Blocks(title="Mix-Wave-U-Net drum mixing", analytics_enabled=False,
+                   delete_cache=(CACHE_SECONDS // 2, CACHE_SECONDS)) as demo:
+        gr.Markdown(
+            "# Mix-Wave-U-Net: automatic drum mixing\n"
+            "Upload separately recorded drum tracks (kick, snare, hi-hat, toms, overheads: WAV, FLAC, AIFF, OGG "
+            f"or MP3; {limits.describe()}). Files are assigned to the model's inputs by name; check the slots, "
+            "then press **Mix**. The model writes the stereo mix an engineer would make; the plain sum of the "
+            f"tracks plays beside it for comparison. Model: {html.escape(model_name)}."
+        )
+        files = gr.File(label="Drum tracks", file_count="multiple", file_types=list(AUDIO_EXTENSIONS),
+                        type="filepath", elem_id="stems")
+        gr.Examples(examples=[[[str(path) for path in example_stems()]]], inputs=[files],
+                    label="Example: a 4 s groove rendered on a sampled kit (8 tracks)", cache_examples=False)
+        note = gr.Markdown(upload_note({}, model.slot_names, limits)[1], elem_id="assignment-note")
+        with gr.Accordion("Slots: which file feeds which input", open=True):
+            menus = []
+            with gr.Row():
+                for slot in slots:
+                    pair = f"{slot} (stereo pair: {' + '.join(OVERHEAD_PAIR_SLOTS)})"
+                    label = pair if slot == OVERHEAD_PAIR else slot
+                    menus.append(gr.Dropdown(choices=[EMPTY], value=EMPTY, label=label, min_width=140,
+                                             elem_id=f"slot-{slot}"))
+        mix_button = gr.Button("Mix", variant="primary", elem_id="mix-button")
+        with gr.Row():
+            mix_player = gr.Audio(label="Model mix", type="filepath", format="wav", interactive=False,
+                                  elem_id="mix-player")
+            plain_player = gr.Audio(label="Plain sum (A/B: the tracks as uploaded, overheads hard left/right)",
+                                    type="filepath", format="wav", interactive=False)
+        download = gr.File(label="Download the mix (32-bit float WAV at the inputs' sample rate, not normalised)",
+                           interactive=False, elem_id="mix-download")
+        report = gr.Markdown(elem_id="mix-report")
+        with gr.Row():
+            waveform_mix = gr.LinePlot(x="time (s)", y="amplitude", label="Model mix: waveform", height=220)
+            waveform_sum = gr.LinePlot(x="time (s)", y="amplitude", label="Plain sum: waveform", height=220)
+        with gr.Row():
+            spectrogram_mix = gr.Image(label="Model mix: spectrogram (time →, 30 Hz to Nyquist on a log scale ↑)",
+                                       format="png", interactive=False)
+            spectrogram_sum = gr.Image(label="Plain sum: spectrogram (same colour scale)", format="png",
+                                       interactive=False)
+        gr.Markdown(
+            "**Levels.** Each track as uploaded (its level in the plain sum) and mixed alone by the model, over "
+            f"the loudest {LEVELS_EXCERPT_SECONDS:g} s: the change is the gain the model gave it, the balance "
+            "where it panned it. With all tracks playing, compression and masking change this a little."
+        )
+        with gr.Row():
+            levels_plot = gr.BarPlot(x="track", y="change (dB)", label="Level change by the model (dB)", height=260)
+            levels_table = gr.Dataframe(label="Levels", interactive=False)
+
+        files.change(assign, inputs=[files], outputs=[*menus, note], api_name="assign")
+        mix_button.click(
+            mix, inputs=[files, *menus],
+            outputs=[mix_player, download, plain_player, report, waveform_mix, waveform_sum, spectrogram_mix,
+                     spectrogram_sum, levels_plot, levels_table],
+            api_name="mix", concurrency_limit=1,
+        )
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+    return demo
+
+
+def launch_options(limits: Limits = Limits()) -> dict:
+    """Keyword arguments of `demo.launch`: upload size limit, the example's folder, the theme.
+
+    The server's name and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (Gradio reads them).
+    """
+    from mixwave_hf.example import EXAMPLE_DIR
+
+    return {"max_file_size": limits.max_file_bytes, "allowed_paths": [str(EXAMPLE_DIR)], "theme": theme(),
+            "show_error": True}
+
+
+def launch_demo(demo: gr.Blocks, limits: Limits = Limits(), **options) -> None:
+    """Serve `demo` (prints its URL); `options` go to `demo.launch` over `launch_options`."""
+    demo.launch(**{**launch_options(limits), **options})
