@@ -49,7 +49,7 @@ def render_model_card(
     """
     info = model._hub_mixin_info
     data = ModelCardData(
-        model_name=repo_id.split("/")[-1] if repo_id else None,
+        model_name=repo_id.split("/")[-1] if repo_id else "mix-wave-u-net",
         library_name=info.model_card_data.library_name,
         pipeline_tag=info.model_card_data.pipeline_tag,
         license=license,

@@ -26,5 +26,7 @@ def test_wheel_contains_the_example_stems_and_the_console_script(tmp_path):
                    "evaluate", "card", "data/schema", "data/loader", "data/builders", "data/synth/song"]:
         assert f"mixwave_hf/{module}.py" in names
     assert "mixwave_hf/templates/model_card.md" in names
+    for file_name in ["config.json", "model.safetensors", "README.md", "evaluation.json", "training.json"]:
+        assert f"mixwave_hf/pretrained/{file_name}" in names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "mixwave = mixwave_hf.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

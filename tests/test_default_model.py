@@ -1,0 +1,52 @@
+"""The default model embedded in the package: loads with no network and no Hub cache, and mixes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import soundfile
+
+from mixwave_hf.example import EXAMPLE_DIR, example_stems
+from mixwave_hf.model import DEFAULT_MODEL_DIR, MixWaveUNet
+
+
+def test_default_model_files_are_in_the_package():
+    for name in ("config.json", "model.safetensors", "README.md", "evaluation.json", "training.json"):
+        assert (DEFAULT_MODEL_DIR / name).is_file(), name
+    card = (DEFAULT_MODEL_DIR / "README.md").read_text()
+    evaluation = json.loads((DEFAULT_MODEL_DIR / "evaluation.json").read_text())
+    median = evaluation["systems"]["model"]["summary"]["stereo_stft_loudness_matched"]["median"]
+    assert f"{median:.3g}" in card and "synthetic drums only" in card
+
+
+def test_default_model_loads_offline_and_mixes_the_example_without_clipping(tmp_path):
+    """In a fresh process with HF_HUB_OFFLINE=1 and an empty HF_HOME: nothing can come from a hub."""
+    script = f"""
+import numpy as np, soundfile
+from mixwave_hf import MixWaveUNet
+from mixwave_hf.example import example_stems, EXAMPLE_FILE_NAMES
+model = MixWaveUNet.from_pretrained()
+tracks = {{slot: soundfile.read(path, dtype="float32")[0] for slot, path in zip(EXAMPLE_FILE_NAMES, example_stems())}}
+result = model.mix(tracks, 44100)
+np.save({str(tmp_path / "mix.npy")!r}, result.audio)
+print(result.clipped_samples, sum(p.numel() for p in model.parameters()))
+"""
+    environment = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf-home"), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
+                            check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    clipped, parameters = map(int, result.stdout.split())
+    config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    assert parameters == sum(p.numel() for p in MixWaveUNet(**{k: v for k, v in config.items()}).parameters())
+    mix = np.load(tmp_path / "mix.npy")
+    assert clipped == 0 and mix.shape == (2, 4 * 44_100)
+    assert np.sqrt(np.mean(mix**2)) > 1e-3  # not silent
+
+
+def test_mixwave_mix_uses_the_default_model_when_none_is_named(tmp_path):
+    script = [sys.executable, "-m", "mixwave_hf.cli", "mix", str(EXAMPLE_DIR), "-o", str(tmp_path / "mix.wav")]
+    result = subprocess.run(script, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "0 clipped samples" in result.stdout
+    assert soundfile.info(tmp_path / "mix.wav").frames == soundfile.info(example_stems()[0]).frames
