@@ -320,7 +320,7 @@ def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ..
     mapped = {path.resolve() for path in explicit.values()}
     by_name = {str(path): path for path in files if path.resolve() not in mapped}
     try:
-        matched, unmatched = assign_slots(by_name, slot_names)
+        matched, unmatched, _ = assign_slots(by_name, slot_names)
         assignment = {slot: by_name[name] for slot, name in matched.items()}
         for slot, path in list(assignment.items()):
             if slot in explicit:

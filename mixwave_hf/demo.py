@@ -34,7 +34,7 @@ from mixwave_hf.example import example_stems
 from mixwave_hf.metrics import loudness_level
 from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
-from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, accepted_names, check_overhead_pair, match_slot
+from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, accepted_names, assign_slots, check_overhead_pair
 
 #: Longest accepted track, in seconds.
 MAX_SECONDS = 600.0
@@ -116,39 +116,12 @@ def check_file_count(names: dict[str, Path], limits: Limits) -> None:
         raise DemoError(f"{len(names)} files uploaded; at most {limits.max_files} are accepted in one mix")
 
 
-def assign_uploads(names: Sequence[str], slot_names: Sequence[str]) -> tuple[dict[str, str], list[str], list[str]]:
-    """Match file names to slots (`match_slot`): ({slot: name}, [names matching no slot],
-    [notes on names left out because their slot, or the overheads they give, are taken already]).
-
-    Unlike `assign_slots`, a clash is not an error: the first file keeps the slot and the user can
-    change it in the slot menus.
-    """
-    assigned: dict[str, str] = {}
-    unmatched: list[str] = []
-    clashes: list[str] = []
-    for name in names:
-        slot = match_slot(name, slot_names)
-        if slot is None:
-            unmatched.append(name)
-            continue
-        taken_by = assigned.get(slot)
-        if slot == OVERHEAD_PAIR:
-            taken_by = taken_by or next((assigned[s] for s in OVERHEAD_PAIR_SLOTS if s in assigned), None)
-        elif slot in OVERHEAD_PAIR_SLOTS:
-            taken_by = taken_by or assigned.get(OVERHEAD_PAIR)
-        if taken_by is not None:
-            clashes.append(f"{name} also matches {slot}, which {taken_by} feeds")
-            continue
-        assigned[slot] = name
-    return assigned, unmatched, clashes
-
-
 def upload_note(names: dict[str, Path], slot_names: Sequence[str], limits: Limits) -> tuple[dict[str, str], str]:
     """The automatic assignment of the uploads ({slot: name}) and a Markdown note on what was left out
     or will not be accepted."""
     if not names:
         return {}, f"Upload your drum tracks ({limits.describe()}), or pick the example below."
-    assigned, unmatched, clashes = assign_uploads(list(names), slot_names)
+    assigned, unmatched, clashes = assign_slots(list(names), slot_names, strict=False)
     notes = [f"{len(assigned)} of {len(names)} files assigned by name; check the slots below."]
     if unmatched:
         notes.append(f"**Left out, no slot matches the name:** {', '.join(unmatched)}. Pick a slot for a file "

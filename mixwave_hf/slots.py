@@ -75,24 +75,37 @@ def resolve_slot_name(name: str, slot_names: Sequence[str] = DEFAULT_SLOTS) -> s
     return slot
 
 
-def assign_slots(names: Iterable[str], slot_names: Sequence[str] = DEFAULT_SLOTS) -> tuple[dict[str, str], list[str]]:
-    """Match names to slots: ({slot: name}, [names matching no slot]).
+def assign_slots(names: Iterable[str], slot_names: Sequence[str] = DEFAULT_SLOTS, *, strict: bool = True
+                 ) -> tuple[dict[str, str], list[str], list[str]]:
+    """Match names to slots: ({slot: name}, [names matching no slot], [notes on clashes]).
 
-    Raises ValueError when two names match one slot (or the overhead pair and one of its slots).
+    A clash is a second name for a taken slot, or the overhead pair and one of its slots. With
+    `strict` it raises ValueError naming both; otherwise the first name keeps the slot and the
+    clash is noted (the demo lets the user reassign by hand).
     """
     assigned: dict[str, str] = {}
     unmatched: list[str] = []
+    clashes: list[str] = []
     for name in names:
         slot = match_slot(name, slot_names)
         if slot is None:
             unmatched.append(name)
             continue
-        if slot in assigned:
-            raise ValueError(f"{assigned[slot]} and {name} both match slot {slot!r}; keep one, "
+        taken_by = assigned.get(slot)
+        if taken_by is not None and strict:
+            raise ValueError(f"{taken_by} and {name} both match slot {slot!r}; keep one, "
                              "or assign them explicitly (mixwave mix --map SLOT=FILE)")
+        if taken_by is None and slot == OVERHEAD_PAIR:
+            taken_by = next((assigned[single] for single in OVERHEAD_PAIR_SLOTS if single in assigned), None)
+        elif taken_by is None and slot in OVERHEAD_PAIR_SLOTS:
+            taken_by = assigned.get(OVERHEAD_PAIR)
+        if taken_by is not None:
+            if strict:
+                raise ValueError(f"{taken_by} and {name} both give the overheads; keep one")
+            clashes.append(f"{name} also matches {slot}, which {taken_by} feeds")
+            continue
         assigned[slot] = name
-    check_overhead_pair(assigned)
-    return assigned, unmatched
+    return assigned, unmatched, clashes
 
 
 def check_overhead_pair(assigned: dict[str, str]) -> None:

@@ -33,12 +33,17 @@ def test_custom_slots_match_their_own_names():
 
 
 def test_assign_slots_reports_unmatched_and_refuses_duplicates():
-    assigned, unmatched = assign_slots(["a/kick.wav", "a/snare.wav", "a/room.wav"])
+    assigned, unmatched, clashes = assign_slots(["a/kick.wav", "a/snare.wav", "a/room.wav"])
+    assert clashes == []
     assert assigned == {"kick": "a/kick.wav", "snare": "a/snare.wav"} and unmatched == ["a/room.wav"]
     with pytest.raises(ValueError, match="kick_in.wav and kick_out.wav both match slot 'kick'"):
         assign_slots(["kick_in.wav", "kick_out.wav"])
     with pytest.raises(ValueError, match="both give the overheads"):
         assign_slots(["overheads.wav", "ohl.wav"])
+    assigned, _, clashes = assign_slots(["kick_in.wav", "kick_out.wav", "ohl.wav", "oh.wav"], strict=False)
+    assert assigned == {"kick": "kick_in.wav", "overhead_L": "ohl.wav"}
+    assert clashes == ["kick_out.wav also matches kick, which kick_in.wav feeds",
+                       "oh.wav also matches overheads, which ohl.wav feeds"]
 
 
 def test_resolve_slot_name():
