@@ -12,6 +12,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +37,19 @@ os.environ.update({
     "HF_HUB_DISABLE_TELEMETRY": "1",  # also stops the user-agent code fetching /api/agent-harnesses
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
 })
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A seeded, untrained MixWaveUNet(levels=4, base_channels=4) saved with save_pretrained: fast to mix with."""
+    import torch
+
+    from mixwave_hf.model import MixWaveUNet
+
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("tiny-model")
+    MixWaveUNet(levels=4, base_channels=4).save_pretrained(directory)
+    return directory
 
 
 @pytest.fixture(scope="session")

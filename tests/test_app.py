@@ -24,7 +24,6 @@ import httpx
 import numpy as np
 import pytest
 import soundfile
-import torch
 
 pytest.importorskip("gradio", reason="the demo needs the `demo` extra (gradio)")
 from gradio_client import Client, handle_file
@@ -45,14 +44,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    directory = tmp_path_factory.mktemp("tiny-model")
-    MixWaveUNet(levels=4, base_channels=4).save_pretrained(directory)
-    return directory
 
 
 @pytest.fixture(scope="module")

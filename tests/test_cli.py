@@ -17,14 +17,6 @@ RATE = 44_100
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    directory = tmp_path_factory.mktemp("model")
-    MixWaveUNet(levels=4, base_channels=4).save_pretrained(directory)
-    return directory
-
-
-@pytest.fixture(scope="module")
 def drum_tracks() -> dict[str, np.ndarray]:
     return synthesize_drum_tracks(seconds=1.5, sample_rate=RATE, seed=3)
 
@@ -43,12 +35,12 @@ def run(*args, capsys) -> tuple[int, str, str]:
     return status, captured.out, captured.err
 
 
-def test_console_script_mixes_the_bundled_example(model_dir, tmp_path):
+def test_console_script_mixes_the_bundled_example(tiny_model_dir, tmp_path):
     script = Path(sys.executable).parent / "mixwave"
     stems = example_stems()
     assert all(path.exists() for path in stems) and len(stems) == len(EXAMPLE_FILE_NAMES)
     output = tmp_path / "mix.wav"
-    result = subprocess.run([script, "mix", stems[0].parent, "-o", output, "--model", model_dir],
+    result = subprocess.run([script, "mix", stems[0].parent, "-o", output, "--model", tiny_model_dir],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "kick        <- " in result.stdout and "06_FloorTom.flac" in result.stdout
@@ -58,10 +50,10 @@ def test_console_script_mixes_the_bundled_example(model_dir, tmp_path):
     assert np.abs(audio).max() > 0
 
 
-def test_mix_writes_24_bit_at_the_input_rate(model_dir, drum_tracks, tmp_path, capsys):
+def test_mix_writes_24_bit_at_the_input_rate(tiny_model_dir, drum_tracks, tmp_path, capsys):
     stems = write_stems(tmp_path / "stems", drum_tracks, rate=48_000)
     output = tmp_path / "out" / "mix.wav"
-    status, out, err = run("mix", stems, "-o", output, "--model", model_dir, "--format", "pcm24", capsys=capsys)
+    status, out, err = run("mix", stems, "-o", output, "--model", tiny_model_dir, "--format", "pcm24", capsys=capsys)
     assert status == 0, err
     info = soundfile.info(output)
     expected = (48_000, 2, len(drum_tracks["kick"]), "PCM_24")
@@ -69,26 +61,27 @@ def test_mix_writes_24_bit_at_the_input_rate(model_dir, drum_tracks, tmp_path, c
     assert "wrote" in out and "0 clipped samples" in out
 
 
-def test_mix_of_files_listed_one_by_one_and_map(model_dir, drum_tracks, tmp_path, capsys):
+def test_mix_of_files_listed_one_by_one_and_map(tiny_model_dir, drum_tracks, tmp_path, capsys):
     stems = write_stems(tmp_path / "stems", drum_tracks, names={"kick": "beater.wav"})
     output = tmp_path / "mix.wav"
     files = sorted(stems.iterdir())
-    status, out, err = run("mix", *files, "-o", output, "--model", model_dir, "--map", f"kick={stems / 'beater.wav'}",
+    status, out, err = run("mix", *files, "-o", output, "--model", tiny_model_dir,
+                           "--map", f"kick={stems / 'beater.wav'}",
                            capsys=capsys)
     assert status == 0, err
     assert f"kick        <- {stems / 'beater.wav'}" in out
     reference = tmp_path / "reference.wav"
-    assert run("mix", stems, "-o", reference, "--model", model_dir, "--map", f"bd={stems / 'beater.wav'}",
+    assert run("mix", stems, "-o", reference, "--model", tiny_model_dir, "--map", f"bd={stems / 'beater.wav'}",
                capsys=capsys)[0] == 0
     np.testing.assert_array_equal(soundfile.read(output)[0], soundfile.read(reference)[0])
 
 
-def test_warnings_exit_zero_and_say_what_was_done(model_dir, drum_tracks, tmp_path, capsys):
+def test_warnings_exit_zero_and_say_what_was_done(tiny_model_dir, drum_tracks, tmp_path, capsys):
     stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"], "reference_mix": drum_tracks["snare"]})
     soundfile.write(stems / "snare.wav", drum_tracks["snare"][: RATE // 2], 22_050)
     soundfile.write(stems / "hihat.wav", np.stack([drum_tracks["hihat"]] * 2, axis=1), RATE)
     (stems / "notes.txt").write_text("session notes")
-    status, out, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", model_dir, capsys=capsys)
+    status, out, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
     assert status == 0, err
     assert "no slot matches" in err and "reference_mix.wav" in err and "overhead_L" in err
     assert "different sample rates (22050 Hz, 44100 Hz): each resampled to 44100 Hz" in err
@@ -97,46 +90,46 @@ def test_warnings_exit_zero_and_say_what_was_done(model_dir, drum_tracks, tmp_pa
     assert "notes.txt" in out
 
 
-def test_silent_tracks_write_silence(model_dir, tmp_path, capsys):
+def test_silent_tracks_write_silence(tiny_model_dir, tmp_path, capsys):
     stems = write_stems(tmp_path / "stems", {"kick": np.zeros(RATE, np.float32)})
-    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", model_dir, capsys=capsys)
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
     assert status == 0 and "silent" in err
     assert not soundfile.read(tmp_path / "mix.wav")[0].any()
 
 
-def test_unreadable_file_is_an_error_naming_it(model_dir, tmp_path, capsys):
+def test_unreadable_file_is_an_error_naming_it(tiny_model_dir, tmp_path, capsys):
     stems = tmp_path / "stems"
     stems.mkdir()
     (stems / "kick.wav").write_bytes(b"RIFF not really a wave file")
-    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", model_dir, capsys=capsys)
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
     assert status == 1 and "kick.wav: cannot be read as audio" in err and "expected a WAV, FLAC" in err
     assert not (tmp_path / "mix.wav").exists()
 
 
-def test_non_audio_file_named_explicitly_is_an_error(model_dir, tmp_path, capsys):
+def test_non_audio_file_named_explicitly_is_an_error(tiny_model_dir, tmp_path, capsys):
     notes = tmp_path / "kick.txt"
     notes.write_text("not audio")
-    status, _, err = run("mix", notes, "-o", tmp_path / "mix.wav", "--model", model_dir, capsys=capsys)
+    status, _, err = run("mix", notes, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
     assert status == 1 and "kick.txt: cannot be read as audio" in err
 
 
-def test_no_matching_file_is_an_error(model_dir, drum_tracks, tmp_path, capsys):
+def test_no_matching_file_is_an_error(tiny_model_dir, drum_tracks, tmp_path, capsys):
     stems = write_stems(tmp_path / "stems", {"room": drum_tracks["kick"]})
-    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", model_dir, capsys=capsys)
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
     assert status == 1 and "no file matches any slot" in err and "room.wav" in err and "--map" in err
 
 
-def test_two_files_for_one_slot_is_an_error(model_dir, drum_tracks, tmp_path, capsys):
+def test_two_files_for_one_slot_is_an_error(tiny_model_dir, drum_tracks, tmp_path, capsys):
     stems = write_stems(tmp_path / "stems", {"kick_in": drum_tracks["kick"], "kick_out": drum_tracks["kick"]})
-    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", model_dir, capsys=capsys)
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
     assert status == 1 and "kick_in.wav and" in err and "kick_out.wav both match slot 'kick'" in err
 
 
-def test_nan_samples_are_an_error(model_dir, tmp_path, capsys):
+def test_nan_samples_are_an_error(tiny_model_dir, tmp_path, capsys):
     audio = np.zeros(1_000, np.float32)
     audio[10] = np.nan
     stems = write_stems(tmp_path / "stems", {"snare": audio})
-    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", model_dir, capsys=capsys)
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
     assert status == 1 and "snare.wav: 1 NaN or infinite samples" in err
 
 
@@ -146,14 +139,15 @@ def test_nan_samples_are_an_error(model_dir, tmp_path, capsys):
     (["--window-seconds", "0"], "--window-seconds 0"),
     (["--device", "gpu7"], "--device gpu7: not a torch device"),
 ])
-def test_bad_options_are_errors(model_dir, drum_tracks, tmp_path, capsys, args, message):
+def test_bad_options_are_errors(tiny_model_dir, drum_tracks, tmp_path, capsys, args, message):
     stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"]})
-    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", model_dir, *args, capsys=capsys)
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, *args, capsys=capsys)
     assert status == 1 and message in err
 
 
-def test_missing_model_and_missing_input_are_errors(model_dir, tmp_path, capsys):
-    status, _, err = run("mix", tmp_path / "nowhere", "-o", tmp_path / "mix.wav", "--model", model_dir, capsys=capsys)
+def test_missing_model_and_missing_input_are_errors(tiny_model_dir, tmp_path, capsys):
+    status, _, err = run("mix", tmp_path / "nowhere", "-o", tmp_path / "mix.wav", "--model", tiny_model_dir,
+                         capsys=capsys)
     assert status == 1 and "no such file or folder" in err
     status, _, err = run("mix", tmp_path, "-o", tmp_path / "mix.wav", "--model", tmp_path, capsys=capsys)
     assert status == 1 and "holds no model.safetensors" in err

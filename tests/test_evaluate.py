@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-import torch
 
 from mixwave_hf.card import CardError, render_model_card, validate_model_card
 from mixwave_hf.cli import main
@@ -39,14 +38,6 @@ def dataset_dir(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    directory = tmp_path_factory.mktemp("model")
-    MixWaveUNet(levels=4, base_channels=4).save_pretrained(directory)
-    return directory
-
-
 def test_songs_are_reassembled_from_their_segments(dataset_dir):
     songs = list(dataset_songs(str(dataset_dir), "test", "wet"))
     assert [item.song_id for item in songs] == ["song_0", "song_1", "song_2"]
@@ -56,9 +47,9 @@ def test_songs_are_reassembled_from_their_segments(dataset_dir):
     assert list(dataset_songs(str(dataset_dir), "test", "dry")) == []  # no dry mix in this dataset
 
 
-def test_evaluate_a_dataset_end_to_end(dataset_dir, model_dir, tmp_path, capsys):
+def test_evaluate_a_dataset_end_to_end(dataset_dir, tiny_model_dir, tmp_path, capsys):
     output = tmp_path / "evaluation.json"
-    assert main(["evaluate", "--model", str(model_dir), "--dataset", str(dataset_dir), "--split", "test",
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--dataset", str(dataset_dir), "--split", "test",
                  "--output", str(output), "--examples", "1", "--examples-dir", str(tmp_path / "examples")]) == 0
     printed = capsys.readouterr().out
     assert "stereo_stft_loudness_matched" in printed and "plain sum" in printed and "3 songs" in printed
@@ -75,7 +66,7 @@ def test_evaluate_a_dataset_end_to_end(dataset_dir, model_dir, tmp_path, capsys)
     assert soundfile.info(tmp_path / "examples" / "song_0" / "model.wav").frames == int(2.5 * RATE)
 
 
-def test_evaluate_one_song_from_stems(model_dir, tmp_path, capsys):
+def test_evaluate_one_song_from_stems(tiny_model_dir, tmp_path, capsys):
     tracks = synthesize_drum_tracks(2.0, RATE, seed=7)
     stems = tmp_path / "stems"
     stems.mkdir()
@@ -84,11 +75,11 @@ def test_evaluate_one_song_from_stems(model_dir, tmp_path, capsys):
     reference = tmp_path / "mix.wav"
     soundfile.write(reference, np.stack([tracks["overhead_L"], tracks["overhead_R"]], axis=1), RATE)
     output = tmp_path / "one.json"
-    assert main(["evaluate", "--model", str(model_dir), "--stems", str(stems), "--reference", str(reference),
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--stems", str(stems), "--reference", str(reference),
                  "--output", str(output)]) == 0
     evaluation = json.loads(output.read_text())
     assert evaluation["songs"] == 1 and evaluation["dataset"] == str(reference)
-    assert main(["evaluate", "--model", str(model_dir), "--stems", str(stems)]) == 1
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--stems", str(stems)]) == 1
     assert "--stems needs --reference" in capsys.readouterr().err
 
 
@@ -99,12 +90,12 @@ def test_summary_skips_nan_and_gives_quartiles():
     assert summary["b"]["songs"] == 2 and summary["b"]["median"] == 1.5
 
 
-def test_card_renders_validates_and_carries_the_figures(dataset_dir, model_dir, tmp_path):
+def test_card_renders_validates_and_carries_the_figures(dataset_dir, tiny_model_dir, tmp_path):
     output = tmp_path / "evaluation.json"
-    assert main(["evaluate", "--model", str(model_dir), "--dataset", str(dataset_dir),
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--dataset", str(dataset_dir),
                  "--output", str(output)]) == 0
     evaluation = json.loads(output.read_text())
-    model = MixWaveUNet.from_pretrained(model_dir)
+    model = MixWaveUNet.from_pretrained(tiny_model_dir)
     training = {"data": "a tiny test dataset", "steps": 0, "hardware": "none (untrained)"}
     card = render_model_card(model, repo_id="someorg/tiny", evaluation=evaluation, training=training,
                              datasets=["someorg/tiny-drums"], synthetic_only=True)
@@ -123,13 +114,13 @@ def test_card_renders_validates_and_carries_the_figures(dataset_dir, model_dir, 
                                             "metrics": {"x": {"unit": "u"}}})
 
 
-def test_push_renders_the_card_for_the_repo(hub_server, dataset_dir, model_dir, tmp_path, capsys):
+def test_push_renders_the_card_for_the_repo(hub_server, dataset_dir, tiny_model_dir, tmp_path, capsys):
     import shutil
 
     from huggingface_hub import HfApi, hf_hub_download
 
     folder = tmp_path / "model"
-    shutil.copytree(model_dir, folder)
+    shutil.copytree(tiny_model_dir, folder)
     assert main(["evaluate", "--model", str(folder), "--dataset", str(dataset_dir),
                  "--output", str(folder / "evaluation.json")]) == 0
     (folder / "training.json").write_text(json.dumps({"training": {"steps": 0, "hardware": "none"},
