@@ -11,55 +11,28 @@ tom right, as the synthetic engineer and most drum mixes).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from mixwave_hf.audio import level_tracks, pan_gains
 from mixwave_hf.metrics import gain_to_loudness, loudness_matching_gain
 from mixwave_hf.mixing import arrange_tracks
-from mixwave_hf.slots import DEFAULT_SLOTS
+from mixwave_hf.slots import DEFAULT_SLOTS, STATIC_BALANCE
 
 #: Pans of the plain and loudness-matched sums: the overheads to their sides, everything else centre.
 SUM_PANS = {"overhead_L": -1.0, "overhead_R": 1.0}
 #: Loudness (LUFS) every track is levelled to before the loudness-matched sum and the rule-based mix.
 TRACK_LOUDNESS_LUFS = -30.0
 
+#: How the baselines level each track (`audio.track_level`): as the default model levels its inputs.
+TRACK_LEVELLING = "close_strokes"
 #: The rule-based mix: (gain in dB after levelling, pan) per slot; see `rule_based_mix`.
-RULE_BASED_SETTINGS = {
-    "kick": (0.0, 0.0),
-    "snare": (0.0, 0.0),
-    "hihat": (-6.0, -0.3),
-    "tom_1": (-10.0, -0.4),
-    "tom_2": (-10.0, 0.0),
-    "tom_3": (-10.0, 0.5),
-    "overhead_L": (-6.0, -1.0),
-    "overhead_R": (-6.0, 1.0),
-}
+RULE_BASED_SETTINGS = STATIC_BALANCE
 #: The rule-based mix is brought to this loudness (LUFS), unless that would peak above RULE_BASED_PEAK_DBFS.
 RULE_BASED_LOUDNESS_LUFS = -18.0
 RULE_BASED_PEAK_DBFS = -1.0
-
-PAN_LAWS = ("equal_gain", "constant_power")
-
-
-def pan_gains(pan: float, law: str) -> tuple[float, float]:
-    """(left, right) gains of a mono track at `pan` (-1 hard left .. +1 hard right).
-
-    "equal_gain": a balance control: 1 to both sides at the centre, the far side turned down
-    linearly (pan -1 -> (1, 0)). "constant_power": sin/cos, -3 dB to each side at the centre, so a
-    track keeps its power wherever it is panned.
-    """
-    if not -1.0 <= pan <= 1.0:
-        raise ValueError(f"pan={pan}; expected -1 (hard left) to 1 (hard right)")
-    if law == "equal_gain":
-        return min(1.0, 1.0 - pan), min(1.0, 1.0 + pan)
-    if law == "constant_power":
-        angle = (pan + 1.0) * math.pi / 4
-        return math.cos(angle), math.sin(angle)
-    raise ValueError(f"pan law {law!r}; expected one of {PAN_LAWS}")
-
 
 def pan_and_sum(slot_audio: np.ndarray, gains_db: Mapping[str, float], pans: Mapping[str, float],
                 law: str) -> np.ndarray:
@@ -76,14 +49,13 @@ def pan_and_sum(slot_audio: np.ndarray, gains_db: Mapping[str, float], pans: Map
     return mix.astype(np.float32)
 
 
-def levelled_tracks(tracks: Mapping[str, np.ndarray], sample_rate: int) -> np.ndarray:
+def levelled_tracks(tracks: Mapping[str, np.ndarray], sample_rate: int, method: str = TRACK_LEVELLING) -> np.ndarray:
     """The tracks arranged in DEFAULT_SLOTS order ([slots, samples] float64), each brought to
-    TRACK_LOUDNESS_LUFS (BS.1770 integrated loudness; the ungated, unweighted level for tracks shorter
-    than 400 ms; tracks below the -70 LUFS gate are left as they are, not a noise floor boosted)."""
-    slot_audio = _arranged(tracks, sample_rate).astype(np.float64)
-    for track in slot_audio:
-        track *= gain_to_loudness(track, sample_rate, TRACK_LOUDNESS_LUFS)
-    return slot_audio
+    TRACK_LOUDNESS_LUFS by `audio.level_tracks(method)` (tracks below the -70 LUFS gate are left as
+    they are, not a noise floor boosted)."""
+    levelled, _ = level_tracks(_arranged(tracks, sample_rate), sample_rate, method, TRACK_LOUDNESS_LUFS,
+                               DEFAULT_SLOTS)
+    return levelled.astype(np.float64)
 
 
 def plain_sum(tracks: Mapping[str, np.ndarray], sample_rate: int) -> np.ndarray:

@@ -8,7 +8,7 @@ measures, its unit, which way is better, and whether it depends on the estimate'
 - Waveform and spectrum: the stereo multi-resolution STFT distance on sum and difference (auraloss,
   as in automix-toolkit / FxNorm-automix), also after loudness-matching the estimate to the
   reference (the headline metric: balance and timbre, not overall level); L1; SI-SDR.
-- Loudness: the error of BS.1770 integrated loudness (pyloudnorm) in LU.
+- Loudness: the error of BS.1770 integrated loudness (`audio.integrated_loudness`) in LU.
 - Features of automatic-mixing papers (Martínez Ramírez et al. 2022; Steinmetz et al.), compared
   over running windows (FEATURE_WINDOW_SECONDS long, every FEATURE_HOP_SECONDS), skipping windows
   where the reference is silent: loudness, spectral centroid / bandwidth / rolloff / flatness,
@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import auraloss
 import numpy as np
-import pyloudnorm
 import torch
 
 from mixwave_hf.audio import check_finite
+from mixwave_hf.audio import integrated_loudness as meter_loudness
 
 #: The stereo STFT distance's resolutions (FFT size = window; hop = FFT size / 4), as FxNorm-automix.
 STFT_FFT_SIZES = (512, 2048, 8192)
@@ -137,22 +137,18 @@ def _check_rate(sample_rate: int) -> None:
 # --- loudness ---------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=8)
-def _meter(sample_rate: int) -> pyloudnorm.Meter:
-    return pyloudnorm.Meter(sample_rate, block_size=LOUDNESS_BLOCK_SECONDS)
-
-
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     """BS.1770-4 integrated loudness (LUFS) of [channels, samples] (1 or 2 channels) or [samples] audio.
 
-    pyloudnorm's meter. NaN when the audio is shorter than one 400 ms gating block (loudness is
+    `audio.integrated_loudness` (the package's one meter, equal to pyloudnorm's). NaN when the audio
+    is shorter than one 400 ms gating block (loudness is
     undefined there); -inf when every block is below the -70 LUFS absolute gate (digital silence too).
     """
     _check_rate(sample_rate)
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float64))
     if audio.shape[-1] < LOUDNESS_BLOCK_SECONDS * sample_rate:
         return math.nan
-    return float(_meter(sample_rate).integrated_loudness(audio.T))
+    return meter_loudness(audio, sample_rate)
 
 
 def loudness_level(audio: np.ndarray, sample_rate: int) -> float:

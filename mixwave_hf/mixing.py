@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mixwave_hf.audio import check_finite, resample
+from mixwave_hf.audio import check_finite, level_tracks, resample
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, check_overhead_pair, resolve_slot_name
 from mixwave_hf.streaming import StreamingMixWaveUNet
@@ -27,20 +27,29 @@ from mixwave_hf.streaming import StreamingMixWaveUNet
 #: Default input seconds streamed per forward step, rounded down to a multiple of 2**levels samples:
 #: 65,536 samples at 44.1 kHz, the fastest measured on a 2-core CPU (bench/inference.py).
 DEFAULT_WINDOW_SECONDS = 1.5
+#: The mix's peak ceiling (dBFS), as the engineer's limiter: peaks above it are turned down by `limit_peaks`.
+DEFAULT_PEAK_CEILING_DB = -1.0
+#: The limiter's look-ahead and release (s): a gain dip starts this long before a peak and ends as long after.
+LIMITER_HOLD_SECONDS = 0.005
 
 
 @dataclass
 class MixResult:
     """A mix: `audio` [outputs, samples] float32 at `sample_rate` Hz, clipped to [-1, 1].
 
-    `clipped_samples` counts output samples whose magnitude exceeded 1 before clipping, and `peak` is
-    the largest magnitude before clipping. `warnings` says what was done to the input.
+    `peak` is the largest magnitude of the network's mix, before the peak limiter and clipping;
+    `limited_samples` counts samples the limiter turned down (to `peak_ceiling_db`), and
+    `clipped_samples` those still beyond full scale that were clipped (only without the limiter).
+    `input_gains_db` is the gain (dB) levelling applied to each slot's track, for models that level
+    their inputs. `warnings` says what was done to the input and the output.
     """
 
     audio: np.ndarray
     sample_rate: int
     clipped_samples: int = 0
     peak: float = 0.0
+    limited_samples: int = 0
+    input_gains_db: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -53,6 +62,7 @@ def mix_tracks(
     batch_size: int | None = None,
     device: str | torch.device | None = None,
     progress: bool = False,
+    peak_ceiling_db: float | None = DEFAULT_PEAK_CEILING_DB,
 ) -> MixResult:
     """Mix a whole song with `model`.
 
@@ -68,6 +78,11 @@ def mix_tracks(
             CUDA); any value gives the same mix.
         device: "cpu", "cuda", ... (default: where the model is).
         progress: show a progress bar over windows.
+        peak_ceiling_db: peaks of the mix above this level (dBFS, at most 0) are turned down by a
+            look-ahead peak limiter (`limit_peaks`), reported in the warnings; None: no limiter,
+            samples beyond full scale are clipped (and reported).
+
+    Models with `levelling` get every track levelled first (`audio.level_tracks`), as in training.
 
     Returns:
         MixResult with [model.outputs, samples] audio at `sample_rate`, as long as the longest track.
@@ -76,6 +91,8 @@ def mix_tracks(
         raise ValueError(f"sample_rate={sample_rate}; expected a positive rate in Hz")
     if window_seconds <= 0:
         raise ValueError(f"window_seconds={window_seconds}; expected a positive number of seconds")
+    if peak_ceiling_db is not None and not -60.0 <= peak_ceiling_db <= 0.0:
+        raise ValueError(f"peak_ceiling_db={peak_ceiling_db}; expected -60 to 0 dBFS, or None for no limiter")
     slot_audio, warnings = arrange_tracks(tracks, model.slot_names)
     length = slot_audio.shape[-1]
     mix = MixResult(np.zeros((model.outputs, length), np.float32), sample_rate, warnings=warnings)
@@ -88,6 +105,11 @@ def mix_tracks(
 
     model_audio = resample(slot_audio, sample_rate, model.sample_rate)
     del slot_audio
+    if getattr(model, "levelling", None) is not None:
+        model_audio, gains_db = level_tracks(model_audio, model.sample_rate, model.levelling, model.levelling_lufs,
+                                              model.slot_names)
+        mix.input_gains_db = {slot: round(float(gain), 2) for slot, gain, track
+                              in zip(model.slot_names, gains_db, model_audio, strict=True) if track.any()}
     if device is not None:
         model.to(device)
     device = next(model.parameters()).device
@@ -101,6 +123,14 @@ def mix_tracks(
     audio = fit_length(resample(output.numpy(), model.sample_rate, sample_rate), length)
     del output
     mix.peak, mix.clipped_samples = peak_and_overs(audio)
+    if peak_ceiling_db is not None and mix.peak > 10 ** (peak_ceiling_db / 20):
+        mix.limited_samples, reduction_db = limit_peaks(audio, sample_rate, peak_ceiling_db)
+        mix.clipped_samples = 0
+        warnings.append(
+            f"the mix peaked at {20 * math.log10(mix.peak):+.1f} dBFS: a peak limiter turned "
+            f"{mix.limited_samples} samples ({mix.limited_samples / audio.size:.3%}) down to "
+            f"{peak_ceiling_db:g} dBFS (at most {reduction_db:.1f} dB of gain reduction)"
+        )
     if mix.clipped_samples:
         warnings.append(
             f"{mix.clipped_samples} output samples ({mix.clipped_samples / audio.size:.3%}) exceeded full "
@@ -109,6 +139,36 @@ def mix_tracks(
         )
     mix.audio = np.clip(audio, -1.0, 1.0, out=audio)
     return mix
+
+
+def limit_peaks(audio: np.ndarray, sample_rate: int, ceiling_db: float, block: int = 2**20) -> tuple[int, float]:
+    """Turn the peaks of [channels, samples] audio above `ceiling_db` (dBFS) down, in place.
+
+    A look-ahead peak limiter with a guaranteed ceiling: the gain each sample needs (min over
+    channels of ceiling / |x|, at most 1) is held for LIMITER_HOLD_SECONDS on both sides (a running
+    minimum), then smoothed by a running mean over the same span, which never exceeds the gain any
+    sample in the span needs. Samples far from a peak are untouched. Works in blocks; only blocks
+    with a peak keep their gains. Returns (samples whose gain was lowered, the largest gain reduction in dB).
+    """
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    ceiling = 10 ** (ceiling_db / 20)
+    hold = max(1, int(round(LIMITER_HOLD_SECONDS * sample_rate)))
+    size, margin, length = 2 * hold + 1, 2 * hold, audio.shape[-1]
+    block_gains = {}  # the gains first, kept only for blocks with a peak: the audio changes in place afterwards
+    for start in range(0, length, block):
+        lo, hi = max(0, start - margin), min(length, start + block + margin)
+        needed = np.minimum(1.0, ceiling / np.maximum(np.abs(audio[:, lo:hi]).max(axis=0), 1e-30))
+        if needed.min() < 1.0:
+            smoothed = uniform_filter1d(minimum_filter1d(needed, size, mode="nearest"), size, mode="nearest")
+            block_gains[start] = smoothed[start - lo : start - lo + min(block, length - start)]
+    limited, least = 0, 1.0
+    for start, gains in block_gains.items():
+        audio[:, start : start + len(gains)] *= gains.astype(np.float32)
+        limited += int(np.count_nonzero(gains < 1.0)) * audio.shape[0]
+        least = min(least, float(gains.min()))
+    np.clip(audio, -ceiling, ceiling, out=audio)  # float rounding only: the gains above already keep the ceiling
+    return limited, -20 * math.log10(least)
 
 
 def peak_and_overs(audio: np.ndarray, block: int = 2**20) -> tuple[float, int]:

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from huggingface_hub import ModelCard, PyTorchModelHubMixin
 from torch import nn
 
-from mixwave_hf.slots import DEFAULT_SLOTS
+from mixwave_hf.audio import LEVELLING_METHODS, pan_gains
+from mixwave_hf.slots import DEFAULT_SLOTS, STATIC_BALANCE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,7 +29,10 @@ if TYPE_CHECKING:
     from mixwave_hf.mixing import MixResult
 
 #: Version of the config.json layout this code writes; configs from a newer version are refused.
-FORMAT_VERSION = 1
+#: Version 2 added `levelling`, `levelling_lufs`, `output_init`, `balance`, `balance_gain_db`; a
+#: version-1 config has none of them and loads as no levelling (the paper's behaviour).
+FORMAT_VERSION = 2
+OUTPUT_INITS = ("default", "balance")
 REPO_URL = "https://github.com/mixwave-hf/mixwave-hf"
 PAPER_URL = "https://doi.org/10.17743/jaes.2020.0031"
 UPSAMPLING_MODES = ("linear", "learned")
@@ -76,6 +80,17 @@ class MixWaveUNet(
         slot_names: the input tracks, in channel order.
         sample_rate: the rate in Hz the model was trained at.
         outputs: output channels (2 = stereo).
+        levelling: None (the paper: tracks go in as recorded) or a method of `audio.track_level`
+            ("strokes", "loud_part", "integrated"): `mix_tracks` and the training loader bring every
+            track to `levelling_lufs` with `audio.level_tracks` before the network, so the
+            level a track was recorded at does not change the mix.
+        output_init: "default" (PyTorch's initialisation) or "balance": the output layer's weights
+            on the input tracks start as the static mix `balance` (gain x constant-power pan per
+            slot, then `balance_gain_db` on the sum), its weights on the features at zero, so the
+            untrained model mixes exactly that static balance.
+        balance: {slot: [gain dB, pan]} for output_init="balance" (default `slots.STATIC_BALANCE`;
+            slots not named are left out of the static mix).
+        balance_gain_db: gain (dB) on the static mix (fitted to the data's loudness by training).
         format_version: config layout version; written to config.json.
     """
 
@@ -91,6 +106,11 @@ class MixWaveUNet(
         slot_names: Sequence[str] = DEFAULT_SLOTS,
         sample_rate: int = 44100,
         outputs: int = 2,
+        levelling: str | None = None,
+        levelling_lufs: float = -30.0,
+        output_init: str = "default",
+        balance: Mapping[str, Sequence[float]] | None = None,
+        balance_gain_db: float = 0.0,
         format_version: int = FORMAT_VERSION,
     ) -> None:
         super().__init__()
@@ -117,6 +137,15 @@ class MixWaveUNet(
         slot_names = tuple(slot_names)
         if not slot_names or len(set(slot_names)) != len(slot_names):
             raise ValueError(f"slot_names={list(slot_names)}; expected distinct names, at least one")
+        if levelling is not None and levelling not in LEVELLING_METHODS:
+            raise ValueError(f"levelling={levelling!r}; expected None or one of {LEVELLING_METHODS}")
+        if output_init not in OUTPUT_INITS:
+            raise ValueError(f"output_init={output_init!r}; expected one of {OUTPUT_INITS}")
+        self.levelling = levelling
+        self.levelling_lufs = float(levelling_lufs)
+        self.output_init = output_init
+        self.balance = _checked_balance(balance, slot_names) if output_init == "balance" else None
+        self.balance_gain_db = float(balance_gain_db)
 
         self.levels = levels
         self.down_kernel = down_kernel
@@ -143,6 +172,30 @@ class MixWaveUNet(
             nn.Parameter(torch.zeros(widths[i + 1])) for i in reversed(range(levels))
         ) if upsampling == "learned" else None
         self.output = nn.Conv1d(widths[0] + tracks, outputs, output_kernel)
+        if output_init == "balance":
+            self._initialise_static_balance()
+
+    def _initialise_static_balance(self) -> None:
+        """Output layer = the static mix: track weights gain x pan (centre tap), feature weights 0, no bias."""
+        if self.outputs != 2:
+            raise ValueError(f"output_init='balance' needs a stereo model; this one has outputs={self.outputs}")
+        with torch.no_grad():
+            self.output.weight.zero_()
+            self.output.bias.zero_()
+            self.output.weight[:, : len(self.slot_names), self.output_kernel // 2] = self.static_mix_weights()
+
+    def static_mix_weights(self) -> torch.Tensor:
+        """[2, slots] linear gains of the static balance: 10^((gain + balance_gain_db)/20) x pan gains
+        (constant power); zero for slots the balance leaves out. ValueError without a balance."""
+        if self.balance is None:
+            raise ValueError("this model has no static balance (output_init is not 'balance')")
+        weights = torch.zeros(2, len(self.slot_names))
+        for index, slot in enumerate(self.slot_names):
+            if slot in self.balance:
+                gain_db, pan = self.balance[slot]
+                gain = 10 ** ((gain_db + self.balance_gain_db) / 20)
+                weights[:, index] = torch.tensor(pan_gains(pan, "constant_power")) * gain
+        return weights
 
     # ---- size arithmetic -------------------------------------------------------------------
 
@@ -283,6 +336,20 @@ class MixWaveUNet(
             raise ValueError(
                 f"{pretrained_model_name_or_path}: the weights do not match its config.json: {error}"
             ) from error
+
+
+def _checked_balance(balance: Mapping[str, Sequence[float]] | None, slot_names: tuple[str, ...]
+                     ) -> dict[str, list[float]]:
+    """{slot: [gain dB, pan]} checked against the slots; None -> STATIC_BALANCE for the slots it names."""
+    if balance is None:
+        balance = {slot: setting for slot, setting in STATIC_BALANCE.items() if slot in slot_names}
+    checked = {}
+    for slot, setting in balance.items():
+        if slot not in slot_names or len(setting) != 2 or not -1 <= float(setting[1]) <= 1:
+            raise ValueError(f"balance[{slot!r}]={setting!r}; expected a slot of {list(slot_names)} -> "
+                             "[gain dB, pan in -1..1]")
+        checked[slot] = [float(setting[0]), float(setting[1])]
+    return checked
 
 
 def centre_crop(features: torch.Tensor, length: int) -> torch.Tensor:

@@ -11,6 +11,21 @@ DEFAULT_SLOTS = ("kick", "snare", "hihat", "tom_1", "tom_2", "tom_3", "overhead_
 OVERHEAD_PAIR = "overheads"
 OVERHEAD_PAIR_SLOTS = ("overhead_L", "overhead_R")
 
+#: A static drum balance on levelled tracks: (gain in dB, pan -1 left .. +1 right, constant power) per
+#: slot. The rule-based baseline mixes with it; a model with output_init="balance" starts from it.
+#: Pans from the drummer's perspective (hi-hat left, floor tom right). Toms sit well down: a tom mic
+#: is mostly bleed between fills.
+STATIC_BALANCE: dict[str, tuple[float, float]] = {
+    "kick": (0.0, 0.0),
+    "snare": (0.0, 0.0),
+    "hihat": (-6.0, -0.3),
+    "tom_1": (-10.0, -0.4),
+    "tom_2": (-10.0, 0.0),
+    "tom_3": (-10.0, 0.5),
+    "overhead_L": (-6.0, -1.0),
+    "overhead_R": (-6.0, 1.0),
+}
+
 # Aliases as token sequences of a normalised name (see `normalise_name`); a slot's own name is
 # always an alias of itself.
 ALIASES: dict[str, tuple[str, ...]] = {

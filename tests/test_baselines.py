@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from mixwave_hf.audio import LEVELLING_METHODS, track_level
 from mixwave_hf.baselines import (
     BASELINES,
     RULE_BASED_PEAK_DBFS,
@@ -75,9 +76,11 @@ def test_pan_laws():
 
 
 def test_levelled_tracks_are_equally_loud(tracks):
-    levelled = levelled_tracks(tracks, SR)
-    for slot, track in zip(DEFAULT_SLOTS, levelled, strict=True):
-        assert integrated_loudness(track, SR) == pytest.approx(TRACK_LOUDNESS_LUFS, abs=0.05), slot
+    for method in LEVELLING_METHODS:
+        levelled = levelled_tracks(tracks, SR, method)
+        for slot, track in zip(DEFAULT_SLOTS, levelled, strict=True):
+            measure = "integrated" if method == "close_strokes" and slot.startswith("overhead") else method
+            assert track_level(track, SR, measure) == pytest.approx(TRACK_LOUDNESS_LUFS, abs=0.05), (method, slot)
 
 
 def test_loudness_matched_sum_has_the_references_loudness(tracks):

@@ -384,3 +384,43 @@ def test_streams_a_dataset_uploaded_to_the_hub(hub_server, dataset) -> None:
         from_hub = list(crops)
     local = list(StreamingDataset(dataset, "train", CONFIG, shuffle=False, rank=1, world_size=2))
     assert_same_crops(from_hub, local)
+
+
+def test_levelling_crops_level_each_segment_and_refuse_gain_augmentation(dataset, tmp_path) -> None:
+    """With the model's levelling, every track of a segment is at levelling_lufs before crops are cut,
+    whatever its recorded level; random input gains would undo that and are refused."""
+    from mixwave_hf.audio import track_level
+
+    model = MixWaveUNet(levels=3, base_channels=2, levelling="integrated")
+    config = CropConfig.for_model(model, 3000, crops_per_segment=1, min_segment_seconds=0.0)
+    assert (config.levelling, config.gain_db) == ("integrated", 0.0)
+    validation = ValidationDataset.from_split(dataset, "validation", config, crops_per_segment=1)
+    plain = ValidationDataset.from_split(dataset, "validation", CONFIG, crops_per_segment=1)
+    for levelled, recorded in zip(validation.crops, plain.crops, strict=True):
+        tracks = levelled["tracks"].numpy()
+        ratio = tracks[0, 1000:1100] / recorded["tracks"].numpy()[0, 1000:1100]
+        assert np.allclose(ratio, ratio[0], rtol=1e-4)  # a gain, nothing else
+        assert not tracks[3:].any()  # missing slots stay silent
+        torch.testing.assert_close(levelled["target"], recorded["target"])  # the target is not touched
+    export_bundle(dataset, "train", tmp_path / "train.npz", config, progress=False)
+    crop = next(iter(BundleDataset(tmp_path / "train.npz", config, shuffle=False)))
+    recorded = next(iter(BundleDataset(tmp_path / "train.npz", CONFIG, shuffle=False)))
+    assert crop["start"] == recorded["start"] and crop["tracks"].shape[-1] == config.input_samples
+    assert abs(track_level(crop["tracks"][0].numpy(), RATE, "integrated") - track_level(
+        recorded["tracks"][0].numpy(), RATE, "integrated")) > 1.0  # the noise tracks sit near -17 LUFS, not -30
+    with pytest.raises(ValueError, match="gain_db=6.0 with levelling='integrated'"):
+        CropConfig.for_model(model, 3000, gain_db=6.0)
+
+
+def test_bundle_segments_decode_one_at_a_time_and_match_read_bundle(dataset, tmp_path) -> None:
+    from mixwave_hf.data.loader import BundleSegments, read_bundle
+
+    export_bundle(dataset, "train", tmp_path / "train.npz", CONFIG, progress=False)
+    lazy = BundleSegments(tmp_path / "train.npz")
+    index, eager = read_bundle(tmp_path / "train.npz")
+    assert len(lazy) == len(eager) == 12 and lazy.audio.dtype == np.int16
+    for number in (0, 5, -1):
+        np.testing.assert_array_equal(lazy[number].tracks, eager[number].tracks)
+        assert lazy[number].song_id == eager[number].song_id
+    with pytest.raises(IndexError):
+        lazy[12]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from mixwave_hf.mixing import mix_tracks, run_streamed
+from mixwave_hf.mixing import LIMITER_HOLD_SECONDS, limit_peaks, mix_tracks, run_streamed
 from mixwave_hf.model import MixWaveUNet
 
 
@@ -147,12 +147,12 @@ def test_other_sample_rates_come_back_at_their_rate(small_model, rate):
     np.testing.assert_allclose(mixed.audio[:, : back.shape[-1]], back, atol=1e-5)
 
 
-def test_clipping_is_counted_and_reported_not_normalised():
+def test_clipping_without_the_limiter_is_counted_and_reported_not_normalised():
     model = MixWaveUNet(levels=2, base_channels=2)
     with torch.no_grad():
         model.output.bias.fill_(0.0)
         model.output.bias[0] = 2.0  # the left channel sits far above full scale
-    mixed = mix_tracks(model, {"kick": np.full(1_000, 0.01)}, 44_100)
+    mixed = mix_tracks(model, {"kick": np.full(1_000, 0.01)}, 44_100, peak_ceiling_db=None)
     assert mixed.clipped_samples >= 1_000 and mixed.peak > 1.5
     assert mixed.audio[0].max() == 1.0  # clipped at full scale, not scaled down
     assert np.abs(mixed.audio[1]).max() < 1.0
@@ -164,3 +164,36 @@ def test_mixing_restores_training_mode_and_builds_no_graph(small_model):
     mixed = small_model.mix({"kick": np.full(2_000, 0.1)}, 44_100)
     assert small_model.training and isinstance(mixed.audio, np.ndarray)
     small_model.eval()
+
+
+def test_the_peak_limiter_keeps_the_ceiling_and_leaves_the_rest_untouched():
+    rng = np.random.default_rng(0)
+    audio = (rng.standard_normal((2, 3 * 44_100)) * 0.1).astype(np.float32)
+    audio[0, 50_000] = 3.0  # +9.5 dBFS
+    audio[1, 100_000:100_500] = 1.5
+    limited = audio.copy()
+    count, reduction_db = limit_peaks(limited, 44_100, -1.0, block=2**15)  # peaks near block edges too
+    ceiling = 10 ** (-1 / 20)
+    assert np.abs(limited).max() <= ceiling + 1e-7
+    assert reduction_db == pytest.approx(20 * np.log10(3.0 / ceiling), abs=0.01)
+    hold = round(LIMITER_HOLD_SECONDS * 44_100)
+    untouched = np.ones(audio.shape[-1], bool)
+    for peak in (50_000, 100_000, 100_499):
+        untouched[peak - 2 * hold : peak + 2 * hold + 1] = False
+    np.testing.assert_array_equal(limited[:, untouched], audio[:, untouched])
+    assert 0 < count <= 2 * (~untouched).sum()
+
+
+def test_mix_tracks_limits_peaks_to_the_ceiling_and_says_so():
+    model = MixWaveUNet(levels=2, base_channels=2)
+    with torch.no_grad():
+        model.output.bias.fill_(0.0)
+        model.output.bias[0] = 2.0
+    mixed = mix_tracks(model, {"kick": np.full(1_000, 0.01)}, 44_100)
+    assert mixed.peak > 1.5 and mixed.clipped_samples == 0 and mixed.limited_samples >= 1_000
+    assert np.abs(mixed.audio).max() <= 10 ** (-1 / 20) + 1e-7
+    assert any("peak limiter" in warning and "-1 dBFS" in warning for warning in mixed.warnings)
+    quiet = mix_tracks(MixWaveUNet(levels=2, base_channels=2), {"kick": np.full(1_000, 0.01)}, 44_100)
+    assert quiet.limited_samples == 0 and not any("limiter" in warning for warning in quiet.warnings)
+    with pytest.raises(ValueError, match="peak_ceiling_db"):
+        mix_tracks(model, {"kick": np.full(1_000, 0.01)}, 44_100, peak_ceiling_db=3.0)

@@ -93,7 +93,7 @@ import logging
 import os
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,7 +102,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from mixwave_hf.audio import resample
+from mixwave_hf.audio import LEVELLING_METHODS, level_tracks, resample
 from mixwave_hf.data.schema import TARGETS, decode_audio, segment_of
 from mixwave_hf.mixing import arrange_tracks
 from mixwave_hf.slots import DEFAULT_SLOTS, OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, match_slot
@@ -129,6 +129,10 @@ class CropConfig:
     `input_samples` / `output_samples` must be a valid pair of the model (`model.valid_lengths`);
     the defaults are the paper network's 121,843 -> 89,093 samples at 44.1 kHz (`for_model` derives
     them from any model). `gain_db`: per-track input gain range (±dB) of training crops, 0 for none.
+    `levelling`: the model's input levelling (`audio.track_level` method, None for none): every
+    segment's tracks are brought to `levelling_lufs` by `audio.level_tracks` before crops are cut,
+    as `mix_tracks` does for a song. Levelling cancels any input gain, so gain augmentation would only
+    change the crops' levels after it: with levelling, `gain_db` must be 0.
     """
 
     slot_names: tuple[str, ...] = DEFAULT_SLOTS
@@ -139,9 +143,19 @@ class CropConfig:
     crops_per_segment: int = 8
     gain_db: float = 6.0
     min_segment_seconds: float = 1.0
+    levelling: str | None = None
+    levelling_lufs: float = -30.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slot_names", tuple(self.slot_names))
+        if self.levelling is not None and self.levelling not in LEVELLING_METHODS:
+            raise ValueError(f"levelling={self.levelling!r}; expected None or one of {LEVELLING_METHODS}")
+        if self.levelling is not None and self.gain_db > 0:
+            raise ValueError(
+                f"gain_db={self.gain_db} with levelling={self.levelling!r}: the model levels every track "
+                "before the network, so random input gains would only re-level the crops after it; "
+                "set the gain augmentation to 0 (data.gain_db: 0, --set data.gain_db=0)"
+            )
         if self.target not in TARGETS:
             raise ValueError(f"target={self.target!r}; expected one of {list(TARGETS)}")
         if not 0 < self.output_samples <= self.input_samples or (self.input_samples - self.output_samples) % 2:
@@ -162,11 +176,16 @@ class CropConfig:
         """The model's slots and rate, and its shortest valid window with >= `crop_output_samples` outputs.
 
         The default 88,200 gives the paper's 121,843 -> 89,093 samples on the default model.
-        `options` set the other fields (target, crops_per_segment, gain_db, min_segment_seconds).
+        `options` set the other fields (target, crops_per_segment, gain_db, min_segment_seconds); the
+        levelling is the model's (gain_db then defaults to 0).
         """
         lengths = model.valid_lengths(crop_output_samples)
+        levelling = getattr(model, "levelling", None)
+        if levelling is not None:
+            options.setdefault("gain_db", 0.0)
         return cls(slot_names=tuple(model.slot_names), sample_rate=model.sample_rate,
-                   input_samples=lengths.input, output_samples=lengths.output, **options)
+                   input_samples=lengths.input, output_samples=lengths.output, levelling=levelling,
+                   levelling_lufs=getattr(model, "levelling_lufs", -30.0), **options)
 
     @property
     def context(self) -> int:
@@ -325,6 +344,15 @@ def segment_from_row(row: dict, config: CropConfig, stats: LoaderStats) -> Segme
                    str(row.get("song_id")), int(row.get("segment_index") or 0), metadata)
 
 
+def levelled_segment(segment: Segment, config: CropConfig) -> Segment:
+    """`segment` with its tracks levelled as the model levels its inputs (`config.levelling`), or as it is."""
+    if config.levelling is None:
+        return segment
+    tracks, _ = level_tracks(segment.tracks, config.sample_rate, config.levelling, config.levelling_lufs,
+                             config.slot_names)
+    return Segment(tracks, segment.target, segment.song_id, segment.segment_index, segment.metadata)
+
+
 def window(audio: np.ndarray, start: int, length: int) -> np.ndarray:
     """audio[:, start : start + length] as a new float32 array, silence where it reaches past either end."""
     out = np.zeros((audio.shape[0], length), np.float32)
@@ -462,6 +490,7 @@ class _CropStream(IterableDataset):
                 continue
             if crops_done == 0:  # a segment resumed part way was counted before the checkpoint
                 self.stats.segments += 1
+            segment = levelled_segment(segment, config)
             rng = np.random.default_rng([self.seed, 0, epoch, reader, number])
             crops = random_crops(segment, config, rng)
             for index in range(crops_done, len(crops)):
@@ -633,7 +662,9 @@ def export_bundle(path_or_repo_id: str | os.PathLike, split: str, out_file: str 
         raise ValueError(f"dtype={dtype!r}; expected one of {BUNDLE_DTYPES}")
     limit = None if max_seconds_per_segment is None else int(round(max_seconds_per_segment * config.sample_rate))
     stats = LoaderStats()
-    segments: list[Segment] = []
+    segments: list[Segment] = []  # metadata only: the audio goes to `parts` at the stored dtype at once
+    parts: list[np.ndarray] = []
+    scales: list[np.ndarray] = []
     rows = open_split(str(path_or_repo_id), split, streaming=True)
     for row in tqdm(rows, desc=f"bundle {split}", unit="segment", disable=not progress):
         segment = segment_from_row(row, config, stats)
@@ -645,59 +676,82 @@ def export_bundle(path_or_repo_id: str | os.PathLike, split: str, out_file: str 
         if limit is not None:
             segment.tracks, segment.target = segment.tracks[:, :limit], segment.target[:, :limit]
         stats.segments += 1
+        part, scale = _stored(np.concatenate([segment.tracks, segment.target]), dtype)
+        parts.append(part)
+        scales.append(scale)
+        segment.tracks = np.zeros((segment.tracks.shape[0], 0), np.float32)  # not a view: frees the audio
+        segment.target = np.zeros((segment.target.shape[0], 0), np.float32)
+        segment.metadata["samples"] = part.shape[-1]
         segments.append(segment)
         if max_segments is not None and len(segments) >= max_segments:
             break
     if not segments:
         raise ValueError(f"{path_or_repo_id} split {split!r}: no usable segment ({stats.summary()})")
 
-    offsets = np.cumsum([0] + [segment.length for segment in segments])
-    audio = np.concatenate([np.concatenate([s.tracks, s.target]) for s in segments], axis=1)
-    scales = np.ones((len(segments), audio.shape[0]), np.float32)
-    if dtype == "int16":
-        for number, (begin, end) in enumerate(zip(offsets[:-1], offsets[1:], strict=True)):
-            peaks = np.abs(audio[:, begin:end]).max(axis=1)
-            scales[number] = np.where(peaks > 0, peaks, 1.0)
-        stored = np.empty(audio.shape, np.int16)
-        for number, (begin, end) in enumerate(zip(offsets[:-1], offsets[1:], strict=True)):
-            part = audio[:, begin:end] * (INT16_FULL_SCALE / scales[number])[:, None]
-            stored[:, begin:end] = np.rint(part)
-    else:
-        stored = audio.astype(dtype)
+    offsets = np.cumsum([0] + [part.shape[-1] for part in parts])
+    stored = np.concatenate(parts, axis=1)
+    del parts
     index = {
         "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "source": str(path_or_repo_id), "split": split,
         "slot_names": list(config.slot_names), "sample_rate": config.sample_rate, "target": config.target,
         "dtype": dtype, "stats": stats.as_dict(),
-        "segments": [{"song_id": s.song_id, "segment_index": s.segment_index, "samples": s.length, **s.metadata}
-                     for s in segments],
+        "segments": [{"song_id": s.song_id, "segment_index": s.segment_index, **s.metadata} for s in segments],
     }
     out_file = Path(out_file)
     partial = out_file.with_name(f".{out_file.name}.partial")
     with open(partial, "wb") as file:
-        np.savez(file, audio=stored, offsets=offsets.astype(np.int64), scales=scales,
+        np.savez(file, audio=stored, offsets=offsets.astype(np.int64), scales=np.stack(scales),
                  index=np.frombuffer(json.dumps(index).encode(), np.uint8))
     partial.replace(out_file)
     logger.info("wrote %s: %s", out_file, stats.summary())
     return index
 
 
-def read_bundle(file: str | os.PathLike) -> tuple[dict, list[Segment]]:
-    """A bundle written by `export_bundle` -> (its index, its segments as float32); numpy only."""
-    with np.load(file, allow_pickle=False) as arrays:
-        index = json.loads(arrays["index"].tobytes())
-        if index.get("format") != BUNDLE_FORMAT or index.get("version", 0) > BUNDLE_VERSION:
-            raise ValueError(f"{file}: format {index.get('format')!r} version {index.get('version')}; expected "
-                             f"{BUNDLE_FORMAT!r} up to version {BUNDLE_VERSION} (written by export_bundle)")
-        audio, offsets, scales = arrays["audio"], arrays["offsets"], arrays["scales"]
-    slots = len(index["slot_names"])
-    segments = []
-    for number, entry in enumerate(index["segments"]):
-        part = audio[:, offsets[number] : offsets[number + 1]].astype(np.float32)
-        if audio.dtype == np.int16:
-            part *= (scales[number] / INT16_FULL_SCALE)[:, None]
+def _stored(audio: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """[channels, samples] float32 -> (the bundle's stored array, per-channel scales): int16 scaled by each
+    channel's peak (~96 dB below it), or float16/float32 as they are (scale 1)."""
+    if dtype != "int16":
+        return audio.astype(dtype), np.ones(audio.shape[0], np.float32)
+    peaks = np.abs(audio).max(axis=1) if audio.shape[-1] else np.zeros(audio.shape[0], np.float32)
+    scales = np.where(peaks > 0, peaks, 1.0).astype(np.float32)
+    return np.rint(audio * (INT16_FULL_SCALE / scales)[:, None]).astype(np.int16), scales
+
+
+class BundleSegments(Sequence):
+    """The segments of a bundle, decoded to float32 one at a time on access: the bundle stays in memory at
+    its stored dtype (int16: a quarter of float32; 5 GB for 1.6 h of 8 tracks and a stereo target)."""
+
+    def __init__(self, file: str | os.PathLike) -> None:
+        with np.load(file, allow_pickle=False) as arrays:
+            self.index = json.loads(arrays["index"].tobytes())
+            if self.index.get("format") != BUNDLE_FORMAT or self.index.get("version", 0) > BUNDLE_VERSION:
+                found = f"format {self.index.get('format')!r} version {self.index.get('version')}"
+                raise ValueError(f"{file}: {found}; expected {BUNDLE_FORMAT!r} up to version {BUNDLE_VERSION} "
+                                 "(written by export_bundle)")
+            self.audio, self.offsets, self.scales = arrays["audio"], arrays["offsets"], arrays["scales"]
+        self.slots = len(self.index["slot_names"])
+
+    def __len__(self) -> int:
+        return len(self.index["segments"])
+
+    def __getitem__(self, number: int) -> Segment:
+        if not -len(self) <= number < len(self):
+            raise IndexError(f"segment {number} of a bundle of {len(self)}")
+        number %= len(self)
+        entry = self.index["segments"][number]
+        part = self.audio[:, self.offsets[number] : self.offsets[number + 1]].astype(np.float32)
+        if self.audio.dtype == np.int16:
+            part *= (self.scales[number] / INT16_FULL_SCALE)[:, None]
         metadata = {key: value for key, value in entry.items() if key not in ("song_id", "segment_index", "samples")}
-        segments.append(Segment(part[:slots], part[slots:], entry["song_id"], entry["segment_index"], metadata))
-    return index, segments
+        return Segment(part[: self.slots], part[self.slots :], entry["song_id"], entry["segment_index"], metadata)
+
+
+def read_bundle(file: str | os.PathLike) -> tuple[dict, list[Segment]]:
+    """A bundle written by `export_bundle` -> (its index, its segments as float32); numpy only.
+
+    Holds the whole bundle as float32: `BundleSegments` decodes one segment at a time instead."""
+    bundle = BundleSegments(file)
+    return bundle.index, list(bundle)
 
 
 def _bundle_config(index: dict, config: CropConfig | None, file: str | os.PathLike) -> CropConfig:
@@ -724,7 +778,8 @@ class BundleDataset(_CropStream):
                  world_size: int = 1, shuffle: bool = True, seed: int = 0, shuffle_buffer_crops: int = 32,
                  repeat: bool = False) -> None:
         self.file = str(file)
-        self.index, self.segments = read_bundle(file)
+        self.segments = BundleSegments(file)
+        self.index = self.segments.index
         super().__init__(_bundle_config(self.index, config, file), rank=rank, world_size=world_size,
                          shuffle=shuffle, seed=seed, shuffle_buffer_crops=shuffle_buffer_crops, repeat=repeat)
 
@@ -766,6 +821,7 @@ class ValidationDataset(Dataset):
                 self.stats.short += 1
                 continue
             self.stats.segments += 1
+            segment = levelled_segment(segment, self.config)
             for start in evenly_spaced_starts(segment.length, self.config, crops_per_segment):
                 if len(self.crops) < max_crops:
                     self.crops.append(cut_crop(segment, start, self.config))
@@ -788,8 +844,8 @@ class ValidationDataset(Dataset):
     def from_bundle(cls, file: str | os.PathLike, config: CropConfig | None = None,
                     **options: Any) -> ValidationDataset:
         """The validation set from a bundle (`export_bundle` of the validation split); numpy only."""
-        index, segments = read_bundle(file)
-        return cls(segments, _bundle_config(index, config, file), **options)
+        segments = BundleSegments(file)
+        return cls(iter(segments), _bundle_config(segments.index, config, file), **options)
 
     def __len__(self) -> int:
         return len(self.crops)
@@ -799,6 +855,7 @@ class ValidationDataset(Dataset):
 
 
 __all__ = [
-    "BundleDataset", "CropConfig", "LoaderStats", "Segment", "StreamingDataset", "ValidationDataset",
-    "cut_crop", "evenly_spaced_starts", "export_bundle", "random_crops", "read_bundle", "segment_from_row",
+    "BundleDataset", "BundleSegments", "CropConfig", "LoaderStats", "Segment", "StreamingDataset", "ValidationDataset",
+    "cut_crop", "evenly_spaced_starts", "export_bundle", "levelled_segment", "random_crops", "read_bundle",
+    "segment_from_row",
 ]

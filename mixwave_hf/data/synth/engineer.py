@@ -22,12 +22,10 @@ loudness unless that would peak above -1 dBFS.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pedalboard
-from scipy import signal
 
+from mixwave_hf.audio import integrated_loudness
 from mixwave_hf.slots import DEFAULT_SLOTS
 
 SLOT_ROLES = {"kick": "kick", "snare": "snare", "hihat": "hihat", "tom_1": "tom", "tom_2": "tom", "tom_3": "tom",
@@ -92,56 +90,6 @@ def bus_chain() -> pedalboard.Pedalboard:
     """Bus compression on the summed mix (input at BUS_LOUDNESS_LUFS)."""
     return pedalboard.Pedalboard([pedalboard.Compressor(threshold_db=-16.0, ratio=2.0, attack_ms=10.0,
                                                         release_ms=150.0)])
-
-
-@functools.lru_cache(maxsize=4)
-def _k_weighting(sample_rate: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    # pyloudnorm's BS.1770 K-weighting stages (its Meter loops over blocks in Python; this one is vectorised).
-    import pyloudnorm
-
-    stages = [pyloudnorm.IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf"),
-              pyloudnorm.IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")]
-    return [(stage.b, stage.a, stage.passband_gain) for stage in stages]
-
-
-def integrated_loudness(audio: np.ndarray, sample_rate: int, block_seconds: float = 0.4) -> float:
-    """BS.1770-4 integrated loudness (LUFS) of [samples] or [channels, samples] audio, as pyloudnorm.Meter.
-
-    Clips shorter than one 0.4 s block (where LUFS is undefined) are measured as a single block of
-    their own length (the K-weighted mean square). -inf for silence.
-    """
-    audio = np.atleast_2d(np.asarray(audio, dtype=np.float64))
-    length = audio.shape[1]
-    if length == 0:
-        return float("-inf")
-    weighted = audio
-    for b, a, passband_gain in _k_weighting(sample_rate):
-        weighted = passband_gain * signal.lfilter(b, a, weighted, axis=1)
-    block_seconds = min(block_seconds, length / sample_rate)
-    block = block_seconds * sample_rate
-    blocks = int(np.round((length / sample_rate - block_seconds) / (block_seconds * 0.25))) + 1
-    hop = block / 4
-    if hop == int(hop) and block_seconds == 0.4:
-        # Blocks are 4 hops (75% overlap): sum squares per hop, then 4 neighbouring hops.
-        hop = int(hop)
-        squares = weighted[:, : min(length, (blocks + 3) * hop)] ** 2
-        padded = np.zeros((audio.shape[0], (blocks + 3) * hop))
-        padded[:, : squares.shape[1]] = squares
-        hops = padded.reshape(audio.shape[0], blocks + 3, hop).sum(axis=2)
-        power = sum(hops[:, offset : offset + blocks] for offset in range(4)).sum(axis=0) / block
-    else:
-        lower = (block_seconds * 0.25 * np.arange(blocks) * sample_rate).astype(int)
-        upper = (block_seconds * (0.25 * np.arange(blocks) + 1) * sample_rate).astype(int)
-        cumulative = np.concatenate([np.zeros((audio.shape[0], 1)), np.cumsum(weighted**2, axis=1)], axis=1)
-        power = ((cumulative[:, np.minimum(upper, length)] - cumulative[:, lower]) / block).sum(axis=0)
-    with np.errstate(divide="ignore"):
-        loudness = -0.691 + 10 * np.log10(power)
-    above_absolute = loudness >= -70.0
-    if not above_absolute.any():
-        return float("-inf")
-    relative_gate = -0.691 + 10 * np.log10(power[above_absolute].mean()) - 10.0
-    gated = (loudness > relative_gate) & above_absolute
-    return float(-0.691 + 10 * np.log10(power[gated].mean()))
 
 
 def stroke_regions(onsets: np.ndarray, length: int, window: int) -> np.ndarray:
