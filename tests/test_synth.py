@@ -218,7 +218,7 @@ def test_integrated_loudness_matches_pyloudnorm():
 def test_plan_corpus_splits_hold_out_the_test_kit():
     plans = plan_corpus(0.01, seed=3)
     splits = {plan.split for plan in plans}
-    assert splits == {"train", "validation", "test"}
+    assert splits == {"train", "validation", "test", "stress"}
     train_kits = {plan.kit for plan in plans if plan.split == "train"}
     test_kits = {plan.kit for plan in plans if plan.split == "test"}
     assert test_kits and not test_kits & train_kits and not set(SPLIT_KITS["test"]) & set(SPLIT_KITS["train"])
@@ -229,6 +229,7 @@ def test_plan_corpus_splits_hold_out_the_test_kit():
     larger = plan_corpus(2.0, seed=3)
     hours = {split: sum(plan.seconds for plan in larger if plan.split == split) / 3600 for split in splits}
     assert hours["train"] == pytest.approx(1.6, abs=0.01) and hours["test"] == pytest.approx(0.2, abs=0.01)
+    assert hours["stress"] == pytest.approx(0.2, abs=0.01)  # on top of the 2 hours asked
     assert all(20 <= plan.seconds <= 60 for plan in larger)
     assert {plan.kit for plan in larger if plan.split == "train"} == set(SPLIT_KITS["train"])
     # A larger corpus extends a smaller one: the same songs (up to the last one's length) come first.

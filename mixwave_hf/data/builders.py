@@ -1,8 +1,9 @@
 """Builders: multitrack collections (ENST-drums, a folder of songs, the synthetic renderer) -> a dataset.
 
 Each builder yields (split, Song) pairs; `build_dataset` writes them as parquet shards with a dataset
-card (see `schema`). Splits are chosen per song, or per phrase, by a stable hash, so whole recordings
-never straddle two splits and rebuilding gives the same split.
+card (see `schema`), into a new folder or beside the splits of a built one. Splits are chosen per song,
+or per phrase, by a stable hash, so whole recordings never straddle two splits and rebuilding gives
+the same split.
 """
 
 from __future__ import annotations
@@ -10,19 +11,23 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
 import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import soundfile
 from tqdm.auto import tqdm
 
 from mixwave_hf.audio import is_audio_file, read_audio, resample
 from mixwave_hf.data.dataset_card import DatasetDescription, write_dataset_card
 from mixwave_hf.data.schema import SEGMENT_SECONDS, SPLITS, DatasetWriter, Song, song_rows
+
+SHARD_NAME = re.compile(r"(?P<split>[\w.]+?)-\d{5}-of-(?P<shards>\d{5})\.parquet")
 
 ENST_TRACKS = ("hi-hat", "kick", "overhead_L", "overhead_R", "snare", "tom_1", "tom_2", "tom_3")
 ENST_MIXES = ("dry_mix", "wet_mix")
@@ -42,17 +47,19 @@ def split_for(key: str, test_every: int = 10) -> str:
 
 
 def build_dataset(songs: Iterable[tuple[str, Iterable[dict]]], out: str | Path, description: DatasetDescription,
-                  train_shards: int = 8, other_shards: int = 1, total: int | None = None) -> dict:
-    """Write songs, given as (split, rows) pairs (rows as made by `schema.song_rows`), into `out`:
-    parquet shards and a README.md card. Returns the split summary.
+                  train_shards: int = 8, other_shards: int = 1, total: int | None = None,
+                  splits: Sequence[str] = SPLITS) -> dict:
+    """Write songs, given as (split, rows) pairs (rows as made by `schema.song_rows`) of `splits`, into
+    `out`: parquet shards and a README.md card. Returns the split summary (every split in `out`).
 
     `train_shards` should be a multiple of (training processes x loader workers): each reads whole
-    shards. Nothing is overwritten: `out` must be new or empty; a failed build removes its shards.
+    shards. Nothing is overwritten: `out` must be new, empty, or a built dataset holding none of
+    `splits`, whose splits the new ones join (the card is rewritten over all of them); a failed build
+    removes its shards.
     """
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise BuildError(f"{out}: not empty; choose a new output folder (nothing is overwritten)")
-    shards = {split: train_shards if split == "train" else other_shards for split in SPLITS}
+    existing = existing_splits(out, splits)
+    shards = {split: train_shards if split == "train" else other_shards for split in splits}
     created = not out.exists()
     writer = DatasetWriter(out, shards)
     try:
@@ -64,9 +71,57 @@ def build_dataset(songs: Iterable[tuple[str, Iterable[dict]]], out: str | Path, 
         if created:  # leave nothing behind, so the same command can simply be run again
             shutil.rmtree(out, ignore_errors=True)
         raise
-    summary = writer.close()
+    summary = {split: split_summary(out, split) for split in existing} | writer.close()
+    summary = dict(sorted(summary.items(), key=lambda item: _split_order(item[0])))
     write_dataset_card(out, description, summary)
     return summary
+
+
+def existing_splits(out: Path, splits: Sequence[str]) -> list[str]:
+    """The splits already built in `out` (none for a new or empty folder); BuildError where `out` holds
+    anything else than a finished dataset, or any of `splits`."""
+    if not out.exists() or not any(out.iterdir()):
+        return []
+    shards = sorted((out / "data").glob("*.parquet")) if (out / "data").is_dir() else []
+    if not (out / "README.md").is_file() or not shards:
+        raise BuildError(f"{out}: not empty and not a built dataset (README.md and data/*.parquet); choose a "
+                         "new output folder (nothing is overwritten)")
+    partial = sorted(path.name for path in (out / "data").glob(".*.partial"))
+    if partial:
+        raise BuildError(f"{out}/data: unfinished shards {partial[:3]}; a build is under way or was interrupted")
+    found = sorted({match["split"] for path in shards if (match := SHARD_NAME.fullmatch(path.name))},
+                   key=_split_order)
+    clash = [split for split in splits if split in found]
+    if clash:
+        raise BuildError(f"{out}: not empty, it already holds the splits {clash}; build only other splits into "
+                         f"it (it holds {found}), or choose a new output folder (nothing is overwritten)")
+    return found
+
+
+def split_summary(out: Path, split: str) -> dict:
+    """{rows, songs, hours, shards} of a split already written in `out`, read from its shards (the
+    hours from the FLAC headers of the wet mixes, or of the first track where a row has none)."""
+    import pyarrow.parquet as parquet
+
+    paths = sorted((out / "data").glob(f"{split}-*-of-*.parquet"))
+    rows, songs, seconds = 0, set(), 0.0
+    for path in paths:
+        shard = parquet.ParquetFile(path)
+        for group in range(shard.num_row_groups):
+            table = shard.read_row_group(group, columns=["song_id", "wet_mix"]).to_pylist()
+            tracks = None
+            for index, row in enumerate(table):
+                if row["wet_mix"] is None and tracks is None:
+                    tracks = shard.read_row_group(group, columns=["tracks"]).to_pylist()
+                audio = row["wet_mix"] or tracks[index]["tracks"][0]
+                seconds += soundfile.info(io.BytesIO(audio["bytes"])).duration
+                songs.add(row["song_id"])
+            rows += len(table)
+    return {"rows": rows, "songs": len(songs), "hours": seconds / 3600, "shards": len(paths)}
+
+
+def _split_order(split: str) -> tuple[int, str]:
+    return (SPLITS.index(split) if split in SPLITS else len(SPLITS), split)
 
 
 def with_rows(songs: Iterable[tuple[str, Song]], segment_seconds: float = SEGMENT_SECONDS
@@ -204,23 +259,30 @@ def synth_description() -> DatasetDescription:
         "(bleed, spaced overhead pair, room, noise floor, random input gain), and one fixed engineer "
         "(loudness normalisation, EQ, compression, panning, reverb send, bus compression, limiter) making "
         "the wet mix; the dry mix has the same gains and pans without effects. The test split uses a kit "
-        "the training split never saw. Every parameter is in each row's `metadata`, so any song can be "
-        "re-rendered from its seed.",
+        "the training split never saw; the stress split plays that kit under recording conditions outside "
+        "the training ranges (input gains of ±24 dB, an overhead pair out of balance by up to 12 dB, stronger "
+        "bleed, a larger room, toms barely or never played; `metadata.stress` says which). Every parameter "
+        "is in each row's `metadata`, so any song can be re-rendered from its seed.",
         attribution=f"Rendered audio of the AVL Drumkits is shared under CC-BY-SA-3.0 with attribution. {credits}",
         tags=["synthetic"],
     )
 
 
-def synth_songs(hours: float, seed: int, workers: int = 2, segment_seconds: float = SEGMENT_SECONDS
-                ) -> tuple[int, Iterator[tuple[str, list[dict]]]]:
-    """(number of songs, iterator of (split, rows)) for a rendered corpus of about `hours` hours.
+def synth_songs(hours: float, seed: int, workers: int = 2, segment_seconds: float = SEGMENT_SECONDS,
+                splits: Sequence[str] | None = None) -> tuple[int, Iterator[tuple[str, list[dict]]]]:
+    """(number of songs, iterator of (split, rows)) for a rendered corpus of about `hours` hours, or
+    only its `splits` (names of synth.SPLITS; default all): the same songs as in the whole corpus.
 
     Songs are rendered and FLAC-encoded in `workers` processes (one core each), in plan order, so
     the corpus is the same whatever the worker count.
     """
+    from mixwave_hf.data.synth import SPLITS as SYNTH_SPLITS
     from mixwave_hf.data.synth import plan_corpus
 
-    plans = plan_corpus(hours, seed)
+    unknown = sorted(set(splits or ()) - set(SYNTH_SPLITS))
+    if unknown or (splits is not None and not splits):
+        raise BuildError(f"splits {list(splits)}; expected one or more of {list(SYNTH_SPLITS)}")
+    plans = [plan for plan in plan_corpus(hours, seed) if splits is None or plan.split in splits]
 
     render = functools.partial(render_planned_song, segment_seconds=segment_seconds)
 
@@ -258,7 +320,7 @@ def render_planned_song(plan, segment_seconds: float = SEGMENT_SECONDS) -> tuple
     """Render one planned song (`synth.SongPlan`) and encode its rows: (split, rows)."""
     from mixwave_hf.data.synth import KITS, render_song
 
-    rendered = render_song(plan.seed, plan.kit, plan.seconds)
+    rendered = render_song(plan.seed, plan.kit, plan.seconds, conditions=plan.conditions)
     kit = KITS[plan.kit]
     song = Song(
         song_id=plan.song_id, tracks=rendered.tracks, wet_mix=rendered.wet_mix, dry_mix=rendered.dry_mix,

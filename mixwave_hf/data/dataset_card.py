@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mixwave_hf.data.schema import SPLITS
-
 
 @dataclass
 class DatasetDescription:
@@ -35,7 +33,7 @@ def render_dataset_card(description: DatasetDescription, summary: dict) -> str:
     """The card's text: YAML front matter (validated by huggingface_hub) and a body with the figures."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    data_files = [{"split": split, "path": f"data/{split}-*.parquet"} for split in SPLITS if split in summary]
+    data_files = [{"split": split, "path": f"data/{split}-*.parquet"} for split in summary]
     data = DatasetCardData(
         pretty_name=description.pretty_name,
         license=description.license,

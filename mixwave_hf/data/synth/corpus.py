@@ -4,7 +4,10 @@ Splits hold out whole kits: the test split plays only `avl_red_zeppelin`, a kit 
 never sees (a different sampled drum set and cymbals; it shares only the hi-hat samples with
 `avl_black_pearl`). Validation is a held-out share of *songs* on the training kits: it measures
 fitting to unseen performances and recordings for model selection, while the test split measures
-the step to an unseen kit. Every split gets at least one song, however small the corpus.
+the step to an unseen kit. The stress split plays the test kit too, recorded under
+`STRESS_CONDITIONS` (conditions.py: input gains, overhead imbalance, bleed, room and tom playing
+outside the training ranges); it comes on top of the asked hours. Every split gets at least one
+song, however small the corpus.
 """
 
 from __future__ import annotations
@@ -14,15 +17,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mixwave_hf.data.synth.conditions import STRESS_CONDITIONS, TRAINING_CONDITIONS, Conditions
 from mixwave_hf.data.synth.kits import KITS
 
-SPLITS = ("train", "validation", "test")
+#: In plan order; a split's songs come from stream (seed, its index here), so splits are only ever appended.
+SPLITS = ("train", "validation", "test", "stress")
 SPLIT_KITS: dict[str, tuple[str, ...]] = {
     "train": ("avl_black_pearl", "fluid_standard", "fluid_room", "fluid_power", "fluid_jazz", "fluid_brush"),
     "validation": ("avl_black_pearl", "fluid_standard", "fluid_room", "fluid_power", "fluid_jazz", "fluid_brush"),
     "test": ("avl_red_zeppelin",),
+    "stress": ("avl_red_zeppelin",),
 }
-SPLIT_SHARES = {"train": 0.8, "validation": 0.1, "test": 0.1}
+#: Shares of the asked hours; stress comes on top (a corpus of H hours holds about 1.1 H).
+SPLIT_SHARES = {"train": 0.8, "validation": 0.1, "test": 0.1, "stress": 0.1}
+SPLIT_CONDITIONS: dict[str, Conditions] = {"train": TRAINING_CONDITIONS, "validation": TRAINING_CONDITIONS,
+                                           "test": TRAINING_CONDITIONS, "stress": STRESS_CONDITIONS}
 #: Song lengths are drawn in this range (seconds); the last song of a split takes what is left.
 SONG_SECONDS = (20.0, 60.0)
 #: No song is shorter, so a tiny corpus comes out a little longer than asked.
@@ -31,17 +40,19 @@ MIN_SONG_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class SongPlan:
-    """One song to render: render_song(seed, kit, seconds) gives its audio."""
+    """One song to render: render_song(seed, kit, seconds, conditions=conditions) gives its audio."""
 
     song_id: str
     seed: int
     kit: str
     seconds: float
     split: str
+    conditions: Conditions = TRAINING_CONDITIONS
 
 
 def plan_corpus(hours: float, seed: int) -> list[SongPlan]:
-    """Songs adding up to about `hours` of audio (80% train, 10% validation, 10% test), from `seed`.
+    """Songs adding up to about `hours` of audio (80% train, 10% validation, 10% test), and 10% more
+    in the stress split, from `seed`.
 
     Each split draws its songs from its own stream of `seed`, so a larger corpus with the same seed
     extends a smaller one (only each split's last song changes length). Kits take turns within a
@@ -74,7 +85,8 @@ def plan_corpus(hours: float, seed: int) -> list[SongPlan]:
             while song_seed in used_seeds:
                 song_seed = int(rng.integers(2**62))
             used_seeds.add(song_seed)
-            plans.append(SongPlan(f"{split}-{index:05d}", song_seed, kit_order[index % len(kit_order)], seconds, split))
+            plans.append(SongPlan(f"{split}-{index:05d}", song_seed, kit_order[index % len(kit_order)], seconds, split,
+                                  SPLIT_CONDITIONS[split]))
             remaining -= seconds
             index += 1
     return plans

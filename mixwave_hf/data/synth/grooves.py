@@ -44,6 +44,7 @@ KICK_PATTERNS: dict[str, tuple[tuple[int, ...], ...]] = {
 BACKBEATS = {"rock": (4, 12), "funk": (4, 12), "shuffle": (3, 9), "half_time": (8,), "four_on_the_floor": (4, 12),
              "jazz": ()}
 FILL_DRUMS = ("snare", "tom_1", "tom_2", "tom_3")
+TOMS = FILL_DRUMS[1:]
 SONG_LEAD_IN_SECONDS = (0.05, 0.4)  # the first downbeat falls this long after the start
 
 
@@ -312,3 +313,22 @@ def events_as_metadata(events: list[HitEvent]) -> dict[str, list]:
         "articulation": [event.articulation for event in events],
         "velocity": [event.velocity for event in events],
     }
+
+
+def restrict_toms(events: list[HitEvent], keep: int, rng: np.random.Generator, seconds: float) -> list[HitEvent]:
+    """`events` with exactly `keep` tom strokes left (0: toms never played), sorted by time.
+
+    The kept strokes are a random choice among the performance's tom strokes; the others move to the
+    snare (the drummer plays those fills on the snare), so the song keeps its rhythm. A performance
+    with fewer tom strokes than `keep` gets the missing ones as single strokes on a random tom at a
+    random time.
+    """
+    tom_indices = [index for index, event in enumerate(events) if event.piece in TOMS]
+    kept = set(rng.choice(tom_indices, size=min(keep, len(tom_indices)), replace=False).tolist()) if keep else set()
+    restricted = [event if event.piece not in TOMS or index in kept
+                  else HitEvent(event.time, "snare", "hit", event.velocity) for index, event in enumerate(events)]
+    for _ in range(keep - len(kept)):
+        time = round(seconds * float(rng.uniform(0.1, 0.8)), 6)  # clear of the song's ends
+        restricted.append(HitEvent(time, TOMS[int(rng.integers(len(TOMS)))], "hit", int(rng.integers(80, 111))))
+    restricted.sort(key=lambda event: (event.time, event.piece))
+    return restricted

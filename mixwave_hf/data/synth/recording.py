@@ -15,17 +15,20 @@ from the drummer's seat: x to the right, y away from the drummer, z up) and soun
 - a noise floor, then the input gain: a sound-check gain (a velocity-100 stroke of the mic's loudest
   piece peaks at -12 dBFS) plus a random gain of ±12 dB, and the peak capped at -1 dBFS.
 
-`draw_recording_params` draws every number; `record_tracks` applies them.
+`draw_recording_params` draws every number; `record_tracks` applies them. The room and input-gain
+ranges come from a `conditions.Conditions` (the training ranges by default); stress conditions add
+an overhead imbalance and stronger bleed (`draw_recording_stress`, `with_recording_stress`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy import signal
 
+from mixwave_hf.data.synth.conditions import TRAINING_CONDITIONS, Conditions
 from mixwave_hf.data.synth.kits import CALIBRATED_PEAK_DB, PIECES
 from mixwave_hf.slots import DEFAULT_SLOTS
 
@@ -47,7 +50,7 @@ MIC_REJECTION_DB = {"kick": 15.0, "snare": 3.0, "hihat": 4.0, "tom_1": 3.0, "tom
 CLOSE_DISTANCE = 0.05
 OVERHEAD_REFERENCE_DB = -26.0  # 20 log10(5 cm / 1 m)
 SOUND_CHECK_PEAK_DB = -12.0
-INPUT_GAIN_RANGE_DB = 12.0
+INPUT_GAIN_RANGE_DB = TRAINING_CONDITIONS.input_gain_range_db
 PEAK_CAP_DB = -1.0
 
 
@@ -71,7 +74,7 @@ class RecordingParams:
     noise_db: dict             # slot -> noise floor RMS against the sound-check peak
     noise_seed: int
     sound_check_gain_db: dict  # slot -> dB
-    input_gain_db: dict        # slot -> random dB in ±12
+    input_gain_db: dict        # slot -> random dB (±12 under training conditions)
 
     def as_metadata(self) -> dict:
         """The parameters as JSON-serialisable data."""
@@ -82,8 +85,11 @@ def _distance(a, b) -> float:
     return math.dist(a, b)  # not np.linalg.norm: BLAS may start threads
 
 
-def draw_recording_params(rng: np.random.Generator) -> RecordingParams:
-    """Draw one song's mic placement, levels, room and gains."""
+def draw_recording_params(rng: np.random.Generator, conditions: Conditions = TRAINING_CONDITIONS) -> RecordingParams:
+    """Draw one song's mic placement, levels, room and gains; room and gain ranges from `conditions`.
+
+    Every conditions make the same draws in the same order, so only the ranges change.
+    """
     def jitter(scale: float) -> float:
         return float(rng.uniform(-scale, scale))
 
@@ -120,8 +126,10 @@ def draw_recording_params(rng: np.random.Generator) -> RecordingParams:
     reflections = {}
     for slot in DEFAULT_SLOTS:
         overhead = slot in OVERHEAD_SLOTS
-        delays = np.sort(rng.uniform(4.0, 30.0, 6) if overhead else rng.uniform(3.0, 25.0, 6))
-        gains = rng.uniform(-16.0, -9.0, 6) if overhead else rng.uniform(-36.0, -26.0, 6)
+        delays = np.sort(rng.uniform(*conditions.overhead_reflection_ms, 6) if overhead
+                         else rng.uniform(*conditions.close_reflection_ms, 6))
+        gains = (rng.uniform(*conditions.overhead_reflection_db, 6) if overhead
+                 else rng.uniform(*conditions.close_reflection_db, 6))
         reflections[slot] = [[round(float(d), 3), round(float(g), 2)] for d, g in zip(delays, gains, strict=True)]
 
     # The loudest velocity-100 stroke a mic hears sets its sound-check gain; the overheads share one.
@@ -139,15 +147,43 @@ def draw_recording_params(rng: np.random.Generator) -> RecordingParams:
         overhead_delay_ms=overhead_delay_ms,
         reflections=reflections,
         reflection_cutoff_hz=round(float(rng.uniform(3500, 7000))),
-        room_tail_rt60_s=round(float(rng.uniform(0.25, 0.6)), 3),
-        room_tail_db=round(float(rng.uniform(-20.0, -12.0)), 2),
+        room_tail_rt60_s=round(float(rng.uniform(*conditions.room_tail_rt60_s)), 3),
+        room_tail_db=round(float(rng.uniform(*conditions.room_tail_db)), 2),
         room_tail_seed=int(rng.integers(2**31)),
         noise_db={slot: round(float(rng.uniform(-78.0, -64.0)), 2) for slot in DEFAULT_SLOTS},
         noise_seed=int(rng.integers(2**31)),
         sound_check_gain_db=sound_check_gain_db,
-        input_gain_db={slot: round(float(rng.uniform(-INPUT_GAIN_RANGE_DB, INPUT_GAIN_RANGE_DB)), 2)
+        input_gain_db={slot: round(float(rng.uniform(-conditions.input_gain_range_db,
+                                                     conditions.input_gain_range_db)), 2)
                        for slot in DEFAULT_SLOTS},
     )
+
+
+def draw_recording_stress(rng: np.random.Generator, conditions: Conditions) -> dict:
+    """{"overhead_imbalance_db": {overhead slot: dB}, "rejection_cut_db": dB}: the overhead pair's
+    imbalance (an extra gain on one side, drawn in `conditions.overhead_imbalance_db`, either sign)
+    and how much the close mics' rejection is lowered. Zeros, and no draws, where `conditions` have none.
+    """
+    imbalance = dict.fromkeys(OVERHEAD_SLOTS, 0.0)
+    if conditions.overhead_imbalance_db != (0.0, 0.0):
+        side = OVERHEAD_SLOTS[int(rng.integers(len(OVERHEAD_SLOTS)))]
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        imbalance[side] = round(sign * float(rng.uniform(*conditions.overhead_imbalance_db)), 2)
+    cut = 0.0
+    if conditions.rejection_cut_db != (0.0, 0.0):
+        cut = round(float(rng.uniform(*conditions.rejection_cut_db)), 2)
+    return {"overhead_imbalance_db": imbalance, "rejection_cut_db": cut}
+
+
+def with_recording_stress(params: RecordingParams, stress: dict) -> RecordingParams:
+    """`params` with `stress` (from `draw_recording_stress`) applied: every close mic's bleed louder by
+    the rejection cut, the overhead imbalance added to the overheads' input gains."""
+    cut = stress["rejection_cut_db"]
+    bleed_db = {mic: {piece: level if piece == mic else round(level + cut, 2) for piece, level in levels.items()}
+                for mic, levels in params.bleed_db.items()}
+    input_gain_db = {slot: round(gain + stress["overhead_imbalance_db"].get(slot, 0.0), 2)
+                     for slot, gain in params.input_gain_db.items()}
+    return replace(params, bleed_db=bleed_db, input_gain_db=input_gain_db)
 
 
 def _add_delayed(out: np.ndarray, source: np.ndarray, delay: int, gain: float) -> None:
