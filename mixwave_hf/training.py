@@ -38,6 +38,11 @@ exponential moving average of the trained ones (both are in the checkpoints).
 `--resume` continues from the newest complete checkpoint with the same number of processes and
 loader workers: weights, optimizer, schedule, EMA, RNG, the best figure so far, and each process's
 position in its data stream (unshuffled data resumes with exactly the crops that would have come next).
+
+Fine-tuning. `--init-from MODEL` (`training.init_from`: "default", a model folder or a Hub model id)
+starts a fresh run from that model's weights, and its config.json is the model section: options the
+config sets must equal the model's. `model.balance_gain_db: null` (with `output_init: balance`) is
+fitted on the training data before the model is built (`fit_balance_gain_db`).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ import argparse
 import functools
 import hashlib
 import inspect
+import itertools
 import json
 import logging
 import math
@@ -57,8 +63,8 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +72,16 @@ import numpy as np
 import torch
 import yaml
 
-from mixwave_hf.data.loader import BundleDataset, CropConfig, LoaderStats, ValidationDataset
+from mixwave_hf.audio import integrated_loudness, level_tracks
+from mixwave_hf.data.loader import (
+    BundleDataset,
+    BundleSegments,
+    CropConfig,
+    LoaderStats,
+    Segment,
+    ValidationDataset,
+    segment_from_row,
+)
 from mixwave_hf.data.schema import TARGETS
 from mixwave_hf.metrics import HEADLINE_METRIC, STFT_FFT_SIZES, l1_distance, loudness_matched_stereo_stft_distance
 from mixwave_hf.model import MixWaveUNet
@@ -82,6 +97,10 @@ OPTIMIZERS = ("adam", "adamw")
 MIXED_PRECISIONS = ("no", "fp16", "bf16")
 #: Validation figures, in the order they are reported; the first is the one the best model is chosen by.
 VALIDATION_METRICS = (HEADLINE_METRIC, "l1")
+#: `training.init_from` naming the model embedded in the package (`MixWaveUNet.from_pretrained()`).
+DEFAULT_INIT = "default"
+#: Training segments (the first ones, in order) that `model.balance_gain_db: null` is fitted on.
+BALANCE_FIT_SEGMENTS = 64
 
 
 class ConfigError(ValueError):
@@ -189,7 +208,8 @@ class LossOptions:
 class RunOptions:
     """Steps (optimizer updates), crops per process and batch, precision (null: Accelerate's own setting,
     e.g. `accelerate launch --mixed_precision`), EMA decay (null: no EMA), and how often to log,
-    validate and checkpoint (in steps; 0: never validate / only checkpoint at the end)."""
+    validate and checkpoint (in steps; 0: never validate / only checkpoint at the end). `init_from`:
+    the model a fresh run starts from ("default", a model folder or a Hub model id; null: random weights)."""
 
     steps: int = 200_000
     batch_size: int = 16
@@ -201,8 +221,12 @@ class RunOptions:
     validate_every: int = 2000
     checkpoint_every: int = 2000
     checkpoints_kept: int = 3
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
+        if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from.strip()):
+            raise ConfigError(f"training.init_from={self.init_from!r}; expected {DEFAULT_INIT!r}, a model folder "
+                              "or a Hub model id, or null for random initial weights")
         _check_positive("training", steps=self.steps, batch_size=self.batch_size, log_every=self.log_every,
                         gradient_accumulation_steps=self.gradient_accumulation_steps,
                         checkpoints_kept=self.checkpoints_kept)
@@ -232,7 +256,8 @@ SECTIONS = {"data": DataOptions, "optimizer": OptimizerOptions, "schedule": Sche
 
 @dataclass
 class TrainingConfig:
-    """Everything a run is configured by; `model` holds MixWaveUNet's arguments (default: the paper network)."""
+    """Everything a run is configured by; `model` holds MixWaveUNet's arguments (default: the paper network,
+    or with `training.init_from` that model's config; `balance_gain_db` None: to be fitted on the data)."""
 
     model: dict[str, Any] = field(default_factory=_model_defaults)
     data: DataOptions = field(default_factory=DataOptions)
@@ -253,11 +278,6 @@ class TrainingConfig:
         if unknown:
             raise ConfigError(f"unknown config section(s) {sorted(unknown)}; expected some of "
                               f"{['model', *SECTIONS]}")
-        model = {**_model_defaults(), **_mapping(values.get("model"), "model", _model_defaults())}
-        try:
-            MixWaveUNet(**model)  # its own checks name the bad argument
-        except (TypeError, ValueError) as error:
-            raise ConfigError(f"model: {error}") from error
         sections = {}
         for name, section in SECTIONS.items():
             options = _mapping(values.get(name), name, {option.name: None for option in fields(section)})
@@ -265,11 +285,66 @@ class TrainingConfig:
                 sections[name] = section(**options)
             except TypeError as error:  # a wrong type that the checks trip over, e.g. a string for a number
                 raise ConfigError(f"{name}: {error}") from error
+        given = _mapping(values.get("model"), "model", _model_defaults())
+        init_from = sections["training"].init_from
+        model = _init_model_section(init_from, given) if init_from else {**_model_defaults(), **given}
+        _check_model_section(model)
+        try:  # the crops' own check of the data options against the model's levelling
+            CropConfig(levelling=model["levelling"], gain_db=sections["data"].gain_db)
+        except ValueError as error:
+            raise ConfigError(f"data: {error}") from error
         return cls(model=model, **sections)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain nested dicts and lists, as written to config.yaml."""
         return json.loads(json.dumps(asdict(self)))
+
+
+def _check_model_section(model: Mapping[str, Any]) -> None:
+    """ConfigError unless MixWaveUNet accepts `model` (with balance_gain_db None: once it is fitted)."""
+    if model["balance_gain_db"] is None and model["output_init"] != "balance":
+        raise ConfigError(f"model.balance_gain_db: null (fitted on the training data) goes with model.output_init: "
+                          f"balance; this config has output_init {model['output_init']!r}: set a number instead")
+    try:
+        # Its own checks name the bad argument; a gain still to be fitted is checked as 0 dB.
+        MixWaveUNet(**{**model, "balance_gain_db": model["balance_gain_db"] or 0.0})
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"model: {error}") from error
+
+
+def load_init_model(name: str) -> MixWaveUNet:
+    """The model `training.init_from` names: "default" (the one embedded in the package), a save_pretrained
+    folder or a Hub model id. ConfigError naming `name` when it cannot be loaded."""
+    where = f"training.init_from={name!r} (--init-from)"
+    if name != DEFAULT_INIT and not Path(name).exists() and not re.fullmatch(r"[\w.-]+/[\w.-]+", name):
+        raise ConfigError(f"{where}: no such folder, and not a Hub model id; expected {DEFAULT_INIT!r}, "
+                          "a folder written by save_pretrained (e.g. OUTPUT_DIR/best) or a Hub id org/name")
+    if Path(name).exists() and not (Path(name) / "config.json").is_file():
+        raise ConfigError(f"{where}: {name} holds no config.json; expected a folder written by save_pretrained "
+                          "(e.g. OUTPUT_DIR/best of a training run)")
+    try:
+        return MixWaveUNet.from_pretrained(None if name == DEFAULT_INIT else name)
+    except (OSError, ValueError) as error:  # not found, offline, mismatched or too new a checkpoint
+        raise ConfigError(f"{where}: the model does not load: {error}") from error
+
+
+def _init_model_section(init_from: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The model section of a run fine-tuning `init_from`: that model's config; ConfigError naming every option
+    of `given` (the config file, --set) that differs from it."""
+    saved = load_init_model(init_from)._hub_mixin_config
+    model = {name: _plain(saved.get(name, default)) for name, default in _model_defaults().items()}
+    conflicts = [f"model.{name}={value!r} here, {model[name]!r} in the model" for name, value in given.items()
+                 if _plain(value) != model[name]]
+    if conflicts:
+        raise ConfigError(f"training.init_from={init_from!r}: the architecture and initialisation come from that "
+                          f"model, and the config disagrees with it: {'; '.join(conflicts)}. Leave these options "
+                          "out of the config (a config without a model section, or the model's own values)")
+    return model
+
+
+def _plain(value: Any) -> Any:
+    """`value` as YAML and JSON hold it (tuples as lists), for comparing options."""
+    return json.loads(json.dumps(value))
 
 
 def _mapping(values: Any, name: str, accepted: Mapping[str, Any]) -> dict[str, Any]:
@@ -474,6 +549,45 @@ def training_crops(source: DataSource, crop_config: CropConfig, options: DataOpt
                             shuffle_buffer_segments=options.shuffle_buffer_segments, **common)
 
 
+def first_training_segments(source: DataSource, crop_config: CropConfig, options: DataOptions,
+                            count: int = BALANCE_FIT_SEGMENTS) -> list[Segment]:
+    """The first `count` segments of the training data, in order, unlevelled: of the bundle, or read from
+    the train split as the loaders read it (rows that do not decode are skipped)."""
+    if source.bundle is not None:
+        bundle = BundleSegments(source.bundle)
+        return [bundle[number] for number in range(min(count, len(bundle)))]
+    from mixwave_hf.data.schema import open_split  # imports datasets
+
+    rows = open_split(source.dataset, options.train_split, streaming=True)
+    segments = (segment_from_row(row, crop_config, LoaderStats()) for row in rows)
+    return list(itertools.islice((segment for segment in segments if segment is not None), count))
+
+
+def fit_balance_gain_db(segments: Iterable[Segment], model: MixWaveUNet) -> float:
+    """The `balance_gain_db` (dB) that brings `model`'s static mix to the loudness of the targets.
+
+    Per segment (tracks [slots, samples] in the model's slot order, target [2, samples], both at the
+    model's rate): the tracks levelled as the model levels them (`level_tracks` with its levelling and
+    levelling_lufs), mixed by its static balance at 0 dB (`static_mix_weights`), then target LUFS minus
+    mix LUFS (`integrated_loudness`). Returns the median over segments; silent targets or mixes are
+    skipped, ValueError if all are. The model needs output_init="balance".
+    """
+    weights = (model.static_mix_weights() * 10 ** (-model.balance_gain_db / 20)).numpy()
+    differences = []
+    for segment in segments:
+        tracks = segment.tracks
+        if model.levelling is not None:
+            tracks, _ = level_tracks(tracks, model.sample_rate, model.levelling, model.levelling_lufs, model.slot_names)
+        target = integrated_loudness(segment.target, model.sample_rate)
+        mix = integrated_loudness(weights @ tracks, model.sample_rate)
+        if math.isfinite(target) and math.isfinite(mix):
+            differences.append(target - mix)
+    if not differences:
+        raise ValueError("no segment with an audible target and static mix to fit model.balance_gain_db on; "
+                         "set a number instead of null")
+    return float(np.median(differences))
+
+
 def validation_crops(source: DataSource, crop_config: CropConfig, options: DataOptions) -> ValidationDataset:
     """The fixed validation set: the dataset's validation split, or the validation bundle."""
     sizes = dict(crops_per_segment=options.validation_crops_per_segment, max_crops=options.validation_max_crops)
@@ -600,19 +714,27 @@ def train(config: TrainingConfig, source: DataSource, output_dir: str | os.PathL
         step_scheduler_with_optimizer=False,
     )
     rank, world_size, main_process = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
-    _prepare_output_dir(output_dir, config, resume_from is not None, accelerator)
 
+    fit_balance = config.model["balance_gain_db"] is None
     set_seed(options.seed)  # the same initial weights in every process
-    model = MixWaveUNet(**config.model)
-    crop_config = CropConfig.for_model(model, config.data.crop_output_samples, target=config.data.target,
-                                       crops_per_segment=config.data.crops_per_segment, gain_db=config.data.gain_db,
-                                       min_segment_seconds=config.data.min_segment_seconds)
+    model = MixWaveUNet(**({**config.model, "balance_gain_db": 0.0} if fit_balance else config.model))
+    crop_config = _crop_config(model, config.data)
     try:  # the data does not fit the config (slots, target, shards for the readers, a missing split)
         crops = training_crops(source, crop_config, config.data, rank, world_size)
         validation_set = validation_crops(source, crop_config, config.data) if options.validate_every else None
+        if fit_balance:  # every process fits the same value from the same segments
+            gain_db = fit_balance_gain_db(first_training_segments(source, crop_config, config.data), model)
+            config = replace(config, model={**config.model, "balance_gain_db": round(gain_db, 4)})
+            if main_process:
+                tqdm.write(f"model.balance_gain_db fitted on the training data: {gain_db:+.2f} dB")
+            set_seed(options.seed)
+            model = MixWaveUNet(**config.model)
     except ValueError as error:
         name = source.dataset or source.bundle
         raise ConfigError(str(error) if name in str(error) else f"{name}: {error}") from error
+    if options.init_from and resume_from is None:  # resuming, the checkpoint holds the weights
+        model.load_state_dict(load_init_model(options.init_from).state_dict())
+    _prepare_output_dir(output_dir, config, resume_from is not None, accelerator)
     loader = StatefulDataLoader(crops, batch_size=options.batch_size, num_workers=config.data.num_workers,
                                 pin_memory=accelerator.device.type == "cuda")
     validation = None
@@ -624,6 +746,7 @@ def train(config: TrainingConfig, source: DataSource, output_dir: str | os.PathL
                                 weight_decay=config.optimizer.weight_decay)
     schedule = WarmupDecay.from_options(config.schedule, options.steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    # After the initial weights are in the model: the EMA starts as a copy of them.
     ema = exponential_moving_average(model, options.ema_decay) if options.ema_decay else None
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     if ema is not None:
@@ -651,7 +774,8 @@ def train(config: TrainingConfig, source: DataSource, output_dir: str | os.PathL
                           crop_config=crop_config, crops_per_step=crops_per_step,
                           hub_datasets=source.hub_datasets() if main_process else [])
     if main_process:
-        message = f"resumed from {resume_from.name} at step {start_step}" if resume_from else "starting"
+        message = (f"resumed from {resume_from.name} at step {start_step}" if resume_from else
+                   f"starting from {options.init_from}" if options.init_from else "starting")
         tqdm.write(f"{message}: {world_size} process(es) on {accelerator.device}, {crops_per_step} crops per step "
                    f"({options.batch_size} x {world_size} processes x {options.gradient_accumulation_steps} "
                    f"accumulation), crops of {crop_config.input_samples:,} -> {crop_config.output_samples:,} samples; "
@@ -811,6 +935,17 @@ def _changed_options(before: Mapping[str, Any], after: Mapping[str, Any], prefix
     return changed
 
 
+def _crop_config(model: MixWaveUNet, options: DataOptions) -> CropConfig:
+    """The crops of `model` (its window, slots, rate, levelling) as `options` configure them; ConfigError
+    where they disagree (gain augmentation with a levelled model)."""
+    try:
+        return CropConfig.for_model(model, options.crop_output_samples, target=options.target,
+                                    crops_per_segment=options.crops_per_segment, gain_db=options.gain_db,
+                                    min_segment_seconds=options.min_segment_seconds)
+    except ValueError as error:
+        raise ConfigError(f"data: {error}") from error
+
+
 def _check_checkpoint_layout(checkpoint: Path, world_size: int, num_workers: int) -> None:
     saved = json.loads((checkpoint / CHECKPOINT_MARKER).read_text())
     if (saved["world_size"], saved["num_workers"]) != (world_size, num_workers):
@@ -932,6 +1067,7 @@ class _RunContext:
             "precision": precision.get(accelerator.mixed_precision, accelerator.mixed_precision),
             "hours": f"{state.seconds / 3600:.3g}",
             "hardware": hardware_description(accelerator.device, accelerator.num_processes),
+            "initial weights": _describe_init(options.init_from),
             "command": f"`{self.command}`" if self.command else "",
         }
         if scores:
@@ -965,6 +1101,15 @@ class _RunContext:
         partial.rename(folder)
 
 
+def _describe_init(init_from: str | None) -> str:
+    """The card's "initial weights": the model fine-tuned, or "" for a run from random weights."""
+    if init_from is None:
+        return ""
+    if init_from == DEFAULT_INIT:
+        return "fine-tuned from the default model of mixwave-hf (`MixWaveUNet.from_pretrained()`)"
+    return f"fine-tuned from `{init_from}`"
+
+
 # ---- command line ---------------------------------------------------------------------------------------
 
 #: Command-line flags that override one config option each.
@@ -974,7 +1119,7 @@ FLAG_OPTIONS = {
     "gradient_accumulation_steps": "training.gradient_accumulation_steps",
     "mixed_precision": "training.mixed_precision", "ema_decay": "training.ema_decay",
     "validate_every": "training.validate_every", "checkpoint_every": "training.checkpoint_every",
-    "lr": "optimizer.lr",
+    "lr": "optimizer.lr", "init_from": "training.init_from",
 }
 
 
@@ -1010,6 +1155,9 @@ def build_parser() -> argparse.ArgumentParser:
     override("--crop-output-samples", type=int, help="output samples per crop, e.g. 22050 = 0.5 s on CPU")
     override("--num-workers", type=int, help="DataLoader workers per process (data.num_workers)")
     override("--seed", type=int, help="initial weights (training.seed)")
+    override("--init-from", metavar="MODEL", help=f"fine-tune: start from this model's weights and config "
+             f"({DEFAULT_INIT!r}: the default model; or a model folder, or a Hub model id); model options of the "
+             "config must equal its own (training.init_from)")
     override("--validate-every", type=int, help="steps between validations (0: none)")
     override("--checkpoint-every", type=int, help="steps between checkpoints (0: only at the end)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint")

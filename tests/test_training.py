@@ -5,6 +5,7 @@ tiny dataset of 2 s noise songs whose target is a fixed linear mix of the tracks
 steps) written with the schema's own writer, as parquet shards and as bundles. Each run is a real
 `train_accelerate.py` process: single-process from a bundle (also pushed to the local test Hub),
 killed and resumed, and two CPU processes under `accelerate launch` streaming the parquet dataset.
+Fine-tuning (`--init-from`) starts from a saved tiny model and from the embedded default model.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,7 +29,8 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from mixwave_hf.data.loader import CropConfig, export_bundle
+from mixwave_hf.audio import level_tracks
+from mixwave_hf.data.loader import CropConfig, Segment, export_bundle, read_bundle
 from mixwave_hf.data.schema import DatasetWriter, Song, song_rows
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.training import (
@@ -36,8 +39,10 @@ from mixwave_hf.training import (
     TrainingConfig,
     WarmupDecay,
     build_parser,
+    fit_balance_gain_db,
     load_config_file,
     main,
+    parameter_checksum,
     resolve_config,
 )
 
@@ -362,3 +367,119 @@ def test_two_cpu_processes_read_disjoint_data_and_end_with_identical_weights(dat
     training = json.loads((output_dir / "best" / "training.json").read_text())["training"]
     assert training["batch"].startswith("8 crops per step (4 per process x 2 process(es)")
     assert training["hardware"].startswith("2 x CPU")
+
+
+# ---- fine-tuning ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def init_model_dir(tmp_path_factory) -> Path:
+    """A saved model of TINY's architecture, but with learned upsampling: an option TINY leaves unset."""
+    torch.manual_seed(1)
+    directory = tmp_path_factory.mktemp("init-model") / "tiny"
+    MixWaveUNet(levels=3, base_channels=4, upsampling="learned").save_pretrained(directory)
+    return directory
+
+
+def test_init_from_takes_the_model_section_from_the_model_and_names_every_disagreeing_option(
+        data, init_model_dir, tmp_path, capsys) -> None:
+    def resolve(*extra: str) -> TrainingConfig:
+        return resolve_config(build_parser().parse_args(
+            ["--bundle", str(data["train"]), "--output-dir", str(tmp_path), *extra]))
+
+    config = resolve("--config", str(data["config"]), "--init-from", str(init_model_dir), "--lr", "1e-4")
+    assert (config.model["levels"], config.model["upsampling"]) == (3, "learned")  # options equal to the model's
+    assert (config.training.init_from, config.optimizer.lr) == (str(init_model_dir), 1e-4)
+    default = resolve("--init-from", "default")
+    assert (default.model["levels"], default.model["base_channels"], default.training.init_from) == (8, 16, "default")
+
+    assert main(bundle_command(data, tmp_path / "a", "--init-from", str(init_model_dir),
+                               "--set", "model.levels=4")[1:]) == 1
+    error = capsys.readouterr().err
+    assert "the architecture and initialisation come from that model" in error
+    assert "model.levels=4 here, 3 in the model" in error
+    assert main(bundle_command(data, tmp_path / "b", "--init-from", "default")[1:]) == 1  # tiny.yaml's model
+    error = capsys.readouterr().err
+    assert "model.levels=3 here, 8 in the model" in error and "model.base_channels=4 here, 16 in the model" in error
+    assert main(bundle_command(data, tmp_path / "c", "--init-from", str(tmp_path / "missing"))[1:]) == 1
+    assert "--init-from): no such folder, and not a Hub model id" in capsys.readouterr().err
+    assert main(bundle_command(data, tmp_path / "d", "--set", "model.levelling=strokes", "--set",
+                               "data.gain_db=3")[1:]) == 1
+    assert "data: gain_db=3 with levelling='strokes'" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "d").exists()
+
+
+def test_a_fine_tuning_run_starts_from_the_model_and_resumes_from_its_own_checkpoint(data, init_model_dir,
+                                                                                      tmp_path) -> None:
+    output_dir = tmp_path / "run"
+    options = ["--validate-every", "0", "--checkpoint-every", "2"]
+    result = run([sys.executable, *bundle_command(data, output_dir, "--init-from", str(init_model_dir),
+                                                  "--steps", "2", *options)])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"starting from {init_model_dir}" in result.stdout
+    first = record(output_dir)
+    assert first["initial_parameter_sha256"] == parameter_checksum(MixWaveUNet.from_pretrained(init_model_dir))
+    assert first["parameter_sha256"] != first["initial_parameter_sha256"]
+    assert MixWaveUNet.from_pretrained(output_dir / "final").upsampling == "learned"
+    saved = yaml.safe_load((output_dir / "config.yaml").read_text())
+    assert (saved["training"]["init_from"], saved["model"]["upsampling"]) == (str(init_model_dir), "learned")
+    card = json.loads((output_dir / "final" / "training.json").read_text())["training"]
+    assert card["initial weights"] == f"fine-tuned from `{init_model_dir}`"
+
+    # Resumed, the weights are the checkpoint's, not the initial model's; a changed --init-from is reported.
+    moved = tmp_path / "moved"
+    shutil.copytree(init_model_dir, moved)
+    result = run([sys.executable, *bundle_command(data, output_dir, "--init-from", str(moved), "--steps", "3",
+                                                  *options, "--resume")])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resumed from checkpoint_2 at step 2" in result.stdout
+    assert record(output_dir)["initial_parameter_sha256"] == first["parameter_sha256"]
+    assert f"training.init_from: '{init_model_dir}' -> '{moved}'" in result.stderr
+
+
+def test_the_default_model_fine_tunes_on_a_bundle(data, tmp_path) -> None:
+    output_dir = tmp_path / "run"
+    no_model = tmp_path / "no-model.yaml"
+    no_model.write_text(yaml.safe_dump({section: options for section, options in TINY.items() if section != "model"}))
+    # The second --config wins: TINY without its model section, which would disagree with the default model.
+    result = run([sys.executable, *bundle_command(data, output_dir, "--config", str(no_model), "--init-from",
+                                                  "default", "--steps", "1", "--validate-every", "1")])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert record(output_dir)["initial_parameter_sha256"] == parameter_checksum(MixWaveUNet.from_pretrained())
+    best = MixWaveUNet.from_pretrained(output_dir / "best")
+    assert (best.levels, best.down[0].out_channels) == (8, 16)
+    assert "| initial weights | fine-tuned from the default model of mixwave-hf" in (
+        output_dir / "best" / "README.md").read_text()
+
+
+def test_balance_gain_db_is_fitted_as_the_loudness_gap_between_target_and_static_mix() -> None:
+    # The model's own balance_gain_db is left out of the fit; its levelling is applied to the tracks.
+    model = MixWaveUNet(levels=2, base_channels=2, output_init="balance", levelling="integrated", balance_gain_db=5.0)
+    weights = MixWaveUNet(levels=2, base_channels=2, output_init="balance").static_mix_weights().numpy()
+    rng = np.random.default_rng(0)
+    segments = []
+    for number, gain_db in enumerate([-9.0, -7.5, -6.0, None]):  # None: a silent target, skipped
+        tracks = (rng.standard_normal((8, RATE)) * rng.uniform(0.01, 0.5, (8, 1))).astype(np.float32)
+        tracks[4] = 0.0
+        levelled, _ = level_tracks(tracks, RATE, "integrated", -30.0)
+        target = 10 ** (gain_db / 20) * weights @ levelled if gain_db is not None else np.zeros((2, RATE))
+        segments.append(Segment(tracks, target.astype(np.float32), f"song{number}", 0))
+    assert fit_balance_gain_db(segments, model) == pytest.approx(-7.5, abs=0.1)
+    with pytest.raises(ValueError, match="no segment with an audible target"):
+        fit_balance_gain_db(segments[3:], model)
+    with pytest.raises(ConfigError, match="balance_gain_db: null .* goes with model.output_init: balance"):
+        TrainingConfig.from_dict({"model": {"balance_gain_db": None}})
+
+
+def test_a_null_balance_gain_is_fitted_on_the_training_bundle_and_saved_with_the_model(data, tmp_path) -> None:
+    output_dir = tmp_path / "run"
+    result = run([sys.executable, *bundle_command(data, output_dir, "--set", "model.output_init=balance", "--set",
+                                                  "model.balance_gain_db=null", "--steps", "1", "--validate-every",
+                                                  "0")])
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = fit_balance_gain_db(read_bundle(data["train"])[1],
+                                   MixWaveUNet(levels=3, base_channels=4, output_init="balance"))
+    assert f"model.balance_gain_db fitted on the training data: {expected:+.2f} dB" in result.stdout
+    saved = json.loads((output_dir / "final" / "config.json").read_text())
+    assert saved["balance_gain_db"] == pytest.approx(expected, abs=1e-3)
+    assert yaml.safe_load((output_dir / "config.yaml").read_text())["model"]["balance_gain_db"] == saved[
+        "balance_gain_db"]
