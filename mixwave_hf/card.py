@@ -35,6 +35,7 @@ def render_model_card(
     repo_id: str | None = None,
     training: dict | None = None,
     evaluation: dict | None = None,
+    extra_evaluations: list[dict] | None = None,
     datasets: list[str] | None = None,
     license: str = "apache-2.0",
     data_licenses: str = "",
@@ -44,10 +45,12 @@ def render_model_card(
 
     training: what to record of the training run, e.g. {"data": ..., "steps": ..., "hours": ...,
     "hardware": ..., "command": ...}; evaluation: the JSON of `mixwave evaluate`; datasets: Hub
-    dataset ids it was trained on; license: the weights' licence (their data's, where it binds);
+    dataset ids it was trained on; extra_evaluations: evaluations on further splits (e.g. the
+    synthetic stress split), shown after the first; license: the weights' licence (their data's, where it binds);
     repo_id: the Hub repo the card is for (its usage examples name it).
     """
     info = model._hub_mixin_info
+    evaluations = ([evaluation] if evaluation else []) + list(extra_evaluations or [])
     data = ModelCardData(
         model_name=repo_id.split("/")[-1] if repo_id else "mix-wave-u-net",
         library_name=info.model_card_data.library_name,
@@ -55,7 +58,7 @@ def render_model_card(
         license=license,
         tags=list(info.model_card_data.tags or []),
         datasets=datasets or None,
-        eval_results=eval_results(evaluation) if evaluation else None,
+        eval_results=[result for item in evaluations for result in eval_results(item)] or None,
     )
     lengths = model.valid_lengths(88_200 if model.levels == 10 else 1)
     systems, results = results_table(evaluation) if evaluation else ([], [])
@@ -82,12 +85,47 @@ def render_model_card(
         evaluation=evaluation,
         systems=systems,
         results=results,
+        groups=group_lines(evaluation) if evaluation else [],
+        extra_evaluations=[{"evaluation": item, "systems": results_table(item)[0], "results": results_table(item)[1],
+                            "groups": group_lines(item)} for item in extra_evaluations or []],
         baseline_notes=baseline_notes(evaluation) if evaluation else "",
+        levelling=levelling_note(model),
         synthetic_only=synthetic_only,
         data_licenses=data_licenses,
     )
-    validate_model_card(card, evaluation)
+    validate_model_card(card, evaluations)
     return card
+
+
+def levelling_note(model: MixWaveUNet) -> str:
+    """What the model does to its inputs' levels, for the card."""
+    if getattr(model, "levelling", None) is None:
+        return ("Inputs are expected at raw recorded levels (as they came off the preamps); the mix follows "
+                "them.")
+    measure = {"strokes": "on its own strokes (the mean power of its 0.4 s blocks within 12 dB of its loudest)",
+               "loud_part": "on its loud part (the 95th percentile of its 3 s loudness)",
+               "integrated": "by its BS.1770 integrated loudness",
+               "close_strokes": "on its own strokes for close mics (the mean power of its 0.4 s blocks within "
+               "12 dB of its loudest) and by integrated loudness for overheads"}[model.levelling]
+    return (f"Every track is first brought to {model.levelling_lufs:g} LUFS, measured {measure}, so the level it "
+            "was recorded at does not change the mix (a track below -70 LUFS, e.g. silence, is left as it is). "
+            "A tom mic that is mostly bleed is levelled by its few strokes, not lifted to the kick's loudness; "
+            "a track with no strokes of its own (bleed only) is still lifted to that level, and the model has "
+            "learned to keep such tracks down only as far as its training data taught it.")
+
+
+def group_lines(evaluation: dict) -> list[str]:
+    """One line per song group of an evaluation (e.g. stress songs by their toms): headline medians."""
+    from mixwave_hf.metrics import HEADLINE_METRIC
+
+    lines = []
+    for group, figures in evaluation.get("groups", {}).items():
+        medians = ", ".join(
+            f"{evaluation['systems'][name].get('label', name)} {summary[HEADLINE_METRIC]['median']:.3f}"
+            for name, summary in figures["summary"].items()
+            if summary.get(HEADLINE_METRIC, {}).get("median") is not None)
+        lines.append(f"{group} ({len(figures['songs'])} songs), median {HEADLINE_METRIC}: {medians}")
+    return lines
 
 
 def eval_results(evaluation: dict) -> list[EvalResult]:
@@ -137,7 +175,7 @@ def baseline_notes(evaluation: dict) -> str:
     return "; ".join(notes) + "." if notes else ""
 
 
-def validate_model_card(card: ModelCard, evaluation: dict | None = None) -> None:
+def validate_model_card(card: ModelCard, evaluation: dict | list[dict] | None = None) -> None:
     """Check the card's metadata offline the way the Hub reads it; CardError naming what is wrong.
 
     The YAML is parsed back from the card's text: library_name, pipeline_tag and license must be
@@ -148,7 +186,8 @@ def validate_model_card(card: ModelCard, evaluation: dict | None = None) -> None
         if not getattr(parsed, field, None):
             raise CardError(f"model card metadata lacks {field}")
     if evaluation is not None:
-        expected = len(eval_results(evaluation))
+        evaluations = evaluation if isinstance(evaluation, list) else [evaluation]
+        expected = sum(len(eval_results(item)) for item in evaluations)
         found = len(parsed.eval_results or [])
         if found != expected:
             raise CardError(f"model card model-index holds {found} results; expected {expected}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mixwave_hf.audio import OUTPUT_FORMATS, AudioError, is_audio_file, read_audio, read_tracks, resample, write_audio
-from mixwave_hf.mixing import DEFAULT_WINDOW_SECONDS, mix_tracks
+from mixwave_hf.mixing import DEFAULT_PEAK_CEILING_DB, DEFAULT_WINDOW_SECONDS, mix_tracks
 from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
 
 
@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output rate in Hz (default: the inputs' rate, the most common one if they differ)")
     mix.add_argument("--format", choices=list(OUTPUT_FORMATS), default="float",
                      help="output encoding (default float: 32-bit float WAV)")
+    mix.add_argument("--peak-ceiling", type=float, default=DEFAULT_PEAK_CEILING_DB, metavar="DBFS",
+                     help="peaks above this level are turned down by a look-ahead limiter, and reported "
+                     f"(default {DEFAULT_PEAK_CEILING_DB:g} dBFS; -60 to 0)")
+    mix.add_argument("--no-limiter", action="store_true",
+                     help="no peak limiter: samples beyond full scale are clipped (and reported)")
     mix.set_defaults(run=run_mix)
     add_data_commands(commands)
 
@@ -122,6 +127,9 @@ def add_data_commands(commands) -> None:
     synth.add_argument("--hours", type=float, required=True, help="about how many hours to render")
     synth.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     synth.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="render processes (default: all cores)")
+    synth.add_argument("--splits", nargs="+", metavar="SPLIT",
+                       help="render only these splits (train validation test stress; default all), the same songs "
+                       "as in the whole corpus; OUT may then be a built dataset without them, which they join")
 
     push = data_commands.add_parser("push", help="upload a built dataset folder to a Hub dataset repo")
     push.add_argument("directory", type=Path, metavar="DIR")
@@ -147,16 +155,19 @@ def run_mix(args: argparse.Namespace) -> int:
     tracks, sample_rate = read_stems(assignment, args.sample_rate)
     try:
         mixed = mix_tracks(model, tracks, sample_rate, window_seconds=args.window_seconds,
-                           batch_size=args.batch_size, device=device, progress=True)
+                           batch_size=args.batch_size, device=device, progress=True,
+                           peak_ceiling_db=None if args.no_limiter else args.peak_ceiling)
     except ValueError as error:
         raise CommandError(str(error)) from error
     for warning in mixed.warnings:
         warn(warning)
     write_atomically(args.output, mixed.audio, mixed.sample_rate, args.format)
     seconds = mixed.audio.shape[-1] / mixed.sample_rate
-    peak = f"{20 * np.log10(mixed.peak):+.1f} dBFS" if mixed.peak > 0 else "silence"
+    written_peak = float(np.abs(mixed.audio).max()) if mixed.audio.size else 0.0
+    peak = f"{20 * np.log10(written_peak):+.1f} dBFS" if written_peak > 0 else "silence"
     print(f"wrote {args.output}: {mixed.audio.shape[0]} channels, {mixed.sample_rate} Hz, {seconds:.2f} s, "
-          f"{args.format}; peak {peak}, {mixed.clipped_samples} clipped samples")
+          f"{args.format}; peak {peak}, {mixed.limited_samples} limited samples, {mixed.clipped_samples} clipped "
+          "samples")
     return 0
 
 
@@ -216,6 +227,7 @@ def run_build(args: argparse.Namespace) -> int:
     if args.train_shards < 1 or args.segment_seconds <= 0:
         raise CommandError("--train-shards must be at least 1 and --segment-seconds positive")
     options = {key: str(value) for key, value in vars(args).items() if key not in ("run", "command", "data_command")}
+    splits = builders.SPLITS
     try:
         if args.builder == "enst":
             songs = builders.with_rows(builders.enst_songs(args.root), args.segment_seconds)
@@ -229,10 +241,15 @@ def run_build(args: argparse.Namespace) -> int:
         else:
             if args.hours <= 0 or args.workers < 1:
                 raise CommandError("--hours must be positive and --workers at least 1")
-            total, songs = builders.synth_songs(args.hours, args.seed, args.workers, args.segment_seconds)
+            from mixwave_hf.data.synth import SPLITS as SYNTH_SPLITS
+
+            splits = tuple(args.splits or SYNTH_SPLITS)
+            options["splits"] = " ".join(splits)
+            total, songs = builders.synth_songs(args.hours, args.seed, args.workers, args.segment_seconds, splits)
             description = builders.synth_description()
         description.parameters = options
-        summary = builders.build_dataset(songs, args.out, description, train_shards=args.train_shards, total=total)
+        summary = builders.build_dataset(songs, args.out, description, train_shards=args.train_shards, total=total,
+                                         splits=splits)
     except builders.BuildError as error:
         raise CommandError(str(error)) from error
     print(f"wrote {args.out}:")

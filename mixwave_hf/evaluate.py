@@ -8,9 +8,10 @@ layout) that the CLI prints as a table and the model card renders.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,18 @@ class EvaluationSong:
     tracks: dict[str, np.ndarray]
     reference: np.ndarray
     sample_rate: int
+    metadata: dict = field(default_factory=dict)  # the dataset row's metadata (e.g. the synthetic render's)
+
+    @property
+    def group(self) -> str | None:
+        """The song's condition group, reported apart: stress songs by how their toms are played."""
+        toms = self.metadata.get("stress", {}).get("toms") if isinstance(self.metadata.get("stress"), dict) else None
+        return TOM_GROUPS.get(toms) if toms else None
+
+
+#: Stress songs grouped by their toms (`metadata["stress"]["toms"]` of the synthetic corpus).
+TOM_GROUPS = {"never": "bleed-only toms (never played)", "barely": "toms barely played (1-2 strokes)",
+              "normal": "toms played"}
 
 
 def dataset_songs(path_or_repo_id: str, split: str = "test", target: str = "wet") -> Iterator[EvaluationSong]:
@@ -57,7 +70,16 @@ def dataset_songs(path_or_repo_id: str, split: str = "test", target: str = "wet"
         tracks = {name: np.concatenate([decode_audio(row["tracks"][index])[0].mean(axis=0) for row in rows])
                   for index, name in enumerate(names)}
         reference = np.concatenate([decode_audio(row[column])[0] for row in rows], axis=-1)
-        yield EvaluationSong(song_id, tracks, reference, int(rows[0]["sample_rate"]))
+        yield EvaluationSong(song_id, tracks, reference, int(rows[0]["sample_rate"]), _metadata(rows[0]))
+
+
+def _metadata(row: dict) -> dict:
+    """A row's metadata column (a JSON string) as a dict; {} when absent or not JSON."""
+    try:
+        metadata = json.loads(row.get("metadata") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def score_song(model: MixWaveUNet, song: EvaluationSong, device: str | None = None) -> tuple[dict, dict]:
@@ -80,9 +102,12 @@ def evaluate(model: MixWaveUNet, songs: Iterable[EvaluationSong], *, dataset: st
     The first `examples` songs' mixes are written to `examples_dir` as float WAVs.
     """
     per_song: dict[str, dict[str, dict[str, float]]] = {}
+    groups: dict[str, list[str]] = {}
     for index, song in enumerate(tqdm(songs, total=total, unit="song", desc="evaluating")):
         scores, mixes = score_song(model, song, device)
         per_song[song.song_id] = scores
+        if song.group is not None:
+            groups.setdefault(song.group, []).append(song.song_id)
         if index < examples and examples_dir is not None:
             for name, mix in {**mixes, "reference": song.reference}.items():
                 write_audio(Path(examples_dir) / song.song_id.replace("/", "_") / f"{name}.wav", mix, song.sample_rate)
@@ -95,12 +120,17 @@ def evaluate(model: MixWaveUNet, songs: Iterable[EvaluationSong], *, dataset: st
     for name, system in systems.items():
         system["per_song"] = {song_id: scores[name] for song_id, scores in per_song.items()}
         system["summary"] = summarise(system["per_song"].values())
+    group_summaries = {group: {"songs": song_ids,
+                               "summary": {name: summarise(per_song[song_id][name] for song_id in song_ids)
+                                           for name in systems}}
+                       for group, song_ids in sorted(groups.items())}
     return {
         "dataset": dataset, "split": split, "target": target, "songs": len(per_song), "command": command,
         "metrics": {name: {"unit": info.unit, "lower_is_better": info.lower_is_better,
                            "uses_loudness": info.uses_loudness, "description": info.description}
                     for name, info in metrics.METRICS.items()},
         "systems": systems,
+        "groups": group_summaries,
     }
 
 
@@ -124,7 +154,7 @@ def summarise(song_scores: Iterable[dict[str, float]]) -> dict[str, dict[str, fl
 
 def format_table(evaluation: dict) -> str:
     """The evaluation as a text table: one row per metric, "median [q1, q3]" per system."""
-    from mixwave_hf.card import results_table
+    from mixwave_hf.card import group_lines, results_table
 
     labels, rows = results_table(evaluation)
     header = ["metric", "unit", *labels]
@@ -134,4 +164,4 @@ def format_table(evaluation: dict) -> str:
     text = [" | ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
             for line in [header, *lines]]
     text.insert(1, "-+-".join("-" * width for width in widths))
-    return "\n".join(text)
+    return "\n".join([*text, *group_lines(evaluation)])

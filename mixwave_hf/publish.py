@@ -3,7 +3,8 @@
 A model folder is what `save_pretrained` writes (config.json, model.safetensors, README.md), plus,
 optionally, the records its card is rendered from: `training.json` (written by training: the
 options of `card.render_model_card`, e.g. {"training": {...}, "datasets": [...], "license": ...})
-and `evaluation.json` (written by `mixwave evaluate --output`).
+and `evaluation.json` (written by `mixwave evaluate --output`), with evaluations on further splits
+as `evaluation-SPLIT.json` (e.g. `evaluation-stress.json`), shown on the card after the first.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def card_options(model_dir: str | Path, evaluation_file: str | Path | None = Non
         options["evaluation"] = json.loads(evaluation.read_text())
     elif evaluation_file:
         raise ValueError(f"{evaluation_file}: no such file; expected the JSON written by `mixwave evaluate --output`")
+    extra = sorted(model_dir.glob("evaluation-*.json"))
+    if extra:
+        options["extra_evaluations"] = [json.loads(path.read_text()) for path in extra]
     return options
 
 
@@ -52,7 +56,7 @@ def push_model(model_dir: str | Path, repo_id: str, private: bool = False,
     url = api.create_repo(repo_id, private=private, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mixwave-push-") as staging:
         model.save_pretrained(staging, model_card_kwargs=options)
-        for record in CARD_RECORDS:
+        for record in [*CARD_RECORDS, *(path.name for path in sorted(model_dir.glob("evaluation-*.json")))]:
             if (model_dir / record).is_file():
                 shutil.copy(model_dir / record, Path(staging) / record)
         if evaluation_file:

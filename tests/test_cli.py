@@ -164,3 +164,24 @@ def test_mix_with_a_model_from_the_hub(hub_server, drum_tracks, tmp_path, capsys
     np.testing.assert_allclose(soundfile.read(tmp_path / "mix.wav", always_2d=True)[0].T, expected, atol=1e-6)
     status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", "someorg/no-such-model", capsys=capsys)
     assert status == 1 and "--model someorg/no-such-model: cannot load a model" in err
+
+
+def test_a_hot_mix_is_limited_to_the_ceiling_or_clipped_with_no_limiter(drum_tracks, tmp_path, capsys):
+    import torch
+
+    from mixwave_hf.model import MixWaveUNet
+
+    hot = MixWaveUNet(levels=3, base_channels=2)
+    with torch.no_grad():
+        hot.output.bias[0] = 2.0  # the left channel sits far above full scale
+    hot.save_pretrained(tmp_path / "hot")
+    stems = write_stems(tmp_path / "stems", drum_tracks)
+    status, out, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tmp_path / "hot", capsys=capsys)
+    assert status == 0 and "peak limiter" in err and "-1.0 dBFS" in out and " 0 clipped samples" in out
+    assert np.abs(soundfile.read(tmp_path / "mix.wav")[0]).max() <= 10 ** (-1 / 20) + 1e-6
+    status, out, err = run("mix", stems, "-o", tmp_path / "clipped.wav", "--model", tmp_path / "hot",
+                           "--no-limiter", capsys=capsys)
+    assert status == 0 and "clipped to [-1, 1]" in err and "peak +0.0 dBFS" in out
+    status, out, err = run("mix", stems, "-o", tmp_path / "x.wav", "--model", tmp_path / "hot",
+                           "--peak-ceiling", "3", capsys=capsys)
+    assert status == 1 and "peak_ceiling_db=3.0" in err

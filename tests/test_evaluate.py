@@ -139,3 +139,53 @@ def test_push_renders_the_card_for_the_repo(hub_server, dataset_dir, tiny_model_
     assert loaded.levels == 4
     assert main(["push", str(tmp_path), "someorg/nothing"]) == 1
     assert "no model.safetensors" in capsys.readouterr().err
+
+
+def test_stress_songs_are_grouped_by_their_toms_and_reported_apart(tiny_model_dir):
+    """The synthetic stress split records how each song's toms are played; evaluation reports the
+    bleed-only-tom songs (and the others) apart, beside the whole split."""
+    from mixwave_hf.evaluate import TOM_GROUPS, EvaluationSong, evaluate, format_table
+
+    model = MixWaveUNet.from_pretrained(tiny_model_dir)
+    songs = []
+    for index, toms in enumerate(["never", "never", "barely", None]):
+        tracks = synthesize_drum_tracks(1.0, RATE, seed=index)
+        metadata = {"stress": {"toms": toms}} if toms else {}
+        reference = np.stack([tracks["overhead_L"], tracks["overhead_R"]])
+        songs.append(EvaluationSong(f"s{index}", tracks, reference, RATE, metadata))
+    assert [song.group for song in songs] == [TOM_GROUPS["never"], TOM_GROUPS["never"], TOM_GROUPS["barely"], None]
+    evaluation = evaluate(model, songs)
+    groups = evaluation["groups"]
+    assert list(groups) == sorted([TOM_GROUPS["never"], TOM_GROUPS["barely"]])
+    never = groups[TOM_GROUPS["never"]]
+    assert never["songs"] == ["s0", "s1"]
+    per_song = [evaluation["systems"]["model"]["per_song"][song_id]["stereo_stft_loudness_matched"]
+                for song_id in ("s0", "s1")]
+    assert never["summary"]["model"]["stereo_stft_loudness_matched"]["median"] == pytest.approx(np.median(per_song))
+    assert f"{TOM_GROUPS['never']} (2 songs)" in format_table(evaluation)
+
+
+def test_card_shows_a_second_split_its_groups_and_what_levelling_does(dataset_dir, tiny_model_dir, tmp_path):
+    """evaluation-SPLIT.json beside evaluation.json: its own table, group lines, and results in the model-index."""
+    from mixwave_hf.publish import card_options
+
+    output = tmp_path / "evaluation.json"
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--dataset", str(dataset_dir),
+                 "--output", str(output)]) == 0
+    evaluation = json.loads(output.read_text())
+    stress = evaluation | {"split": "stress", "groups": {"bleed-only toms (never played)": {
+        "songs": ["song_0"], "summary": {name: system["summary"] for name, system in evaluation["systems"].items()}}}}
+    folder = tmp_path / "model"
+    levelled = MixWaveUNet(levels=3, base_channels=2, levelling="close_strokes", output_init="balance")
+    levelled.save_pretrained(folder)
+    output.rename(folder / "evaluation.json")
+    (folder / "evaluation-stress.json").write_text(json.dumps(stress))
+    options = card_options(folder)
+    assert [item["split"] for item in options["extra_evaluations"]] == ["stress"]
+    card = render_model_card(levelled, **options)
+    text = str(card)
+    assert "### Split `stress`" in text and "bleed-only toms (never played) (1 songs)" in text
+    assert "-30 LUFS" in text and "strokes" in text and "peak limiter" in text
+    splits = {result.dataset_split for result in card.data.eval_results}
+    assert splits == {"test", "stress"}
+    assert "raw recorded levels" in str(render_model_card(MixWaveUNet.from_pretrained(tiny_model_dir)))
