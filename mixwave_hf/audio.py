@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,16 @@ from scipy import signal
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".opus", ".mp3", ".w64", ".caf")
 #: Output encodings: WAV subtype by name.
 OUTPUT_FORMATS = {"float": "FLOAT", "pcm24": "PCM_24", "pcm16": "PCM_16"}
+#: Output file types by extension (libsndfile's major format); FLAC holds only the PCM formats.
+OUTPUT_CONTAINERS = {".wav": "WAV", ".flac": "FLAC", ".aiff": "AIFF", ".aif": "AIFF", ".w64": "W64", ".caf": "CAF"}
+#: `remove_dc`: tracks whose mean exceeds this (of full scale, -60 dBFS) and DC_RELATIVE_THRESHOLD of
+#: their peak are high-passed at DC_CUTOFF_HZ. The relative bound keeps the decision independent of
+#: the track's level: the strokes of a loud, close-miked drum can average a little off zero (0.3% of
+#: their peak in a run of decaying sines), a DC offset that matters is a sizeable part of the peak.
+DC_THRESHOLD = 1e-3
+DC_RELATIVE_THRESHOLD = 0.02
+#: `remove_dc`: the high-pass corner (Hz), well below a kick's fundamental (40-60 Hz), as a console's.
+DC_CUTOFF_HZ = 10.0
 
 
 class AudioError(ValueError):
@@ -38,9 +49,13 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     try:
         samples, sample_rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
-        raise AudioError(
-            f"{path}: cannot be read as audio ({error}); expected a WAV, FLAC, AIFF, OGG or MP3 file"
-        ) from error
+        try:
+            header_frames = soundfile.info(path).frames
+        except (soundfile.LibsndfileError, RuntimeError, OSError):
+            header_frames = 0
+        hint = ("its header reads as audio, so the file is probably truncated or damaged" if header_frames > 0
+                else "expected a WAV, FLAC, AIFF, OGG or MP3 file")
+        raise AudioError(f"{path}: cannot be read as audio ({error}); {hint}") from error
     audio = np.ascontiguousarray(samples.T)
     check_finite(audio, str(path))
     return audio, int(sample_rate)
@@ -54,18 +69,105 @@ def check_finite(audio: np.ndarray, name: str) -> None:
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int, output_format: str = "float") -> None:
-    """Write [channels, samples] audio as a WAV/FLAC file; output_format is a key of OUTPUT_FORMATS.
+    """Write [channels, samples] audio as a WAV/FLAC/AIFF/W64/CAF file (by its extension, OUTPUT_CONTAINERS);
+    output_format is a key of OUTPUT_FORMATS.
 
     Samples are written as they are: nothing is normalised (integer formats clip at full scale).
+    Raises AudioError (before writing anything) for a combination libsndfile cannot write.
+    """
+    path = Path(path)
+    container, subtype = output_encoding(path, output_format)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, np.asarray(audio, dtype=np.float32).T, sample_rate, subtype=subtype, format=container)
+
+
+def output_encoding(path: str | Path, output_format: str) -> tuple[str, str]:
+    """(libsndfile format, subtype) that `write_audio` uses for `path` and `output_format`.
+
+    Raises AudioError naming the path for an unknown output format or extension, or a combination
+    libsndfile cannot write (FLAC float, any lossy format); the message suggests only combinations that work.
     """
     if output_format not in OUTPUT_FORMATS:
-        raise ValueError(f"output format {output_format!r}; expected one of {list(OUTPUT_FORMATS)}")
-    path = Path(path)
-    subtype = OUTPUT_FORMATS[output_format]
-    if path.suffix.lower() == ".flac" and subtype == "FLOAT":
-        raise ValueError(f"{path}: FLAC cannot hold float samples; use a .wav name or --format pcm24")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(path, np.asarray(audio, dtype=np.float32).T, sample_rate, subtype=subtype)
+        raise AudioError(f"output format {output_format!r}; expected one of {list(OUTPUT_FORMATS)}")
+    path, subtype = Path(path), OUTPUT_FORMATS[output_format]
+    suffix = path.suffix.lower()
+    container = OUTPUT_CONTAINERS.get(suffix)
+    if container is not None and soundfile.check_format(container, subtype):
+        return container, subtype
+    if container is not None:
+        problem = f"{container} cannot hold {output_format} samples"
+    elif suffix in AUDIO_EXTENSIONS:
+        problem = f"{suffix} output is not supported"
+    else:
+        problem = f"unknown output extension {suffix!r}" if suffix else "no file extension"
+    raise AudioError(f"{path}: {problem}; use {_working_outputs(suffix)}")
+
+
+def _working_outputs(suffix: str) -> str:
+    """Suggestions for an output name, each a combination `output_encoding` accepts."""
+    def formats(container: str) -> str:
+        names = [name for name, subtype in OUTPUT_FORMATS.items() if soundfile.check_format(container, subtype)]
+        return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+
+    own = OUTPUT_CONTAINERS.get(suffix)
+    suggestions = [f"{suffix} with --format {formats(own)}"] if own and formats(own) else []
+    suggestions += [f"{extension} (--format {formats(OUTPUT_CONTAINERS[extension])})"
+                    for extension in (".wav", ".flac") if OUTPUT_CONTAINERS[extension] != own]
+    return ", or ".join(suggestions)
+
+
+def truncation_note(path: str | Path) -> str | None:
+    """A warning naming `path` if the file holds fewer samples than its header declares, else None.
+
+    libsndfile reads a cut WAV/AIFF up to where it ends and only notes the header's length in its log
+    ("data : <declared bytes> (should be <bytes there>)"); this turns that note into seconds.
+    """
+    try:
+        info = soundfile.info(path)
+    except (soundfile.LibsndfileError, RuntimeError, OSError):
+        return None
+    found = re.search(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", info.extra_info, re.MULTILINE)
+    if not found:
+        return None
+    declared, present = int(found.group(1)), int(found.group(2))
+    if declared <= present:
+        return None
+    read_seconds = info.frames / info.samplerate
+    if present <= 0 or declared > 1000 * present:
+        return f"{path}: file ends early or its header is unfinished: {read_seconds:.2f} s read"
+    declared_seconds = read_seconds * declared / present
+    return f"{path}: file ends early: {read_seconds:.2f} s of {declared_seconds:.2f} s read"
+
+
+def remove_dc(tracks: np.ndarray, sample_rate: int, *, in_place: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Remove the DC offset of each [tracks, samples] track that has one, as a console's high-pass does.
+
+    A track whose mean exceeds DC_THRESHOLD (of full scale) and DC_RELATIVE_THRESHOLD of its peak
+    has the mean subtracted (no start-up transient for a constant offset), then passes a 2nd-order
+    Butterworth high-pass at DC_CUTOFF_HZ (for an offset that drifts); other tracks are untouched,
+    bit for bit, as the model saw them in training.
+    Works in blocks; in place when `in_place` (and `tracks` is float32). Returns (float32 tracks,
+    the means removed [tracks], 0 for untouched tracks).
+    """
+    tracks = np.asarray(tracks, dtype=np.float32)
+    if not in_place:
+        tracks = tracks.copy()
+    sections = signal.butter(2, DC_CUTOFF_HZ, btype="highpass", fs=sample_rate, output="sos")
+    offsets = np.zeros(tracks.shape[0])
+    block = 2**20
+    for index, track in enumerate(tracks):
+        if not track.size:
+            continue
+        mean = float(np.mean(track, dtype=np.float64))
+        peak = max(float(track.max()), -float(track.min()))
+        if abs(mean) <= max(DC_THRESHOLD, DC_RELATIVE_THRESHOLD * peak):
+            continue
+        offsets[index] = mean
+        state = np.zeros((sections.shape[0], 2))
+        for start in range(0, track.size, block):
+            filtered, state = signal.sosfilt(sections, track[start : start + block] - mean, zi=state)
+            track[start : start + block] = filtered
+    return tracks, offsets
 
 
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
@@ -76,19 +178,30 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return np.ascontiguousarray(resampled.T, dtype=np.float32)
 
 
-def read_tracks(paths: Mapping[str, str | Path], sample_rate: int | None = None
+def read_tracks(paths: Mapping[str, str | Path], sample_rate: int | None = None, max_channels: int | None = None
                 ) -> tuple[dict[str, np.ndarray], int, list[str]]:
     """Read files by name (e.g. slot) and bring them to one rate.
 
     Returns ({name: [channels, samples] float32}, rate in Hz, warnings). The rate is `sample_rate`,
     else the most common rate of the files (the highest on a tie); other files are resampled.
-    Raises AudioError naming a file that cannot be read.
+    The warnings name files that end before their header says (`truncation_note`) or are empty.
+    Raises AudioError naming a file that cannot be read, or has more than `max_channels` channels.
     """
-    audio_by_name = {name: read_audio(path) for name, path in paths.items()}
+    audio_by_name: dict[str, tuple[np.ndarray, int]] = {}
+    warnings = []
+    for name, path in paths.items():
+        audio, rate = audio_by_name[name] = read_audio(path)
+        if max_channels is not None and audio.shape[0] > max_channels:
+            raise AudioError(f"{path}: {audio.shape[0]} channels; expected mono or stereo (1 or 2 channels): "
+                             "export the track as mono (or the overheads as a stereo pair)")
+        note = truncation_note(path)
+        if note:
+            warnings.append(note)
+        if audio.shape[-1] == 0:
+            warnings.append(f"{path}: empty (0 samples); treated as silence")
     rates = Counter(rate for _, rate in audio_by_name.values())
     if sample_rate is None:
         sample_rate = max(rates, key=lambda rate: (rates[rate], rate)) if rates else 44_100
-    warnings = []
     if len(rates) > 1:
         warnings.append(f"files at different sample rates ({', '.join(f'{rate} Hz' for rate in sorted(rates))}): "
                         f"each resampled to {sample_rate} Hz")

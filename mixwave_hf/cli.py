@@ -7,6 +7,7 @@ Exit status: 0 on success (warnings included), 1 when an input or the model cann
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -14,9 +15,29 @@ from pathlib import Path
 
 import numpy as np
 
-from mixwave_hf.audio import OUTPUT_FORMATS, AudioError, is_audio_file, read_audio, read_tracks, resample, write_audio
-from mixwave_hf.mixing import DEFAULT_PEAK_CEILING_DB, DEFAULT_WINDOW_SECONDS, mix_tracks
+from mixwave_hf.audio import (
+    OUTPUT_FORMATS,
+    AudioError,
+    is_audio_file,
+    output_encoding,
+    read_audio,
+    read_tracks,
+    resample,
+    write_audio,
+)
+from mixwave_hf.mixing import (
+    DEFAULT_PEAK_CEILING_DB,
+    DEFAULT_WINDOW_SECONDS,
+    MAX_WINDOW_SECONDS,
+    empty_track_warning,
+    mix_tracks,
+)
 from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
+
+#: Output sample rates `--sample-rate` accepts (Hz): telephone band to the highest studio rate.
+SAMPLE_RATE_RANGE = (8_000, 384_000)
+#: The most song segments `--batch-size` mixes side by side (memory grows with it times the window).
+MAX_BATCH_SIZE = 64
 
 
 class CommandError(Exception):
@@ -46,18 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
         "overheads for a stereo pair); --map assigns files by hand.",
     )
     mix.add_argument("inputs", nargs="+", metavar="STEMS_DIR_OR_FILE", help="a folder of stems, or stem files")
-    mix.add_argument("-o", "--output", required=True, type=Path, help="the mix to write (.wav, or .flac for PCM)")
+    mix.add_argument("-o", "--output", required=True, type=Path,
+                     help="the mix to write: .wav, or .flac/.aiff/.w64/.caf (.flac with --format pcm24 or pcm16)")
     mix.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
     mix.add_argument("--map", action="append", default=[], metavar="SLOT=FILE",
                      help="assign FILE to SLOT, overriding name matching (repeatable)")
     mix.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     mix.add_argument("--window-seconds", type=float, default=DEFAULT_WINDOW_SECONDS,
-                     help="input seconds streamed per step; does not change the mix "
-                     f"(default {DEFAULT_WINDOW_SECONDS})")
+                     help="input seconds streamed per step; does not change the mix (default "
+                     f"{DEFAULT_WINDOW_SECONDS}; capped at {MAX_WINDOW_SECONDS:g} s and at the song's length)")
     mix.add_argument("--batch-size", type=int, default=None,
-                     help="song segments mixed side by side; does not change the mix (default 1 on CPU, 8 on CUDA)")
+                     help="song segments mixed side by side; does not change the mix (default 1 on CPU, 8 on "
+                     f"CUDA; at most {MAX_BATCH_SIZE})")
     mix.add_argument("--sample-rate", type=int, default=None,
-                     help="output rate in Hz (default: the inputs' rate, the most common one if they differ)")
+                     help="output rate in Hz, 8000 to 384000 (default: the inputs' rate, the most common one "
+                     "if they differ)")
     mix.add_argument("--format", choices=list(OUTPUT_FORMATS), default="float",
                      help="output encoding (default float: 32-bit float WAV)")
     mix.add_argument("--peak-ceiling", type=float, default=DEFAULT_PEAK_CEILING_DB, metavar="DBFS",
@@ -139,16 +163,9 @@ def add_data_commands(commands) -> None:
 
 
 def run_mix(args: argparse.Namespace) -> int:
-    """`mixwave mix`: match files to slots, read them, mix, write the result."""
-    if args.window_seconds <= 0:
-        raise CommandError(f"--window-seconds {args.window_seconds}; expected a positive number")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise CommandError(f"--batch-size {args.batch_size}; expected at least 1")
-    if args.sample_rate is not None and args.sample_rate < 1:
-        raise CommandError(f"--sample-rate {args.sample_rate}; expected a positive rate in Hz")
-    if args.format == "float" and args.output.suffix.lower() != ".wav":
-        raise CommandError(f"{args.output}: float output is written as WAV; name it .wav or pass --format pcm24")
-
+    """`mixwave mix`: check the options and the output path, match files to slots, read, mix, write."""
+    check_mix_options(args)
+    check_output(args.output, args.format)
     device = resolve_device(args.device)
     model = load_model(args.model)
     assignment = find_stems(args.inputs, args.map, model.slot_names)
@@ -159,8 +176,10 @@ def run_mix(args: argparse.Namespace) -> int:
                            peak_ceiling_db=None if args.no_limiter else args.peak_ceiling)
     except ValueError as error:
         raise CommandError(str(error)) from error
+    reported = {empty_track_warning(slot) for slot, audio in tracks.items() if audio.shape[-1] == 0}
     for warning in mixed.warnings:
-        warn(warning)
+        if warning not in reported:  # read_stems already named the empty file
+            warn(warning)
     write_atomically(args.output, mixed.audio, mixed.sample_rate, args.format)
     seconds = mixed.audio.shape[-1] / mixed.sample_rate
     written_peak = float(np.abs(mixed.audio).max()) if mixed.audio.size else 0.0
@@ -169,6 +188,45 @@ def run_mix(args: argparse.Namespace) -> int:
           f"{args.format}; peak {peak}, {mixed.limited_samples} limited samples, {mixed.clipped_samples} clipped "
           "samples")
     return 0
+
+
+def check_mix_options(args: argparse.Namespace) -> None:
+    """CommandError for a `mix` option out of range (before anything is read or loaded)."""
+    if not math.isfinite(args.window_seconds) or args.window_seconds <= 0:
+        raise CommandError(f"--window-seconds {args.window_seconds}; expected a positive number of seconds "
+                           f"(at most {MAX_WINDOW_SECONDS:g} s are used)")
+    if args.batch_size is not None and not 1 <= args.batch_size <= MAX_BATCH_SIZE:
+        raise CommandError(f"--batch-size {args.batch_size}; expected 1 to {MAX_BATCH_SIZE}")
+    low, high = SAMPLE_RATE_RANGE
+    if args.sample_rate is not None and not low <= args.sample_rate <= high:
+        raise CommandError(f"--sample-rate {args.sample_rate}; expected {low} to {high} Hz")
+
+
+def check_output(path: Path, output_format: str) -> None:
+    """CommandError naming `path` if the mix could not be written there: found before any mixing.
+
+    Refused: an existing folder, an extension/format pair libsndfile cannot write (`audio.output_encoding`),
+    a folder that is a file or cannot be written (checked by creating and removing a file in it).
+    """
+    if path.is_dir():
+        raise CommandError(f"{path}: is a folder; expected a file name such as {path / 'mix.wav'}")
+    try:
+        output_encoding(path, output_format)
+    except AudioError as error:
+        raise CommandError(str(error)) from error
+    folder = existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # the folders still to be created are made in the nearest existing one
+    if not existing.is_dir():
+        raise CommandError(f"{path}: cannot be written: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CommandError(f"{path}: cannot be written: the folder {existing} is not writable")
+    if existing == folder:
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise CommandError(f"{path}: cannot be written in {folder} ({error.strerror or error})") from error
 
 
 def resolve_device(name: str | None):
@@ -299,7 +357,8 @@ def load_model(name: str | None):
 
 
 def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, Path]:
-    """Files by slot: explicit --map entries first, then the rest matched by name. Prints the result."""
+    """Files by slot: explicit --map entries first, then the rest matched by name (`assign_slots`: the
+    primary mic per slot). Prints the result and notes on what was left out."""
     files: list[Path] = []
     skipped: list[str] = []
     for entry in inputs:
@@ -337,7 +396,7 @@ def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ..
     mapped = {path.resolve() for path in explicit.values()}
     by_name = {str(path): path for path in files if path.resolve() not in mapped}
     try:
-        matched, unmatched, _ = assign_slots(by_name, slot_names)
+        matched, unmatched, notes = assign_slots(by_name, slot_names)
         assignment = {slot: by_name[name] for slot, name in matched.items()}
         for slot, path in list(assignment.items()):
             if slot in explicit:
@@ -348,6 +407,8 @@ def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ..
     except ValueError as error:
         raise CommandError(str(error)) from error
 
+    for note in notes:
+        print(f"note: {note}")
     if unmatched:
         warn(f"no slot matches {', '.join(unmatched)}: left out (slots: {', '.join(accepted_names(slot_names))}; "
              "use --map SLOT=FILE to include one)")
@@ -363,25 +424,34 @@ def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ..
 
 def read_stems(assignment: dict[str, Path], sample_rate: int | None) -> tuple[dict[str, np.ndarray], int]:
     """Read the assigned files at one rate (`audio.read_tracks`), printing its warnings: (tracks by slot, Hz)."""
-    tracks, sample_rate, warnings = read_tracks(assignment, sample_rate)
+    tracks, sample_rate, warnings = read_tracks(assignment, sample_rate, max_channels=2)
     for warning in warnings:
         warn(warning)
     return tracks, sample_rate
 
 
 def write_atomically(path: Path, audio: np.ndarray, sample_rate: int, output_format: str) -> None:
-    """Write to a temporary file beside `path`, then rename: a failed write leaves no partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=path.suffix, prefix=f".{path.stem}.", dir=path.parent)
-    os.close(handle)
+    """Write to a temporary file beside `path`, then rename: a failed write leaves no partial file.
+
+    Raises CommandError naming `path` (never the temporary file) when the write fails.
+    """
+    temporary = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(suffix=path.suffix, prefix=f".{path.stem}.", dir=path.parent)
+        os.close(handle)
         write_audio(temporary, audio, sample_rate, output_format)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; the mix is an ordinary file
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+    except BaseException as error:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, (OSError, RuntimeError, ValueError)):
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            reason = reason.replace(temporary, str(path)) if temporary else reason
+            raise CommandError(f"{path}: cannot be written ({reason})") from error
         raise
 
 

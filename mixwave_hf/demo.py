@@ -1,7 +1,7 @@
 """The web demo (Gradio): upload drum stems, check which slot each file feeds, get the model's mix.
 
 A thin layer over `mixwave_hf.mixing.mix_tracks`, like the CLI: files are matched to slots by name
-(`mixwave_hf.slots.match_slot`), read with `audio.read_tracks`, mixed by `mix_tracks` and shown
+(`mixwave_hf.slots.assign_slots`, as in the CLI), read with `audio.read_tracks`, mixed by `mix_tracks` and shown
 beside the plain sum of the tracks (`mixwave_hf.baselines.plain_sum`). `build_demo(model)` makes the
 `gr.Blocks`; `launch_demo(demo)` serves it with the limits below; `app.py` is the entry point.
 
@@ -121,13 +121,13 @@ def upload_note(names: dict[str, Path], slot_names: Sequence[str], limits: Limit
     or will not be accepted."""
     if not names:
         return {}, f"Upload your drum tracks ({limits.describe()}), or pick the example below."
-    assigned, unmatched, clashes = assign_slots(list(names), slot_names, strict=False)
+    assigned, unmatched, slot_notes = assign_slots(list(names), slot_names, strict=False)
     notes = [f"{len(assigned)} of {len(names)} files assigned by name; check the slots below."]
     if unmatched:
         notes.append(f"**Left out, no slot matches the name:** {', '.join(unmatched)}. Pick a slot for a file "
                      f"by hand if it belongs to one (names such as {', '.join(accepted_names(slot_names))}).")
-    if clashes:
-        notes.append("**Left out:** " + "; ".join(clashes) + ". Change the slots by hand to use them instead.")
+    if slot_notes:  # the primary mic per slot, as in the CLI: other mics and room mics are left out
+        notes.append("**Check:** " + "; ".join(slot_notes) + ". Change the slots by hand to use a file left out.")
     if len(names) > limits.max_files:
         notes.append(f"**Too many files:** {len(names)}; at most {limits.max_files} are accepted.")
     for name, path in names.items():
@@ -202,7 +202,8 @@ def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, s
     rates = {check_upload(display_names[path], path, limits) for path in set(assignment.values())}
     lines = [f"**Mixed** {len(assignment)} files: {describe_assignment(assignment, display_names, model)}.",
              f"{result.audio.shape[-1] / sample_rate:.2f} s at {sample_rate} Hz, 32-bit float WAV; mix peak "
-             f"{decibels(result.peak):+.1f} dBFS, plain sum peak {decibels(float(np.abs(summed).max())):+.1f} dBFS."]
+             f"{decibels(float(np.abs(result.audio).max())):+.1f} dBFS, plain sum peak "
+             f"{decibels(float(np.abs(summed).max())):+.1f} dBFS."]
     if len(rates) > 1:
         lines.append(f"Files at different rates ({', '.join(f'{rate} Hz' for rate in sorted(rates))}): "
                      f"each resampled to {sample_rate} Hz.")

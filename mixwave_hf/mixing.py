@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mixwave_hf.audio import check_finite, level_tracks, resample
+from mixwave_hf.audio import DC_CUTOFF_HZ, check_finite, level_tracks, remove_dc, resample
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, check_overhead_pair, resolve_slot_name
 from mixwave_hf.streaming import StreamingMixWaveUNet
@@ -27,6 +27,11 @@ from mixwave_hf.streaming import StreamingMixWaveUNet
 #: Default input seconds streamed per forward step, rounded down to a multiple of 2**levels samples:
 #: 65,536 samples at 44.1 kHz, the fastest measured on a 2-core CPU (bench/inference.py).
 DEFAULT_WINDOW_SECONDS = 1.5
+#: The longest window streamed (s): larger values are capped here, and at the song's length, so that
+#: memory stays bounded (it grows with the window times the batch size). Any window gives the same mix.
+MAX_WINDOW_SECONDS = 60.0
+#: Without levelling, tracks whose peaks are all below this (dBFS) are reported as very quiet.
+QUIET_INPUT_DB = -50.0
 #: The mix's peak ceiling (dBFS), as the engineer's limiter: peaks above it are turned down by `limit_peaks`.
 DEFAULT_PEAK_CEILING_DB = -1.0
 #: The limiter's look-ahead and release (s): a gain dip starts this long before a peak and ends as long after.
@@ -69,11 +74,13 @@ def mix_tracks(
     Args:
         model: the network (moved to `device` when one is given).
         tracks: slot name (or an alias, or "overheads" for a stereo overhead pair) -> audio at
-            `sample_rate`: [samples] mono or [channels, samples] with 1 or 2 channels. Missing slots
-            are silence; shorter tracks are padded with silence at the end; other stereo tracks are
-            downmixed to mono (mean of the channels). Any length, from one sample on.
+            `sample_rate`: [samples] mono or [channels, samples] with 1 or 2 channels, float in
+            [-1, 1] or integer PCM (int16, int32, uint8: scaled by the type's full scale, with a
+            warning). Missing slots are silence; shorter tracks are padded with silence at the end;
+            other stereo tracks are downmixed to mono (mean of the channels). Any length.
         sample_rate: rate of `tracks` in Hz; resampled to the model's rate and the mix back.
-        window_seconds: input seconds streamed per forward step; any value gives the same mix.
+        window_seconds: input seconds streamed per forward step; any value gives the same mix. Capped
+            at MAX_WINDOW_SECONDS and at what the song needs, which bounds memory.
         batch_size: segments of the song mixed side by side in one batch (default 1 on CPU, 8 on
             CUDA); any value gives the same mix.
         device: "cpu", "cuda", ... (default: where the model is).
@@ -82,14 +89,16 @@ def mix_tracks(
             look-ahead peak limiter (`limit_peaks`), reported in the warnings; None: no limiter,
             samples beyond full scale are clipped (and reported).
 
-    Models with `levelling` get every track levelled first (`audio.level_tracks`), as in training.
+    A track with a DC offset has it removed first (`audio.remove_dc`, reported). Models with
+    `levelling` get every track levelled (`audio.level_tracks`), as in training; for models without
+    it, tracks that are all very quiet (peaks below QUIET_INPUT_DB) are reported.
 
     Returns:
         MixResult with [model.outputs, samples] audio at `sample_rate`, as long as the longest track.
     """
     if sample_rate <= 0:
         raise ValueError(f"sample_rate={sample_rate}; expected a positive rate in Hz")
-    if window_seconds <= 0:
+    if not math.isfinite(window_seconds) or window_seconds <= 0:
         raise ValueError(f"window_seconds={window_seconds}; expected a positive number of seconds")
     if peak_ceiling_db is not None and not -60.0 <= peak_ceiling_db <= 0.0:
         raise ValueError(f"peak_ceiling_db={peak_ceiling_db}; expected -60 to 0 dBFS, or None for no limiter")
@@ -105,18 +114,26 @@ def mix_tracks(
 
     model_audio = resample(slot_audio, sample_rate, model.sample_rate)
     del slot_audio
+    _, offsets = remove_dc(model_audio, model.sample_rate, in_place=True)
+    warnings += [f"{slot}: DC offset of {offset:+.3f} removed ({DC_CUTOFF_HZ:g} Hz high-pass)"
+                 for slot, offset in zip(model.slot_names, offsets, strict=True) if offset]
     if getattr(model, "levelling", None) is not None:
         model_audio, gains_db = level_tracks(model_audio, model.sample_rate, model.levelling, model.levelling_lufs,
                                               model.slot_names)
         mix.input_gains_db = {slot: round(float(gain), 2) for slot, gain, track
                               in zip(model.slot_names, gains_db, model_audio, strict=True) if track.any()}
+    else:
+        loudest, _ = peak_and_overs(model_audio)
+        if 0 < loudest < 10 ** (QUIET_INPUT_DB / 20):
+            warnings.append(f"the tracks are very quiet (loudest peak {20 * math.log10(loudest):.1f} dBFS): the "
+                            "mix will be quiet; this model mixes at the level it is given (a model with "
+                            "levelling levels each track first)")
     if device is not None:
         model.to(device)
     device = next(model.parameters()).device
     if batch_size is None:
         batch_size = 8 if device.type == "cuda" else 1
-    step = 2**model.levels
-    window = max(step, int(window_seconds * model.sample_rate) // step * step)
+    window = window_samples(model, window_seconds, model_audio.shape[-1])
     output = run_streamed(model, torch.from_numpy(model_audio), window, batch_size, device, progress)
     del model_audio
 
@@ -134,11 +151,20 @@ def mix_tracks(
     if mix.clipped_samples:
         warnings.append(
             f"{mix.clipped_samples} output samples ({mix.clipped_samples / audio.size:.3%}) exceeded full "
-            f"scale (peak {20 * math.log10(mix.peak):+.1f} dBFS) and were clipped to [-1, 1]; "
-            "lower the input tracks' levels to avoid it"
+            f"scale (peak {20 * math.log10(mix.peak):+.1f} dBFS) and were clipped to [-1, 1] (no peak limiter)"
         )
     mix.audio = np.clip(audio, -1.0, 1.0, out=audio)
     return mix
+
+
+def window_samples(model: MixWaveUNet, window_seconds: float, length: int) -> int:
+    """Input samples streamed per step for a `length`-sample song at the model's rate: `window_seconds`,
+    at most MAX_WINDOW_SECONDS and the song's padded length (song, context on both sides and 2**levels
+    of alignment), as a positive multiple of 2**levels."""
+    step = 2**model.levels
+    padded = -(-(length + 2 * model.valid_lengths().context + step) // step) * step
+    seconds = min(window_seconds, MAX_WINDOW_SECONDS)
+    return max(step, min(int(seconds * model.sample_rate) // step * step, padded))
 
 
 def limit_peaks(audio: np.ndarray, sample_rate: int, ceiling_db: float, block: int = 2**20) -> tuple[int, float]:
@@ -186,7 +212,7 @@ def arrange_tracks(tracks: Mapping[str, np.ndarray], slot_names: tuple[str, ...]
     """Tracks by slot name -> ([len(slot_names), samples] float32 in slot order, warnings).
 
     See `mix_tracks` for what is accepted. Raises ValueError naming an unknown slot, a slot given
-    twice, more than 2 channels, or NaN/inf samples.
+    twice, more than 2 channels, samples that are not numbers, or NaN/inf samples.
     """
     warnings: list[str] = []
     by_slot: dict[str, np.ndarray] = {}
@@ -196,8 +222,10 @@ def arrange_tracks(tracks: Mapping[str, np.ndarray], slot_names: tuple[str, ...]
         if slot in given_as:
             raise ValueError(f"tracks {given_as[slot]!r} and {name!r} both give slot {slot!r}; keep one")
         given_as[slot] = name
-        audio = as_channels(audio, name)
+        audio = as_channels(audio, name, warnings)
         check_finite(audio, name)
+        if audio.shape[-1] == 0:
+            warnings.append(empty_track_warning(name))
         if slot == OVERHEAD_PAIR:
             if audio.shape[0] == 1:
                 warnings.append(f"{name}: mono overheads; fed to both {' and '.join(OVERHEAD_PAIR_SLOTS)}")
@@ -212,7 +240,7 @@ def arrange_tracks(tracks: Mapping[str, np.ndarray], slot_names: tuple[str, ...]
 
     lengths = {slot: len(audio) for slot, audio in by_slot.items()}
     length = max(lengths.values(), default=0)
-    shorter = sorted(slot for slot, n in lengths.items() if n < length)
+    shorter = sorted(slot for slot, n in lengths.items() if 0 < n < length)
     if shorter:
         warnings.append(f"tracks of different lengths: {', '.join(shorter)} padded with silence to {length} samples")
     arranged = np.zeros((len(slot_names), length), np.float32)
@@ -222,9 +250,19 @@ def arrange_tracks(tracks: Mapping[str, np.ndarray], slot_names: tuple[str, ...]
     return arranged, warnings
 
 
-def as_channels(audio: np.ndarray, name: str) -> np.ndarray:
-    """[samples] or [channels, samples] (1 or 2 channels) -> [channels, samples] float32."""
-    audio = np.asarray(audio, dtype=np.float32)
+def empty_track_warning(name: str) -> str:
+    """The warning for a track of 0 samples (the CLI matches it to avoid repeating its own)."""
+    return f"{name}: empty (0 samples); treated as silence"
+
+
+def as_channels(audio: np.ndarray, name: str, warnings: list[str] | None = None) -> np.ndarray:
+    """[samples] or [channels, samples] (1 or 2 channels) -> [channels, samples] float32.
+
+    Float samples are kept as they are; integer PCM (int16, int32, uint8 ... as `scipy.io.wavfile`
+    reads) is scaled by its type's full scale to [-1, 1], noted in `warnings` when given. Raises
+    ValueError naming `name` for other types (bool, complex, strings, objects) and other shapes.
+    """
+    audio = as_float_samples(np.asarray(audio), name, warnings)
     if audio.ndim == 1:
         return audio[None]
     if audio.ndim == 2 and audio.shape[0] in (1, 2):
@@ -232,6 +270,22 @@ def as_channels(audio: np.ndarray, name: str) -> np.ndarray:
     hint = " (transpose soundfile's [samples, channels])" if audio.ndim == 2 and audio.shape[1] in (1, 2) else ""
     raise ValueError(f"{name}: audio of shape {audio.shape}; expected [samples] or [channels, samples] "
                      f"with 1 or 2 channels{hint}")
+
+
+def as_float_samples(audio: np.ndarray, name: str, warnings: list[str] | None = None) -> np.ndarray:
+    """`audio` as float32: floats as they are, integer PCM divided by its full scale (see `as_channels`)."""
+    kind = audio.dtype.kind
+    if kind == "f":
+        return audio.astype(np.float32, copy=False)
+    if kind not in "iu":
+        raise ValueError(f"{name}: samples of type {audio.dtype}; expected float samples in [-1, 1] or "
+                         "integer PCM (int16, int32, uint8)")
+    half_scale = 2.0 ** (8 * audio.dtype.itemsize - 1)
+    offset = half_scale if kind == "u" else 0.0  # unsigned PCM (8-bit WAV) is centred on half scale
+    if warnings is not None:
+        how = f"(x - {offset:.0f}) / {half_scale:.0f}" if offset else f"x / {half_scale:.0f}"
+        warnings.append(f"{name}: {audio.dtype} samples converted to float by their full scale ({how})")
+    return (audio.astype(np.float32) - np.float32(offset)) / np.float32(half_scale)  # exact for 8 and 16 bits
 
 
 def fit_length(audio: np.ndarray, length: int) -> np.ndarray:

@@ -28,17 +28,34 @@ STATIC_BALANCE: dict[str, tuple[float, float]] = {
 
 # Aliases as token sequences of a normalised name (see `normalise_name`); a slot's own name is
 # always an alias of itself.
+_OVERHEAD_WORDS = ("overhead", "overheads", "oh", "ohs", "over_heads")
 ALIASES: dict[str, tuple[str, ...]] = {
-    "kick": ("kick", "kik", "bd", "bass_drum", "bassdrum", "kick_drum", "kickdrum"),
+    "kick": ("kick", "kik", "bd", "bass_drum", "bassdrum", "kick_drum", "kickdrum", "subkick"),
     "snare": ("snare", "sd", "snr", "snare_drum", "snaredrum"),
     "hihat": ("hihat", "hi_hat", "hihats", "hi_hats", "hh", "hat", "hats"),
     "tom_1": ("tom_1", "t_1", "tom_hi", "hi_tom", "high_tom", "rack_tom", "racktom", "rack_tom_1"),
     "tom_2": ("tom_2", "t_2", "tom_mid", "mid_tom", "rack_tom_2", "racktom_2"),
     "tom_3": ("tom_3", "t_3", "tom_lo", "low_tom", "floor_tom", "floortom", "ft"),
-    "overhead_L": ("overhead_l", "overhead_left", "oh_l", "ohl", "oh_left", "left_overhead", "left_oh"),
-    "overhead_R": ("overhead_r", "overhead_right", "oh_r", "ohr", "oh_right", "right_overhead", "right_oh"),
-    OVERHEAD_PAIR: ("overheads", "overhead", "oh", "ohs", "over_heads", "overhead_pair"),
+    "overhead_L": ("ohl", *(f"{word}_{side}" for word in _OVERHEAD_WORDS for side in ("l", "left", "1")),
+                   *(f"left_{word}" for word in _OVERHEAD_WORDS)),
+    "overhead_R": ("ohr", *(f"{word}_{side}" for word in _OVERHEAD_WORDS for side in ("r", "right", "2")),
+                   *(f"right_{word}" for word in _OVERHEAD_WORDS)),
+    OVERHEAD_PAIR: (*_OVERHEAD_WORDS, "overhead_pair"),
 }
+#: Overheads numbered instead of sided: 1 is taken as left, 2 as right (said in a note).
+NUMBERED_OVERHEAD_ALIASES = frozenset(f"{word}_{number}" for word in _OVERHEAD_WORDS for number in ("1", "2"))
+
+# Which mic feeds a slot when several match it, by the words in their names (engineers' convention):
+# the inside kick mic (attack) over the outside/port one (resonant head, low end) and the sub kick;
+# the top (close) snare or tom mic over the bottom one. A primary word outranks any secondary word
+# in the same name ("Kick In D112" is an inside mic); an unmarked name ranks as primary.
+PRIMARY_MARKERS = ("top", "in", "inside", "beta_91")
+SECONDARY_MARKERS: dict[str, int] = {
+    "bottom": 1, "btm": 1, "bot": 1, "under": 1, "out": 1, "outside": 1, "d_112": 1,
+    "sub": 2, "subkick": 2,
+}
+#: Words of room and ambience mics: never model inputs, left out with a note.
+ROOM_MARKERS = frozenset({"room", "rooms", "amb", "ambs", "ambi", "ambience", "ambiance", "ambient", "trash"})
 
 
 def normalise_name(name: str) -> str:
@@ -66,15 +83,35 @@ def match_slot(name: str, slot_names: Sequence[str] = DEFAULT_SLOTS) -> str | No
 
     A name matches a slot when one of the slot's aliases appears in it as whole tokens
     ("02_Snare_Top.wav" -> "snare"); when several slots match, the longest alias wins, then the
-    earlier slot.
+    earlier slot. A room or ambience mic ("Room L", "Kick Amb", "Trash") matches no slot.
     """
+    match = _match(name, slot_names)
+    return match[0] if match else None
+
+
+def _match(name: str, slot_names: Sequence[str]) -> tuple[str, str] | None:
+    """(slot, the alias that matched) for `match_slot`."""
     tokens = f"_{normalise_name(name)}_"
-    best, best_length = None, 0
+    room = ROOM_MARKERS & set(tokens.split("_"))
+    best, best_alias = None, ""
     for slot in accepted_names(slot_names):
         for alias in (normalise_name(slot), *ALIASES.get(slot, ())):
-            if f"_{alias}_" in tokens and len(alias) > best_length:
-                best, best_length = slot, len(alias)
-    return best
+            if room and not room & set(alias.split("_")):
+                continue  # a room mic is only ever a slot named after rooms
+            if f"_{alias}_" in tokens and len(alias) > len(best_alias):
+                best, best_alias = slot, alias
+    return (best, best_alias) if best else None
+
+
+def mic_rank(name: str) -> tuple[int, str | None]:
+    """How secondary a mic is by its name, and the word that says so: (0, None) for a primary or
+    unmarked name ("Snare Top", "Kick In", "Tom 1"), (1, "bottom") for "Snare Bottom", (2, "sub") for
+    "Kick Sub". Lower ranks feed a slot first."""
+    tokens = f"_{normalise_name(name)}_"
+    if any(f"_{marker}_" in tokens for marker in PRIMARY_MARKERS):
+        return 0, None
+    found = [(rank, marker) for marker, rank in SECONDARY_MARKERS.items() if f"_{marker}_" in tokens]
+    return max(found) if found else (0, None)
 
 
 def resolve_slot_name(name: str, slot_names: Sequence[str] = DEFAULT_SLOTS) -> str:
@@ -92,35 +129,71 @@ def resolve_slot_name(name: str, slot_names: Sequence[str] = DEFAULT_SLOTS) -> s
 
 def assign_slots(names: Iterable[str], slot_names: Sequence[str] = DEFAULT_SLOTS, *, strict: bool = True
                  ) -> tuple[dict[str, str], list[str], list[str]]:
-    """Match names to slots: ({slot: name}, [names matching no slot], [notes on clashes]).
+    """Match names to slots: ({slot: name}, [names matching no slot], [notes on what was left out or assumed]).
 
-    A clash is a second name for a taken slot, or the overhead pair and one of its slots. With
-    `strict` it raises ValueError naming both; otherwise the first name keeps the slot and the
-    clash is noted (the demo lets the user reassign by hand).
+    Where several names match a slot, the primary mic feeds it (`mic_rank`: "Kick In" over "Kick Out"
+    over "Kick Sub", "Snare Top" over "Snare Bottom") and the others are left out with a note; room
+    mics are left out with a note; overheads numbered 1 and 2 are taken as left and right with a note.
+    A clash is two equally primary names for one slot ("kick.wav", "bd.wav"), or the overhead pair and
+    one of its slots. With `strict` a clash raises ValueError naming both; otherwise the first name
+    keeps the slot and the clash is noted (the demo lets the user reassign by hand).
     """
-    assigned: dict[str, str] = {}
+    names = list(names)
+    candidates: dict[str, list[str]] = {}
     unmatched: list[str] = []
-    clashes: list[str] = []
+    rooms: list[str] = []
+    numbered: list[str] = []
     for name in names:
-        slot = match_slot(name, slot_names)
-        if slot is None:
-            unmatched.append(name)
+        match = _match(name, slot_names)
+        if match is None:
+            (rooms if ROOM_MARKERS & set(normalise_name(name).split("_")) else unmatched).append(name)
             continue
-        taken_by = assigned.get(slot)
-        if taken_by is not None and strict:
-            raise ValueError(f"{taken_by} and {name} both match slot {slot!r}; keep one, "
-                             "or assign them explicitly (mixwave mix --map SLOT=FILE)")
-        if taken_by is None and slot == OVERHEAD_PAIR:
-            taken_by = next((assigned[single] for single in OVERHEAD_PAIR_SLOTS if single in assigned), None)
-        elif taken_by is None and slot in OVERHEAD_PAIR_SLOTS:
-            taken_by = assigned.get(OVERHEAD_PAIR)
-        if taken_by is not None:
-            if strict:
-                raise ValueError(f"{taken_by} and {name} both give the overheads; keep one")
-            clashes.append(f"{name} also matches {slot}, which {taken_by} feeds")
-            continue
-        assigned[slot] = name
-    return assigned, unmatched, clashes
+        candidates.setdefault(match[0], []).append(name)
+    notes: list[str] = []
+    assigned = {slot: _pick_mic(slot, found, strict, notes) for slot, found in candidates.items()}
+    _keep_one_overhead_source(assigned, names, strict, notes)
+    for slot in OVERHEAD_PAIR_SLOTS:
+        if slot in assigned and _match(assigned[slot], slot_names)[1] in NUMBERED_OVERHEAD_ALIASES:
+            numbered.append(assigned[slot])
+    if numbered:
+        notes.append(f"{' and '.join(numbered)}: overheads numbered, not sided; taken as 1 = left, 2 = right")
+    if rooms:
+        notes.append(f"{', '.join(rooms)} left out: room mics are not model inputs")
+    return assigned, unmatched, notes
+
+
+def _pick_mic(slot: str, names: list[str], strict: bool, notes: list[str]) -> str:
+    """The name that feeds `slot`: the lowest `mic_rank`, the first of equals; notes the others."""
+    ranks = {name: mic_rank(name) for name in names}
+    best = min(rank for rank, _ in ranks.values())
+    chosen, *equals = [name for name in names if ranks[name][0] == best]
+    if equals and strict:
+        raise ValueError(f"{chosen} and {equals[0]} both match slot {slot!r}; keep one, "
+                         "or assign them explicitly (mixwave mix --map SLOT=FILE)")
+    for name in names:
+        rank, marker = ranks[name]
+        if name in equals:
+            notes.append(f"{name} also matches {slot}, which {chosen} feeds")
+        elif name != chosen:
+            notes.append(f"{name} left out: {slot} takes {chosen}; '{marker.replace('_', '')}' marks a "
+                         "secondary mic")
+    return chosen
+
+
+def _keep_one_overhead_source(assigned: dict[str, str], names: list[str], strict: bool, notes: list[str]) -> None:
+    """Drop the overhead pair or the single overheads, whichever comes later in `names`."""
+    singles = [slot for slot in OVERHEAD_PAIR_SLOTS if slot in assigned]
+    if OVERHEAD_PAIR not in assigned or not singles:
+        return
+    pair, first_single = assigned[OVERHEAD_PAIR], min((assigned[slot] for slot in singles), key=names.index)
+    if strict:
+        first, second = sorted((pair, first_single), key=names.index)
+        raise ValueError(f"{first} and {second} both give the overheads; keep one")
+    if names.index(pair) < names.index(first_single):
+        for slot in singles:
+            notes.append(f"{assigned.pop(slot)} also matches {slot}, which {pair} feeds")
+    else:
+        notes.append(f"{assigned.pop(OVERHEAD_PAIR)} also matches {OVERHEAD_PAIR}, which {first_single} feeds")
 
 
 def check_overhead_pair(assigned: dict[str, str]) -> None:

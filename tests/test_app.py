@@ -262,3 +262,28 @@ def test_make_space_assembles_a_space_folder(tmp_path):
     assert front_matter["models"] == ["org/mixwave-drums"]
     requirements = (out_dir / "requirements.txt").read_text().splitlines()
     assert f"./{wheel.name}[demo]" in requirements and "torch==2.13.0+cpu" in requirements
+
+
+@pytest.mark.parametrize("left,right", [("Overheads L", "Overheads R"), ("Overhead 1", "Overhead 2")])
+def test_a_real_session_is_assigned_as_the_cli_assigns_it(client, tmp_path, left, right):
+    from mixwave_hf.cli import find_stems
+    from mixwave_hf.slots import DEFAULT_SLOTS, accepted_names
+
+    rate = 22050
+    tone = 0.3 * np.sin(2 * np.pi * 110 * np.arange(rate // 4) / rate).astype(np.float32)
+    names = ["Kick In", "Kick Out", "Snare Top", "Snare Bottom", "Hi Hat", "Tom 1", "Tom 2", "Floor Tom", left,
+             right, "Room L", "Room R"]
+    paths = sorted(tmp_path / f"{name}.wav" for name in names)  # "Snare Bottom" before "Snare Top"
+    for path in paths:
+        soundfile.write(path, tone, rate)
+    menus, note = assign(client, paths)
+    assert menus == ["Kick In.wav", "Snare Top.wav", "Hi Hat.wav", "Tom 1.wav", "Tom 2.wav", "Floor Tom.wav",
+                     f"{left}.wav", f"{right}.wav", EMPTY]
+    by_cli = find_stems([str(tmp_path)], [], DEFAULT_SLOTS)
+    assert menus == [by_cli[slot].name if slot in by_cli else EMPTY for slot in accepted_names(DEFAULT_SLOTS)]
+    assert "8 of 12 files assigned" in note
+    assert "Kick Out.wav left out: kick takes Kick In.wav; 'out' marks a secondary mic" in note
+    assert "Snare Bottom.wav left out: snare takes Snare Top.wav; 'bottom' marks a secondary mic" in note
+    assert "Room L.wav, Room R.wav left out: room mics are not model inputs" in note
+    assert ("1 = left, 2 = right" in note) == left.endswith("1")
+    assert "no slot matches" not in note

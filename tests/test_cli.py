@@ -1,7 +1,11 @@
 """`mixwave mix` end to end on generated files: the real console script, then each bad input."""
 
+import errno
+import os
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -120,9 +124,9 @@ def test_no_matching_file_is_an_error(tiny_model_dir, drum_tracks, tmp_path, cap
 
 
 def test_two_files_for_one_slot_is_an_error(tiny_model_dir, drum_tracks, tmp_path, capsys):
-    stems = write_stems(tmp_path / "stems", {"kick_in": drum_tracks["kick"], "kick_out": drum_tracks["kick"]})
+    stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"], "bd": drum_tracks["kick"]})
     status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
-    assert status == 1 and "kick_in.wav and" in err and "kick_out.wav both match slot 'kick'" in err
+    assert status == 1 and "bd.wav and" in err and "kick.wav both match slot 'kick'" in err
 
 
 def test_nan_samples_are_an_error(tiny_model_dir, tmp_path, capsys):
@@ -185,3 +189,193 @@ def test_a_hot_mix_is_limited_to_the_ceiling_or_clipped_with_no_limiter(drum_tra
     status, out, err = run("mix", stems, "-o", tmp_path / "x.wav", "--model", tmp_path / "hot",
                            "--peak-ceiling", "3", capsys=capsys)
     assert status == 1 and "peak_ceiling_db=3.0" in err
+
+
+@pytest.mark.parametrize("left,right", [("OH L", "OH R"), ("Overheads L", "Overheads R"),
+                                        ("Overhead 1", "Overhead 2")])
+def test_a_real_session_mixes_the_primary_mics_and_notes_the_rest(tiny_model_dir, drum_tracks, tmp_path, capsys,
+                                                                   left, right):
+    primary = {"Kick In": "kick", "Snare Top": "snare", "Hi Hat": "hihat", "Tom 1": "tom_1", "Tom 2": "tom_2",
+               "Floor Tom": "tom_3", left: "overhead_L", right: "overhead_R"}
+    others = ["Kick Out", "Snare Bottom", "Room L", "Room R"]  # each a different sound from the primaries'
+    stems = tmp_path / "session"
+    stems.mkdir()
+    for name, slot in primary.items():
+        soundfile.write(stems / f"{name}.wav", drum_tracks[slot], RATE, subtype="FLOAT")
+    for name in others:
+        soundfile.write(stems / f"{name}.wav", drum_tracks["overhead_L"][::-1].copy(), RATE, subtype="FLOAT")
+    status, out, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
+    assert status == 0, err
+    for name, slot in primary.items():
+        assert f"  {slot:<11} <- {stems / name}.wav" in out
+    assert f"note: {stems}/Kick Out.wav left out: kick takes {stems}/Kick In.wav; 'out' marks a secondary mic" in out
+    assert f"{stems}/Snare Bottom.wav left out: snare takes {stems}/Snare Top.wav; 'bottom'" in out
+    assert f"note: {stems}/Room L.wav, {stems}/Room R.wav left out: room mics are not model inputs" in out
+    assert ("1 = left, 2 = right" in out) == left.endswith("1")
+    assert "no slot matches" not in err
+    expected = MixWaveUNet.from_pretrained(tiny_model_dir).mix(drum_tracks, RATE).audio
+    np.testing.assert_allclose(soundfile.read(tmp_path / "mix.wav", always_2d=True)[0].T, expected, atol=1e-6)
+
+
+# ---- output problems are found before anything is read or mixed -----------------------------------------
+
+
+@pytest.fixture
+def no_mixing(monkeypatch):
+    """Fail the test if the command gets as far as loading a model (so: before reading or mixing stems)."""
+    def fail(*args, **kwargs):
+        raise AssertionError("the output should have been refused before the model was loaded")
+
+    monkeypatch.setattr("mixwave_hf.cli.load_model", fail)
+
+
+def assert_one_line_error(status: int, err: str, path: Path) -> None:
+    assert status == 1, err
+    assert err.startswith("mixwave: error: ") and err.count("\n") == 1, err
+    assert str(path) in err and "Traceback" not in err and f".{path.stem}." not in err
+
+
+@pytest.mark.parametrize("name,format_,message", [
+    ("mix.mp3", "pcm24", ".mp3 output is not supported"),
+    ("mix.ogg", "pcm16", ".ogg output is not supported"),
+    ("mix.txt", "float", "unknown output extension '.txt'"),
+    ("mix", "pcm24", "no file extension"),
+    ("mix.flac", "float", "FLAC cannot hold float samples"),
+])
+def test_output_names_that_cannot_be_written_are_refused_first(no_mixing, drum_tracks, tmp_path, capsys,
+                                                               name, format_, message):
+    from mixwave_hf.audio import output_encoding
+
+    stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"]})
+    output = tmp_path / name
+    status, _, err = run("mix", stems, "-o", output, "--format", format_, capsys=capsys)
+    assert_one_line_error(status, err, output)
+    assert message in err and not output.exists()
+    # Every suggested combination works: "<.ext> (--format a, b or c)" or "<.ext> with --format a or b".
+    word = "(?:float|pcm24|pcm16)"
+    suggestions = re.findall(rf"(\.[a-z0-9]+) (?:with |\()--format ({word}(?:(?:, | or ){word})*)", err)
+    assert {extension for extension, _ in suggestions} >= {".wav", ".flac"}
+    for extension, formats in suggestions:
+        for suggested in re.split(", | or ", formats):
+            output_encoding(f"mix{extension}", suggested)
+
+
+def test_output_folder_problems_are_refused_first(no_mixing, drum_tracks, tmp_path, capsys, monkeypatch):
+    stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"]})
+    folder = tmp_path / "mixes"
+    folder.mkdir()
+    status, _, err = run("mix", stems, "-o", folder, capsys=capsys)
+    assert_one_line_error(status, err, folder)
+    assert "is a folder" in err
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    for output in (a_file / "mix.wav", a_file / "deeper" / "mix.wav"):
+        status, _, err = run("mix", stems, "-o", output, capsys=capsys)
+        assert_one_line_error(status, err, output)
+        assert f"{a_file} is a file, not a folder" in err
+    # A folder the user may not write to (os.access says so even when the tests run as root) ...
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    status, _, err = run("mix", stems, "-o", folder / "mix.wav", capsys=capsys)
+    assert_one_line_error(status, err, folder / "mix.wav")
+    assert f"the folder {folder} is not writable" in err
+    monkeypatch.undo()
+    # ... and one on a read-only file system, where creating a file fails.
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    status, _, err = run("mix", stems, "-o", folder / "mix.wav", capsys=capsys)
+    assert_one_line_error(status, err, folder / "mix.wav")
+    assert "Read-only file system" in err
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write to a read-only folder")
+def test_a_read_only_folder_is_refused_first(no_mixing, drum_tracks, tmp_path, capsys):
+    stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"]})
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        status, _, err = run("mix", stems, "-o", folder / "mix.wav", capsys=capsys)
+    finally:
+        folder.chmod(0o755)
+    assert_one_line_error(status, err, folder / "mix.wav")
+    assert "not writable" in err
+
+
+def test_a_failed_write_names_the_output_not_the_temporary_file(tmp_path, monkeypatch):
+    from mixwave_hf.cli import CommandError, write_atomically
+
+    def disk_full(path, *args):
+        raise RuntimeError(f"Error opening {str(path)!r}: System error : No space left on device.")
+
+    monkeypatch.setattr("mixwave_hf.cli.write_audio", disk_full)
+    output = tmp_path / "mix.wav"
+    with pytest.raises(CommandError) as raised:
+        write_atomically(output, np.zeros((2, 10), np.float32), RATE, "float")
+    assert str(output) in str(raised.value) and ".mix." not in str(raised.value)
+    assert "No space left on device" in str(raised.value)
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--window-seconds", "nan"], "--window-seconds nan"),
+    (["--window-seconds", "inf"], "--window-seconds inf"),
+    (["--sample-rate", "4000"], "--sample-rate 4000; expected 8000 to 384000 Hz"),
+    (["--sample-rate", "1000000"], "--sample-rate 1000000; expected 8000 to 384000 Hz"),
+    (["--batch-size", "0"], "--batch-size 0; expected 1 to 64"),
+    (["--batch-size", "100000"], "--batch-size 100000; expected 1 to 64"),
+])
+def test_option_values_out_of_range_are_refused_first(no_mixing, drum_tracks, tmp_path, capsys, args, message):
+    stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"]})
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", *args, capsys=capsys)
+    assert status == 1 and message in err and err.count("\n") == 1, err
+
+
+def test_a_huge_window_is_capped_and_mixes_the_same(tiny_model_dir, drum_tracks, tmp_path, capsys):
+    stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"]})
+    for name, seconds in (("huge.wav", "3600"), ("default.wav", "1.5")):
+        status, _, err = run("mix", stems, "-o", tmp_path / name, "--model", tiny_model_dir,
+                             "--window-seconds", seconds, capsys=capsys)
+        assert status == 0, err
+    np.testing.assert_allclose(soundfile.read(tmp_path / "huge.wav")[0], soundfile.read(tmp_path / "default.wav")[0],
+                               atol=1e-6)
+
+
+# ---- files that end early, are empty, or have too many channels ----------------------------------------
+
+
+def test_truncated_and_empty_files_get_their_own_warnings(tiny_model_dir, drum_tracks, tmp_path, capsys):
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    kick = stems / "kick.wav"
+    soundfile.write(kick, np.resize(drum_tracks["kick"], 2 * RATE), RATE, subtype="PCM_16")
+    whole = kick.read_bytes()
+    kick.write_bytes(whole[: len(whole) - RATE * 2])  # the header still says 2 s; 1 s of samples is left
+    soundfile.write(stems / "snare.wav", np.zeros(0, np.float32), RATE)
+    soundfile.write(stems / "hihat.wav", drum_tracks["hihat"][:RATE], RATE)
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
+    assert status == 0, err
+    assert f"{kick}: file ends early: 1.00 s of 2.00 s read" in err
+    assert f"{stems / 'snare.wav'}: empty (0 samples); treated as silence" in err
+    assert "warning: snare: empty" not in err  # said once, naming the file
+    assert "padded with silence" not in err  # kick and hihat are both 1 s long now; snare is not "shorter"
+    assert soundfile.info(tmp_path / "mix.wav").frames == RATE
+
+
+def test_a_truncated_flac_is_an_error_saying_so(tiny_model_dir, drum_tracks, tmp_path, capsys):
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    soundfile.write(stems / "kick.flac", np.resize(drum_tracks["kick"], 2 * RATE), RATE, subtype="PCM_16")
+    whole = (stems / "kick.flac").read_bytes()
+    (stems / "kick.flac").write_bytes(whole[: len(whole) // 2])
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
+    assert status == 1 and "kick.flac: cannot be read as audio" in err and "truncated or damaged" in err
+    assert err.count("\n") == 1
+
+
+def test_a_three_channel_file_is_an_error_naming_the_file(tiny_model_dir, drum_tracks, tmp_path, capsys):
+    stems = write_stems(tmp_path / "stems", {"kick": drum_tracks["kick"]})
+    soundfile.write(stems / "snare.wav", np.stack([drum_tracks["snare"]] * 3, axis=1), RATE)
+    status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
+    assert status == 1 and f"{stems / 'snare.wav'}: 3 channels; expected mono or stereo" in err

@@ -157,6 +157,7 @@ def test_clipping_without_the_limiter_is_counted_and_reported_not_normalised():
     assert mixed.audio[0].max() == 1.0  # clipped at full scale, not scaled down
     assert np.abs(mixed.audio[1]).max() < 1.0
     assert any("clipped" in warning and "dBFS" in warning for warning in mixed.warnings)
+    assert not any("input tracks' levels" in warning for warning in mixed.warnings)  # level is not the cause here
 
 
 def test_mixing_restores_training_mode_and_builds_no_graph(small_model):
@@ -197,3 +198,116 @@ def test_mix_tracks_limits_peaks_to_the_ceiling_and_says_so():
     assert quiet.limited_samples == 0 and not any("limiter" in warning for warning in quiet.warnings)
     with pytest.raises(ValueError, match="peak_ceiling_db"):
         mix_tracks(model, {"kick": np.full(1_000, 0.01)}, 44_100, peak_ceiling_db=3.0)
+
+
+# ---- inputs that used to give a wrong result or an unbounded allocation ---------------------------------
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -1.0, 0.0])
+def test_window_seconds_that_are_not_a_positive_number_are_refused(small_model, seconds):
+    with pytest.raises(ValueError, match="window_seconds"):
+        mix_tracks(small_model, {"kick": np.zeros(100)}, 44_100, window_seconds=seconds)
+
+
+def test_the_window_is_capped_at_the_song_and_at_the_maximum(small_model, monkeypatch):
+    import mixwave_hf.mixing as mixing
+
+    step, context = 2**small_model.levels, small_model.valid_lengths().context
+    windows = []
+
+    def recording(model, tracks, window, *args):
+        windows.append(window)
+        return run_streamed(model, tracks, window, *args)
+
+    monkeypatch.setattr(mixing, "run_streamed", recording)
+    kick = np.random.default_rng(5).normal(0, 0.1, 4_410).astype(np.float32)
+    huge = mix_tracks(small_model, {"kick": kick}, 44_100, window_seconds=3600).audio
+    padded = -(-(4_410 + 2 * context + step) // step) * step
+    assert windows[-1] == padded and windows[-1] % step == 0  # not 3600 s of samples
+    np.testing.assert_allclose(huge, mix_tracks(small_model, {"kick": kick}, 44_100, window_seconds=0.01).audio,
+                               atol=1e-6)
+    longest = int(mixing.MAX_WINDOW_SECONDS * 44_100) // step * step
+    assert mixing.window_samples(small_model, 1e6, 10**9) == longest
+    assert mixing.window_samples(small_model, 1e-9, 10**9) == step
+
+
+@pytest.mark.parametrize("dtype,scale,offset", [(np.int16, 2**15, 0), (np.int32, 2**31, 0), (np.uint8, 2**7, 2**7)])
+def test_integer_pcm_arrays_are_scaled_by_their_full_scale(small_model, dtype, scale, offset):
+    rng = np.random.default_rng(6)
+    as_float = np.clip(rng.normal(0, 0.2, 3_000), -1, 1 - 1 / scale)
+    as_int = (np.round(as_float * scale) + offset).astype(dtype)  # as scipy.io.wavfile reads a file
+    mixed = small_model.mix({"kick": as_int}, 44_100)
+    expected = mix_tracks(small_model, {"kick": (as_int.astype(np.float64) - offset) / scale}, 44_100)
+    np.testing.assert_allclose(mixed.audio, expected.audio, atol=1e-6)
+    assert any(f"kick: {np.dtype(dtype).name} samples converted to float by their full scale" in warning
+               for warning in mixed.warnings)
+    assert mixed.clipped_samples == 0 and mixed.limited_samples == expected.limited_samples
+
+
+@pytest.mark.parametrize("audio", [np.zeros(10, bool), np.zeros(10, complex), np.array([0.0, "a"], object)])
+def test_samples_that_are_not_real_numbers_are_refused_naming_the_track(small_model, audio):
+    with pytest.raises(ValueError, match="snare: samples of type .*; expected float samples .* or integer PCM"):
+        mix_tracks(small_model, {"snare": audio}, 44_100)
+
+
+def test_remove_dc_high_passes_only_tracks_with_an_offset():
+    from mixwave_hf.audio import remove_dc
+
+    rate = 44_100
+    rng = np.random.default_rng(7)
+    clean = rng.normal(0, 0.1, (2, rate)).astype(np.float32)
+    tracks = clean.copy()
+    tracks[0] += 0.5
+    removed, offsets = remove_dc(tracks, rate)
+    assert offsets[0] == pytest.approx(0.5, abs=1e-3) and offsets[1] == 0.0
+    np.testing.assert_array_equal(removed[1], clean[1])  # no offset: untouched, bit for bit
+    assert abs(removed[0].mean()) < 1e-4 and np.sqrt(np.mean((removed[0] - clean[0]) ** 2)) < 0.05 * 0.1
+    assert tracks[0].mean() > 0.49  # not in place unless asked
+
+
+def test_a_dc_offset_is_removed_before_the_network_and_reported():
+    torch.manual_seed(3)
+    model = MixWaveUNet(levels=3, base_channels=2)
+    with torch.no_grad():
+        model.output.bias.zero_()  # a random bias would add a constant of its own
+    rate = 44_100
+    kick = np.random.default_rng(8).normal(0, 0.1, rate).astype(np.float32)
+    clean = mix_tracks(model, {"kick": kick}, rate, peak_ceiling_db=None)
+    offset = mix_tracks(model, {"kick": kick + 0.5}, rate, peak_ceiling_db=None)
+    assert "kick: DC offset of +0.500 removed (10 Hz high-pass)" in offset.warnings
+    assert not any("DC offset" in warning for warning in clean.warnings)
+    settled = slice(rate // 10, None)
+    assert np.abs(offset.audio[:, settled].mean(axis=1) - clean.audio[:, settled].mean(axis=1)).max() < 1e-3
+    difference = np.sqrt(np.mean((offset.audio[:, settled] - clean.audio[:, settled]) ** 2))
+    assert difference < 0.02 * np.sqrt(np.mean(clean.audio**2))
+
+
+def test_very_quiet_tracks_are_reported_unless_the_model_levels_them():
+    quiet = {"kick": np.random.default_rng(9).normal(0, 10**-3.5, 4_000).astype(np.float32)}  # about -60 dBFS peak
+    paper = mix_tracks(MixWaveUNet(levels=2, base_channels=2), quiet, 44_100)
+    assert any("very quiet" in warning and "this model mixes at the level it is given" in warning
+               for warning in paper.warnings)
+    levelling = mix_tracks(MixWaveUNet(levels=2, base_channels=2, levelling="strokes"), quiet, 44_100)
+    assert not any("quiet" in warning for warning in levelling.warnings)
+    loud = mix_tracks(MixWaveUNet(levels=2, base_channels=2), {"kick": 1000 * quiet["kick"]}, 44_100)
+    assert not any("quiet" in warning for warning in loud.warnings)
+
+
+def test_an_empty_track_gets_its_own_warning(small_model):
+    mixed = mix_tracks(small_model, {"kick": np.full(1_000, 0.1), "snare": np.zeros(0)}, 44_100)
+    assert "snare: empty (0 samples); treated as silence" in mixed.warnings
+    assert not any("padded with silence" in warning for warning in mixed.warnings)
+
+
+def test_the_dc_decision_does_not_depend_on_the_level():
+    """Decaying strokes average a little off zero; at any gain they are not taken for a DC offset."""
+    from mixwave_hf.audio import remove_dc
+
+    t = np.arange(13_230) / 44_100
+    stroke = 0.5 * np.sin(2 * np.pi * 120 * t) * np.exp(-t / 0.06)
+    track = np.zeros(88_200, np.float32)
+    for start in (4_410, 26_460, 48_510, 70_560):
+        track[start : start + stroke.size] += stroke[: track.size - start]
+    for gain in (0.01, 1.0, 10.0):
+        _, offsets = remove_dc(gain * track[None], 44_100)
+        assert offsets[0] == 0.0
