@@ -8,11 +8,15 @@ STAMP := $(VENV)/.installed-dev
 # The synthetic drum corpus renders these Debian packages' sampled kits.
 DEBIAN_PACKAGES := avldrums.lv2-soundfont fluid-soundfont-gm
 SOUNDFONTS := /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 /usr/share/sounds/sf2/FluidR3_GM.sf2
+# The browser the demo's browser test drives (tests/test_app.py uses this path).
+CHROMIUM := /usr/bin/chromium
 
-# Hub repo id of the default model, named in the Space's README front matter (`models`).
-SPACE_MODEL ?= mixwave-hf/mix-wave-u-net-drums
+# The Space's link to a model page: the Hub repo id the default model was pushed to
+# (`mixwave push mixwave_hf/pretrained ORG/NAME`), written to its README front matter (`models:`).
+# Empty: the Space links no model repo (it runs the model embedded in the package either way).
+SPACE_MODEL ?=
 
-.PHONY: venv test lint bench example example-stems data system-packages clean demo space
+.PHONY: venv test lint bench example example-stems data system-packages browser clean demo space
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +38,16 @@ system-packages:
 
 data: system-packages venv
 
-test: data
+# The demo's browser test drives Debian's chromium through playwright (no browser download): installed
+# when missing, as the soundfonts are (needs root, as on CI; otherwise it prints the command).
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "run: sudo apt-get install chromium (for the demo's browser test)"; exit 1; fi; \
+	fi
+
+test: data browser
 	$(BIN)/ruff check mixwave_hf tests bench app.py train_accelerate.py space
 	$(BIN)/pytest
 
@@ -49,11 +62,13 @@ bench: data
 demo: venv
 	GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1 $(BIN)/python app.py $(if $(MODEL),--model $(MODEL))
 
-# Assemble the Hugging Face Space folder build/space (app.py, requirements.txt, README.md, the wheel).
+# Assemble the Hugging Face Space folder build/space (app.py, requirements.txt, README.md, the package
+# unpacked from its wheel; SPACE_MODEL=ORG/NAME links the model page).
 space: venv
 	rm -rf build/space build/space-wheel
 	$(BIN)/python -m build --wheel --no-isolation --outdir build/space-wheel .
-	$(BIN)/python space/assemble.py build/space --wheel $$(ls build/space-wheel/mixwave_hf-*.whl) --model-id $(SPACE_MODEL)
+	$(BIN)/python space/assemble.py build/space --wheel $$(ls build/space-wheel/mixwave_hf-*.whl) \
+		$(if $(SPACE_MODEL),--model-id $(SPACE_MODEL))
 
 # Mix the bundled example stems with the default model embedded in the package.
 example: venv

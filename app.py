@@ -4,7 +4,9 @@
 
 The model: --model, else the MIXWAVE_MODEL environment variable, else the default model embedded in
 the package. The server listens where GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say (default
-127.0.0.1:7860). Importing this module builds `demo` without launching it.
+127.0.0.1:7860). Importing this module builds `demo` without launching it. In the Hugging Face Space
+(`make space`), `mixwave_hf` is the package folder beside this file, found because Python puts the
+script's folder first on sys.path.
 """
 
 from __future__ import annotations

@@ -40,6 +40,11 @@ SAMPLE_RATE_RANGE = (8_000, 384_000)
 MAX_BATCH_SIZE = 64
 
 
+#: Modules of the optional extras (pyproject.toml), by the extra that installs them.
+OPTIONAL_MODULES = {"pedalboard": "data", "datasets": "data", "pyarrow": "data", "accelerate": "train",
+                    "torchdata": "train", "tensorboard": "train", "yaml": "train", "gradio": "demo"}
+
+
 class CommandError(Exception):
     """A problem with the user's input; printed as `mixwave: error: ...` with exit status 1."""
 
@@ -53,6 +58,24 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, AudioError) as error:
         print(f"mixwave: error: {error}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as error:
+        hint = missing_dependency_hint(error.name or "")
+        if hint is None:
+            raise
+        command = " ".join(str(part) for part in (args.command, getattr(args, "data_command", None),
+                                                  getattr(args, "builder", None)) if part)
+        print(f"mixwave: error: `mixwave {command}` needs {error.name.split('.')[0]}, which is not installed; "
+              f"{hint}", file=sys.stderr)
+        return 1
+
+
+def missing_dependency_hint(module: str) -> str | None:
+    """How to install the optional dependency `module` (e.g. "pyarrow.parquet"), or None if it is not one."""
+    root = module.split(".")[0]
+    if root == "tinysoundfont":  # its pyaudio dependency does not build without PortAudio headers
+        return "install it with: pip install --no-deps tinysoundfont"
+    extra = OPTIONAL_MODULES.get(root)
+    return f"install the `{extra}` extra: pip install 'mixwave-hf[{extra}]'" if extra else None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,14 +32,16 @@ from mixwave_hf.audio import AUDIO_EXTENSIONS, AudioError, read_tracks, write_au
 from mixwave_hf.baselines import plain_sum
 from mixwave_hf.example import example_stems
 from mixwave_hf.metrics import loudness_level
-from mixwave_hf.mixing import mix_tracks
+from mixwave_hf.mixing import empty_track_warning, mix_tracks
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, accepted_names, assign_slots, check_overhead_pair
 
 #: Longest accepted track, in seconds.
 MAX_SECONDS = 600.0
-#: Largest accepted upload, in megabytes (also enforced by the server while uploading).
-MAX_FILE_MEGABYTES = 200
+#: Largest accepted upload, in MiB (also enforced by the server while uploading). MiB, not 10^6 bytes:
+#: the browser's "file too large" message divides by 1024² (and calls it "Mb"), so both say 200.
+MAX_FILE_MIB = 200
+MIB = 2**20
 #: Most files in one request.
 MAX_FILES = 16
 #: Requests waiting in the queue before new ones are turned away; one mix runs at a time.
@@ -48,12 +50,24 @@ QUEUE_SIZE = 8
 LEVELS_EXCERPT_SECONDS = 10.0
 #: Temporary files (uploads, mixes, plots) are deleted this many seconds after they were made.
 CACHE_SECONDS = 3600
-#: The slot menus' entry for "no file".
+#: The slot menus' entry for "no file", and how many menus share a row.
 EMPTY = "(empty)"
-#: Points across the waveform plots, and pixels of the spectrogram images (width, height).
+SLOT_MENUS_PER_ROW = 3
+#: The page's own styles: a file name in a slot menu ends in "…" before the menu's arrow, not under it.
+CSS = """
+.slot-menu input { padding-right: 28px !important; text-overflow: ellipsis; }
+"""
+#: Points across the waveform plots, and pixels of the spectrograms' plot area (width, height).
 WAVEFORM_BINS = 800
-SPECTROGRAM_SIZE = (640, 200)
+SPECTROGRAM_SIZE = (560, 200)
 SPECTROGRAM_RANGE_DB = 80.0
+#: The spectrograms' lowest frequency (Hz), their frequency ticks, and the margins (pixels) that hold
+#: the axes: left (frequency labels), bottom (time labels), right (colour bar), top (under the
+#: label and buttons Gradio lays over the image).
+SPECTROGRAM_LOW_HZ = 30.0
+FREQUENCY_TICKS_HZ = (50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
+SPECTROGRAM_MARGINS = {"left": 64, "bottom": 44, "right": 84, "top": 40}
+AXES_FONT_SIZE = 15
 # A perceptual dark-to-light colour map (anchors of matplotlib's "magma"), interpolated linearly.
 _COLOUR_ANCHORS = np.array([(0, 0, 4), (81, 18, 124), (183, 55, 121), (252, 137, 97), (252, 253, 191)], float)
 
@@ -67,12 +81,17 @@ class Limits:
     """What one request may upload: `max_seconds` per track, `max_file_bytes` per file, `max_files` in all."""
 
     max_seconds: float = MAX_SECONDS
-    max_file_bytes: int = MAX_FILE_MEGABYTES * 1_000_000
+    max_file_bytes: int = MAX_FILE_MIB * MIB
     max_files: int = MAX_FILES
 
     def describe(self) -> str:
-        return (f"up to {self.max_files} files, each at most {self.max_file_bytes / 1e6:g} MB and "
+        return (f"up to {self.max_files} files, each at most {mebibytes(self.max_file_bytes)} and "
                 f"{self.max_seconds / 60:g} minutes long")
+
+
+def mebibytes(size: int) -> str:
+    """A size in bytes as the page writes it, e.g. "200 MiB" (1 MiB = 1024² bytes, the browser's unit)."""
+    return f"{size / MIB:.4g} MiB"
 
 
 # ---- files and slots ------------------------------------------------------------------------------
@@ -91,24 +110,25 @@ def upload_names(paths: Sequence[str | Path] | None) -> dict[str, Path]:
     return names
 
 
-def check_upload(name: str, path: Path, limits: Limits) -> int:
-    """The file's sample rate (Hz); DemoError naming `name` when it is too large, unreadable, too long or
+def check_upload(name: str, path: Path, limits: Limits) -> soundfile._SoundFileInfo:
+    """The file's `soundfile.info`; DemoError naming `name` when it is too large, unreadable, too long or
     has more than 2 channels."""
     size = path.stat().st_size
     if size > limits.max_file_bytes:
-        raise DemoError(f"{name}: {size / 1e6:.1f} MB; files of at most {limits.max_file_bytes / 1e6:g} MB "
+        raise DemoError(f"{name}: {size / MIB:.1f} MiB; files of at most {mebibytes(limits.max_file_bytes)} "
                         "are accepted")
     try:
         info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
-        raise DemoError(f"{name}: cannot be read as audio ({error}); expected a WAV, FLAC, AIFF, OGG or MP3 file "
+        reason = str(error).replace(str(path), name)  # libsndfile quotes the server's temporary path
+        raise DemoError(f"{name}: cannot be read as audio ({reason}); expected a WAV, FLAC, AIFF, OGG or MP3 file "
                         "(extensions " + ", ".join(AUDIO_EXTENSIONS) + ")") from error
     if info.frames > limits.max_seconds * info.samplerate:
         raise DemoError(f"{name}: {info.frames / info.samplerate:.1f} s long; tracks of at most "
                         f"{limits.max_seconds:g} s ({limits.max_seconds / 60:g} min) are accepted")
     if info.channels > 2:
         raise DemoError(f"{name}: {info.channels} channels; expected mono, or stereo for the overhead pair")
-    return int(info.samplerate)
+    return info
 
 
 def check_file_count(names: dict[str, Path], limits: Limits) -> None:
@@ -130,11 +150,15 @@ def upload_note(names: dict[str, Path], slot_names: Sequence[str], limits: Limit
         notes.append("**Check:** " + "; ".join(slot_notes) + ". Change the slots by hand to use a file left out.")
     if len(names) > limits.max_files:
         notes.append(f"**Too many files:** {len(names)}; at most {limits.max_files} are accepted.")
+    empty = []
     for name, path in names.items():
         try:
-            check_upload(name, path, limits)
+            if check_upload(name, path, limits).frames == 0:
+                empty.append(name)
         except DemoError as error:
             notes.append(f"**Cannot be used:** {error}")
+    if empty:
+        notes.append(f"**Empty (0 samples):** {', '.join(empty)}; an empty track adds silence.")
     return assigned, "\n\n".join(html.escape(note, quote=False) for note in notes)
 
 
@@ -187,30 +211,46 @@ def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, s
     assignment = chosen_files(names, choices, model.slot_names, limits)
     display_names = {path: name for name, path in names.items()}
     try:
-        tracks, sample_rate, _ = read_tracks(assignment)  # the demo reports differing rates itself
+        tracks, sample_rate, read_warnings = read_tracks(assignment)
+    except AudioError as error:
+        raise DemoError(with_upload_names(str(error), display_names)) from error
+    if not any(audio.shape[-1] for audio in tracks.values()):
+        empty = ", ".join(sorted({display_names[path] for path in assignment.values()}))
+        raise DemoError(f"nothing to mix: every chosen file is empty (0 samples): {empty}; upload tracks that "
+                        "hold audio")
+    try:
         result = mix_tracks(model, tracks, sample_rate, progress=progress)
-    except (AudioError, ValueError) as error:
-        message = str(error)
-        for path, name in display_names.items():
-            message = message.replace(str(path), name)
-        raise DemoError(message) from error
+    except ValueError as error:
+        raise DemoError(with_upload_names(str(error), display_names)) from error
     summed = plain_sum(tracks, sample_rate)
     mix_path, plain_sum_path = work_dir / "mixwave_mix.wav", work_dir / "plain_sum.wav"
     write_audio(mix_path, result.audio, sample_rate, "float")
     write_audio(plain_sum_path, summed, sample_rate, "float")
 
-    rates = {check_upload(display_names[path], path, limits) for path in set(assignment.values())}
     lines = [f"**Mixed** {len(assignment)} files: {describe_assignment(assignment, display_names, model)}.",
              f"{result.audio.shape[-1] / sample_rate:.2f} s at {sample_rate} Hz, 32-bit float WAV; mix peak "
-             f"{decibels(float(np.abs(result.audio).max())):+.1f} dBFS, plain sum peak "
-             f"{decibels(float(np.abs(summed).max())):+.1f} dBFS."]
-    if len(rates) > 1:
-        lines.append(f"Files at different rates ({', '.join(f'{rate} Hz' for rate in sorted(rates))}): "
-                     f"each resampled to {sample_rate} Hz.")
-    lines += [f"Note: {warning}" for warning in result.warnings]
+             f"{peak_text(result.audio)}, plain sum peak {peak_text(summed)}."]
+    # read_tracks names the empty file; mix_tracks' note on the same track would name only its slot
+    already_noted = {empty_track_warning(slot) for slot, audio in tracks.items() if audio.shape[-1] == 0}
+    warnings = [with_upload_names(warning, display_names) for warning in read_warnings]
+    warnings += [warning for warning in result.warnings if warning not in already_noted]
+    lines += [f"Note: {warning}" for warning in warnings]
     levels = track_levels(model, tracks, summed, sample_rate)
     return DemoMix(mix_path, plain_sum_path, result.audio, summed, sample_rate, levels,
                    "\n\n".join(html.escape(line, quote=False) for line in lines))
+
+
+def with_upload_names(message: str, display_names: dict[Path, str]) -> str:
+    """`message` with each uploaded file's server path replaced by the name the user uploaded it as."""
+    for path, name in display_names.items():
+        message = message.replace(str(path), name)
+    return message
+
+
+def peak_text(audio: np.ndarray) -> str:
+    """The peak of [channels, samples] audio in dBFS, or "silence"."""
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    return f"{decibels(peak):+.1f} dBFS" if peak > 0 else "silence"
 
 
 def describe_assignment(assignment: dict[str, Path], display_names: dict[Path, str], model: MixWaveUNet) -> str:
@@ -280,19 +320,70 @@ def waveform_points(audio: np.ndarray, sample_rate: int, bins: int = WAVEFORM_BI
 def spectrogram_image(audio: np.ndarray, sample_rate: int, reference_db: float,
                       size: tuple[int, int] = SPECTROGRAM_SIZE) -> np.ndarray:
     """[channels, samples] -> [height, width, 3] uint8 image of the channels' mean: time left to right,
-    log frequency (30 Hz to Nyquist) bottom to top, SPECTROGRAM_RANGE_DB below `reference_db` black."""
+    log frequency (SPECTROGRAM_LOW_HZ to Nyquist) bottom to top, SPECTROGRAM_RANGE_DB below `reference_db`
+    black. No axes: `with_axes` adds them."""
     width, height = size
     magnitude_db = spectrogram_db(audio, width)
     fft_size = (magnitude_db.shape[0] - 1) * 2
     bin_hz = sample_rate / fft_size
-    row_hz = np.geomspace(30.0, sample_rate / 2, height)
+    row_hz = np.geomspace(SPECTROGRAM_LOW_HZ, sample_rate / 2, height)
     rows = np.clip(np.round(row_hz / bin_hz).astype(int), 0, magnitude_db.shape[0] - 1)
     picture = magnitude_db[rows[::-1]]
     columns = np.linspace(0, magnitude_db.shape[1] - 1, width).round().astype(int)
     level = np.clip((picture[:, columns] - reference_db) / SPECTROGRAM_RANGE_DB + 1.0, 0.0, 1.0)
+    return colour_map(level)
+
+
+def colour_map(level: np.ndarray) -> np.ndarray:
+    """Levels in [0, 1] (any shape) -> uint8 RGB colours (shape + [3]) on the dark-to-light map."""
     anchors = np.linspace(0.0, 1.0, len(_COLOUR_ANCHORS))
     colours = [np.interp(level, anchors, _COLOUR_ANCHORS[:, channel]) for channel in range(3)]
     return np.stack(colours, axis=-1).astype(np.uint8)
+
+
+def with_axes(picture: np.ndarray, seconds: float, sample_rate: int) -> np.ndarray:
+    """A `spectrogram_image` [height, width, 3] framed by axes: time (s) below, frequency (Hz, log) on the
+    left, and a colour bar (dB below the reference) on the right; returns the larger uint8 image."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    height, width = picture.shape[:2]
+    margin = SPECTROGRAM_MARGINS
+    canvas = Image.new("RGB", (margin["left"] + width + margin["right"], margin["top"] + height + margin["bottom"]),
+                       "white")
+    canvas.paste(Image.fromarray(picture), (margin["left"], margin["top"]))
+    draw, font, ink = ImageDraw.Draw(canvas), ImageFont.load_default(size=AXES_FONT_SIZE), (60, 60, 60)
+    left, top, bottom = margin["left"], margin["top"], margin["top"] + height
+    draw.rectangle((left - 1, top - 1, left + width, bottom), outline=ink)
+
+    nyquist = sample_rate / 2
+    for hz in (tick for tick in FREQUENCY_TICKS_HZ if SPECTROGRAM_LOW_HZ < tick < nyquist):
+        y = bottom - 1 - math.log(hz / SPECTROGRAM_LOW_HZ) / math.log(nyquist / SPECTROGRAM_LOW_HZ) * (height - 1)
+        draw.line((left - 5, y, left - 1, y), fill=ink)
+        draw.text((left - 8, y), f"{hz // 1000}k" if hz >= 1000 else str(hz), font=font, fill=ink, anchor="rm")
+    step = time_tick_step(seconds)
+    for index in range(int(seconds / step + 1e-9) + 1):
+        x = left + index * step / max(seconds, 1e-9) * (width - 1)
+        draw.line((x, bottom, x, bottom + 4), fill=ink)
+        draw.text((x, bottom + 6), f"{index * step:g}", font=font, fill=ink, anchor="mt")
+    draw.text((left + width / 2, bottom + margin["bottom"] - 4), "time (s)", font=font, fill=ink, anchor="md")
+    label = Image.new("RGB", (height, AXES_FONT_SIZE + 4), "white")
+    ImageDraw.Draw(label).text((height / 2, 0), "frequency (Hz)", font=font, fill=ink, anchor="mt")
+    canvas.paste(label.rotate(90, expand=True), (2, top))
+
+    bar_left = left + width + 12
+    bar = colour_map(np.linspace(1.0, 0.0, height))[:, None, :].repeat(12, axis=1)
+    canvas.paste(Image.fromarray(bar), (bar_left, top))
+    draw.rectangle((bar_left - 1, top - 1, bar_left + 12, bottom), outline=ink)
+    for decibel in range(0, -int(SPECTROGRAM_RANGE_DB) - 1, -20):
+        y = top + (-decibel / SPECTROGRAM_RANGE_DB) * (height - 1)
+        draw.text((bar_left + 16, y), f"{decibel} dB", font=font, fill=ink, anchor="lm")
+    return np.asarray(canvas)
+
+
+def time_tick_step(seconds: float, most_ticks: int = 10) -> float:
+    """The smallest of 0.1, 0.2, 0.5, 1, 2, 5, 10, ... seconds that puts at most `most_ticks` ticks on `seconds`."""
+    steps = (round(mantissa * 10.0**exponent, 1) for exponent in range(-1, 6) for mantissa in (1, 2, 5))
+    return next((step for step in steps if seconds / step <= most_ticks), 10.0**6)
 
 
 def spectrogram_db(audio: np.ndarray, frames: int, fft_size: int = 2048) -> np.ndarray:
@@ -307,9 +398,11 @@ def spectrogram_db(audio: np.ndarray, frames: int, fft_size: int = 2048) -> np.n
 
 
 def spectrogram_pair(mix: np.ndarray, summed: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Spectrogram images of the mix and the plain sum on one colour scale (the louder one's peak)."""
+    """Spectrogram images, with axes, of the mix and the plain sum on one colour scale (the louder one's peak)."""
     reference = max(float(spectrogram_db(audio, SPECTROGRAM_SIZE[0]).max()) for audio in (mix, summed))
-    return spectrogram_image(mix, sample_rate, reference), spectrogram_image(summed, sample_rate, reference)
+    seconds = mix.shape[-1] / sample_rate
+    return tuple(with_axes(spectrogram_image(audio, sample_rate, reference), seconds, sample_rate)
+                 for audio in (mix, summed))
 
 
 # ---- the app --------------------------------------------------------------------------------------
@@ -389,37 +482,44 @@ def build_demo(model: MixWaveUNet, limits: Limits = Limits(),
         note = gr.Markdown(upload_note({}, model.slot_names, limits)[1], elem_id="assignment-note")
         with gr.Accordion("Slots: which file feeds which input", open=True):
             menus = []
-            with gr.Row():
-                for slot in slots:
-                    pair = f"{slot} (stereo pair: {' + '.join(OVERHEAD_PAIR_SLOTS)})"
-                    label = pair if slot == OVERHEAD_PAIR else slot
-                    menus.append(gr.Dropdown(choices=[EMPTY], value=EMPTY, label=label, min_width=140,
-                                             elem_id=f"slot-{slot}"))
+            # A few menus per row, wide enough for a studio file name ("Overheads L.wav") beside the arrow.
+            for first in range(0, len(slots), SLOT_MENUS_PER_ROW):
+                with gr.Row():
+                    for slot in slots[first : first + SLOT_MENUS_PER_ROW]:
+                        pair = f"{slot} (stereo pair: {' + '.join(OVERHEAD_PAIR_SLOTS)})"
+                        label = pair if slot == OVERHEAD_PAIR else slot
+                        menus.append(gr.Dropdown(choices=[EMPTY], value=EMPTY, label=label, min_width=240,
+                                                 elem_id=f"slot-{slot}", elem_classes="slot-menu"))
         mix_button = gr.Button("Mix", variant="primary", elem_id="mix-button")
-        with gr.Row():
-            mix_player = gr.Audio(label="Model mix", type="filepath", format="wav", interactive=False,
-                                  elem_id="mix-player")
-            plain_player = gr.Audio(label="Plain sum (A/B: the tracks as uploaded, overheads hard left/right)",
-                                    type="filepath", format="wav", interactive=False)
-        download = gr.File(label="Download the mix (32-bit float WAV at the inputs' sample rate, not normalised)",
-                           interactive=False, elem_id="mix-download")
-        report = gr.Markdown(elem_id="mix-report")
-        with gr.Row():
-            waveform_mix = gr.LinePlot(x="time (s)", y="amplitude", label="Model mix: waveform", height=220)
-            waveform_sum = gr.LinePlot(x="time (s)", y="amplitude", label="Plain sum: waveform", height=220)
-        with gr.Row():
-            spectrogram_mix = gr.Image(label="Model mix: spectrogram (time →, 30 Hz to Nyquist on a log scale ↑)",
-                                       format="png", interactive=False)
-            spectrogram_sum = gr.Image(label="Plain sum: spectrogram (same colour scale)", format="png",
-                                       interactive=False)
-        gr.Markdown(
-            "**Levels.** Each track as uploaded (its level in the plain sum) and mixed alone by the model, over "
-            f"the loudest {LEVELS_EXCERPT_SECONDS:g} s: the change is the gain the model gave it, the balance "
-            "where it panned it. With all tracks playing, compression and masking change this a little."
-        )
-        with gr.Row():
-            levels_plot = gr.BarPlot(x="track", y="change (dB)", label="Level change by the model (dB)", height=260)
-            levels_table = gr.Dataframe(label="Levels", interactive=False)
+        # The results stay hidden until the first mix: no empty players, boxes or placeholder tables.
+        with gr.Column(visible=False, elem_id="results") as results:
+            with gr.Row():
+                mix_player = gr.Audio(label="Model mix", type="filepath", format="wav", interactive=False,
+                                      elem_id="mix-player")
+                plain_player = gr.Audio(label="Plain sum (A/B: the tracks as uploaded, overheads hard left/right)",
+                                        type="filepath", format="wav", interactive=False)
+            download = gr.File(label="Download the mix (32-bit float WAV at the inputs' sample rate, not "
+                               "normalised)", interactive=False, elem_id="mix-download", height=80)
+            report = gr.Markdown(elem_id="mix-report")
+            with gr.Row():
+                waveform_mix = gr.LinePlot(x="time (s)", y="amplitude", label="Model mix: waveform", height=220,
+                                           min_width=400)
+                waveform_sum = gr.LinePlot(x="time (s)", y="amplitude", label="Plain sum: waveform", height=220,
+                                           min_width=400)
+            with gr.Row():
+                spectrogram_mix = gr.Image(label="Model mix: spectrogram", format="png", interactive=False,
+                                           min_width=480, elem_id="spectrogram-mix")
+                spectrogram_sum = gr.Image(label="Plain sum: spectrogram (same colour scale)", format="png",
+                                           interactive=False, min_width=480, elem_id="spectrogram-sum")
+            gr.Markdown(
+                "**Levels.** Each track as uploaded (its level in the plain sum) and mixed alone by the model, "
+                f"over the loudest {LEVELS_EXCERPT_SECONDS:g} s: the change is the gain the model gave it, the "
+                "balance where it panned it. With all tracks playing, compression and masking change this a little."
+            )
+            # One above the other, each the page's width: every column of the table and every bar's name shows.
+            levels_plot = gr.BarPlot(x="track", y="change (dB)", label="Level change by the model (dB)", height=260,
+                                     elem_id="levels-plot")
+            levels_table = gr.Dataframe(label="Levels", interactive=False, wrap=True, elem_id="levels-table")
 
         files.change(assign, inputs=[files], outputs=[*menus, note], api_name="assign")
         mix_button.click(
@@ -427,20 +527,20 @@ def build_demo(model: MixWaveUNet, limits: Limits = Limits(),
             outputs=[mix_player, download, plain_player, report, waveform_mix, waveform_sum, spectrogram_mix,
                      spectrogram_sum, levels_plot, levels_table],
             api_name="mix", concurrency_limit=1,
-        )
+        ).success(lambda: gr.Column(visible=True), outputs=[results], api_visibility="private")
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return demo
 
 
 def launch_options(limits: Limits = Limits()) -> dict:
-    """Keyword arguments of `demo.launch`: upload size limit, the example's folder, the theme.
+    """Keyword arguments of `demo.launch`: upload size limit, the example's folder, the theme and styles.
 
     The server's name and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (Gradio reads them).
     """
     from mixwave_hf.example import EXAMPLE_DIR
 
     return {"max_file_size": limits.max_file_bytes, "allowed_paths": [str(EXAMPLE_DIR)], "theme": theme(),
-            "show_error": True}
+            "css": CSS, "show_error": True}
 
 
 def launch_demo(demo: gr.Blocks, limits: Limits = Limits(), **options) -> None:

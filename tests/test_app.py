@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
@@ -33,6 +34,8 @@ from mixwave_hf.example import example_stems
 from mixwave_hf.model import MixWaveUNet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: Where the browser test saves its screenshots of the page (CI keeps build/ as artifacts).
+SCREENSHOT_DIR = REPO_ROOT / "build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -182,6 +185,30 @@ def wait_for_server(url: str, process: subprocess.Popen, seconds: float = 180.0)
     raise AssertionError(f"app.py did not answer at {url} within {seconds:.0f} s")
 
 
+def check_layout(page) -> None:
+    """What a person checks is on screen: whole file names in the slot menus, clear of the arrow; every
+    column of the levels table inside its box; spectrograms framed by axes (wider than the plot area)."""
+    menus = page.locator(".slot-menu").evaluate_all("""menus => menus.map(menu => {
+        const input = menu.querySelector('input'), arrow = menu.querySelector('.dropdown-arrow');
+        const text_right = input.getBoundingClientRect().right - parseFloat(getComputedStyle(input).paddingRight);
+        return {value: input.value, clear_of_arrow: text_right <= arrow.getBoundingClientRect().left + 1,
+                whole: input.scrollWidth <= input.clientWidth};
+    })""")
+    assert len(menus) == 9 and all(menu["clear_of_arrow"] and menu["whole"] for menu in menus), menus
+    headers = page.locator("#levels-table").evaluate("""table => {
+        const box = table.getBoundingClientRect();
+        return [...table.querySelectorAll('thead th')].map(cell => {
+            const rect = cell.getBoundingClientRect();
+            return {text: cell.innerText.trim(), inside: rect.left >= box.left - 1 && rect.right <= box.right + 1};
+        });
+    }""")
+    assert len(headers) >= 5 and all(header["inside"] for header in headers), headers
+    from mixwave_hf.demo import SPECTROGRAM_SIZE
+
+    for image in ("#spectrogram-mix img", "#spectrogram-sum img"):
+        assert page.locator(image).evaluate("image => image.naturalWidth") > SPECTROGRAM_SIZE[0]
+
+
 def test_browser_uploads_the_example_and_downloads_the_mix(tiny_model_dir, tmp_path):
     playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
                                          "(pip install playwright; the test uses Debian's chromium)")
@@ -211,6 +238,12 @@ def test_browser_uploads_the_example_and_downloads_the_mix(tiny_model_dir, tmp_p
 
                 page.route("**/*", local_only)
                 page.goto(url, timeout=120_000)
+                playwright_api.expect(page.locator("#mix-button")).to_be_visible(timeout=120_000)
+                SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOT_DIR / "demo-on-load.png"), full_page=True)
+                # Before a mix: no empty players, download box or placeholder table.
+                for hidden in ("#results", "#mix-download", "#levels-table"):
+                    playwright_api.expect(page.locator(hidden)).to_be_hidden()
                 page.locator("#stems input[type=file]").set_input_files([str(path) for path in example_stems()])
                 playwright_api.expect(page.locator("#assignment-note")).to_contain_text(
                     "8 of 8 files assigned", timeout=120_000)
@@ -226,9 +259,9 @@ def test_browser_uploads_the_example_and_downloads_the_mix(tiny_model_dir, tmp_p
                 assert soundfile.info(io.BytesIO(response.body())).channels == 2
                 # The player (in a shadow root, which playwright's CSS locators pierce) shows the mix's length.
                 playwright_api.expect(page.locator("#mix-player")).to_contain_text("0:04", timeout=60_000)
-                screenshot = tmp_path / "demo.png"
-                page.screenshot(path=str(screenshot), full_page=True)
-                print(f"screenshot: {screenshot}")
+                check_layout(page)
+                page.screenshot(path=str(SCREENSHOT_DIR / "demo-mixed.png"), full_page=True)
+                print(f"screenshots: {SCREENSHOT_DIR}")
             finally:
                 browser.close()
     finally:
@@ -240,28 +273,65 @@ def test_browser_uploads_the_example_and_downloads_the_mix(tiny_model_dir, tmp_p
     print(f"requests to other hosts, aborted: {outside_requests or 'none'}")
 
 
-def test_make_space_assembles_a_space_folder(tmp_path):
-    import yaml
+def fake_wheel(path: Path) -> Path:
+    """A minimal mixwave_hf wheel: the package's __init__.py and METADATA with core, `demo` and `data` requirements."""
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr("mixwave_hf/__init__.py", "")
+        wheel.writestr("mixwave_hf/pretrained/config.json", "{}")
+        wheel.writestr("mixwave_hf-0.1.0.dist-info/METADATA", "\n".join([
+            "Metadata-Version: 2.4", "Name: mixwave-hf", "Version: 0.1.0", "Requires-Dist: torch>=2.3",
+            "Requires-Dist: soundfile>=0.12", 'Requires-Dist: gradio<7,>=6.31; extra == "demo"',
+            'Requires-Dist: pedalboard>=0.9; extra == "data"', 'Requires-Dist: mixwave-hf[data]; extra == "dev"']))
+    return path
 
+
+def load_assemble():
     sys.path.insert(0, str(REPO_ROOT / "space"))
     try:
-        from assemble import assemble_space
+        import assemble
     finally:
         sys.path.remove(str(REPO_ROOT / "space"))
-    wheel = tmp_path / "mixwave_hf-0.1.0-py3-none-any.whl"
-    wheel.write_bytes(b"PK")
-    out_dir = tmp_path / "space"
-    assemble_space(out_dir, wheel, "org/mixwave-drums")
+    return assemble
 
-    assert {path.name for path in out_dir.iterdir()} == {"README.md", "app.py", "requirements.txt", wheel.name}
-    front_matter = yaml.safe_load((out_dir / "README.md").read_text().split("---")[1])
+
+def test_make_space_assembles_a_space_folder(tmp_path):
     import gradio
+    import yaml
 
+    assemble = load_assemble()
+    wheel = fake_wheel(tmp_path / "mixwave_hf-0.1.0-py3-none-any.whl")
+    out_dir = tmp_path / "space"
+    assemble.assemble_space(out_dir, wheel, "someone/mixwave-drums")
+
+    assert {path.name for path in out_dir.iterdir()} == {"README.md", "app.py", "requirements.txt", "mixwave_hf"}
+    assert (out_dir / "mixwave_hf" / "pretrained" / "config.json").is_file()
+    front_matter = yaml.safe_load((out_dir / "README.md").read_text().split("---")[1])
     assert front_matter["sdk"] == "gradio" and front_matter["sdk_version"] == gradio.__version__
     assert front_matter["app_file"] == "app.py" and front_matter["python_version"] == "3.11"
-    assert front_matter["models"] == ["org/mixwave-drums"]
+    assert front_matter["models"] == ["someone/mixwave-drums"]
+    assert front_matter["license"] == "cc-by-sa-3.0"  # the weights and the example audio; the code is Apache-2.0
+    assert "code\n(`app.py` and `mixwave_hf/*.py`) is Apache-2.0" in (out_dir / "README.md").read_text()
+    # The Space's build installs requirements.txt alone: no local paths, the wheel's own dependencies instead.
     requirements = (out_dir / "requirements.txt").read_text().splitlines()
-    assert f"./{wheel.name}[demo]" in requirements and "torch==2.13.0+cpu" in requirements
+    assert requirements == ["--extra-index-url https://download.pytorch.org/whl/cpu", "torch==2.13.0+cpu",
+                            f"gradio=={gradio.__version__}", "soundfile>=0.12"]
+
+
+def test_the_space_model_id_is_a_clear_setting(tmp_path, capsys):
+    import yaml
+
+    assemble = load_assemble()
+    wheel = fake_wheel(tmp_path / "mixwave_hf-0.1.0-py3-none-any.whl")
+    for placeholder in ["mixwave-hf/mix-wave-u-net-drums", "org/name", "no-slash"]:
+        with pytest.raises(SystemExit, match=f"--model-id '?{placeholder}'?: "):
+            assemble.assemble_space(tmp_path / placeholder.replace("/", "_"), wheel, placeholder)
+    assert assemble.main([str(tmp_path / "unlinked"), "--wheel", str(wheel)]) == 0
+    assert "links no model repo" in capsys.readouterr().out
+    readme = (tmp_path / "unlinked" / "README.md").read_text()
+    assert "models" not in yaml.safe_load(readme.split("---")[1])
+    assert "the model in `mixwave_hf/pretrained/`" in readme
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "SPACE_MODEL ?=\n" in makefile and "$(if $(SPACE_MODEL),--model-id $(SPACE_MODEL))" in makefile
 
 
 @pytest.mark.parametrize("left,right", [("Overheads L", "Overheads R"), ("Overhead 1", "Overhead 2")])
@@ -287,3 +357,69 @@ def test_a_real_session_is_assigned_as_the_cli_assigns_it(client, tmp_path, left
     assert "Room L.wav, Room R.wav left out: room mics are not model inputs" in note
     assert ("1 = left, 2 = right" in note) == left.endswith("1")
     assert "no slot matches" not in note
+
+
+def test_only_empty_files_give_a_clear_message(client, tmp_path):
+    paths = [tmp_path / "kick.wav", tmp_path / "snare.wav"]
+    for path in paths:
+        soundfile.write(path, np.zeros(0, np.float32), 44100)
+    menus, note = assign(client, paths)
+    assert "Empty (0 samples):** kick.wav, snare.wav" in note
+    with pytest.raises(Exception, match=r"nothing to mix: every chosen file is empty \(0 samples\): kick.wav, "
+                       "snare.wav") as raised:
+        client.predict([handle_file(str(path)) for path in paths], *menus, api_name="/mix")
+    assert "zero-size array" not in str(raised.value)
+
+
+def test_notes_name_the_uploaded_file_not_the_server_path(client, tmp_path):
+    unreadable = tmp_path / "kick.wav"
+    unreadable.write_text("not audio")
+    _, note = assign(client, [unreadable])
+    assert "Error opening 'kick.wav'" in note and f"{os.sep}kick.wav" not in note
+
+    # A truncated WAV (its header promises 1 s, 0.5 s is there) beside an empty track: both noted by name.
+    rate = 22050
+    snare, hihat = tmp_path / "snare.wav", tmp_path / "hihat.wav"
+    soundfile.write(snare, 0.3 * np.sin(np.arange(rate) / 10).astype(np.float32), rate, subtype="PCM_16")
+    snare.write_bytes(snare.read_bytes()[: 44 + rate])
+    soundfile.write(hihat, np.zeros(0, np.float32), rate)
+    menus, _ = assign(client, [snare, hihat])
+    _, _, _, report, *_ = client.predict([handle_file(str(snare)), handle_file(str(hihat))], *menus,
+                                         api_name="/mix")
+    assert "Note: snare.wav: file ends early: 0.50 s of 1.00 s read" in report
+    assert report.count("empty (0 samples)") == 1 and "Note: hihat.wav: empty (0 samples)" in report
+    assert os.sep not in report.replace("A/B", "")
+
+
+def test_sizes_read_the_same_on_the_page_and_in_the_browser_message():
+    from mixwave_hf.demo import MAX_FILE_MIB
+
+    limits = Limits()
+    assert f"each at most {MAX_FILE_MIB} MiB" in limits.describe()
+    # The browser's "too large" message divides by 1024² and prints one decimal ("200.0 Mb").
+    assert f"{limits.max_file_bytes / 1024**2:.1f}" == f"{MAX_FILE_MIB:.1f}"
+    assert launch_options(limits)["max_file_size"] == limits.max_file_bytes
+
+
+def test_spectrograms_have_axes():
+    from mixwave_hf.demo import SPECTROGRAM_MARGINS, SPECTROGRAM_SIZE, spectrogram_pair
+
+    rate = 22050
+    noise = np.random.default_rng(0).normal(0, 0.1, (2, 2 * rate)).astype(np.float32)
+    mix_image, sum_image = spectrogram_pair(noise, noise, rate)
+    width, height = SPECTROGRAM_SIZE
+    margins = SPECTROGRAM_MARGINS
+    assert mix_image.shape == sum_image.shape == (margins["top"] + height + margins["bottom"],
+                                                  margins["left"] + width + margins["right"], 3)
+    left_margin = mix_image[margins["top"]:margins["top"] + height, : margins["left"] - 2]
+    below = mix_image[margins["top"] + height + 2:, margins["left"]: margins["left"] + width]
+    assert (left_margin < 128).any() and (below < 128).any(), "no tick labels drawn beside or below the plot"
+
+
+def test_make_test_installs_the_browser_it_needs():
+    """`make test` (the README's test command) installs Debian's chromium, as it does the soundfonts."""
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    dry_run = subprocess.run(["make", "-n", "test"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert f"[ ! -x {CHROMIUM} ]" in dry_run.stdout and "apt-get install -y -qq chromium" in dry_run.stdout
+    assert dry_run.stdout.index("chromium") < dry_run.stdout.index("pytest")

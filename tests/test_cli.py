@@ -379,3 +379,29 @@ def test_a_three_channel_file_is_an_error_naming_the_file(tiny_model_dir, drum_t
     soundfile.write(stems / "snare.wav", np.stack([drum_tracks["snare"]] * 3, axis=1), RATE)
     status, _, err = run("mix", stems, "-o", tmp_path / "mix.wav", "--model", tiny_model_dir, capsys=capsys)
     assert status == 1 and f"{stems / 'snare.wav'}: 3 channels; expected mono or stereo" in err
+
+
+def forget_modules(monkeypatch, prefix: str) -> None:
+    """Drop `prefix` and its submodules from sys.modules for this test, so that the next import runs again."""
+    for name in [name for name in sys.modules if name == prefix or name.startswith(prefix + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+
+
+@pytest.mark.parametrize("missing", ["pedalboard", "datasets", "pyarrow"])
+def test_data_build_without_the_data_extra_says_what_to_install(tmp_path, capsys, monkeypatch, missing):
+    # As from a plain wheel: the `data` extra's module cannot be imported.
+    for module in [missing, "mixwave_hf.data"]:
+        forget_modules(monkeypatch, module)
+    monkeypatch.setitem(sys.modules, missing, None)
+    code = main(["data", "build", "synth", str(tmp_path / "corpus"), "--hours", "0.01", "--workers", "1"])
+    message = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in message
+    assert "`mixwave data build synth` needs " in message and "pip install 'mixwave-hf[data]'" in message
+
+
+def test_other_missing_modules_are_not_hidden(monkeypatch):
+    from mixwave_hf.cli import missing_dependency_hint
+
+    assert missing_dependency_hint("pyarrow.parquet") == "install the `data` extra: pip install 'mixwave-hf[data]'"
+    assert "--no-deps tinysoundfont" in missing_dependency_hint("tinysoundfont")
+    assert missing_dependency_hint("numpy") is None  # a core dependency: a broken install, shown as it is

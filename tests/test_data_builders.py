@@ -221,3 +221,38 @@ def test_synth_builder_renders_a_tiny_corpus_with_every_split(tmp_path, capsys):
     card = card_yaml(out)
     assert card["license"] == "cc-by-sa-3.0" and "synthetic" in card["tags"]
     assert "CC-BY-SA" in (out / "README.md").read_text()
+
+
+def test_the_dataset_cards_plain_datasets_example_runs_without_torchcodec(tmp_path):
+    """The card's ```python block, on a built folder in place of THIS_REPO, in a process where torchcodec is
+    blocked: plain `datasets` users read the audio with decode=False + soundfile."""
+    from mixwave_hf.data.builders import build_dataset, with_rows
+    from mixwave_hf.data.dataset_card import DatasetDescription
+    from mixwave_hf.data.schema import Song
+
+    mix = np.full((2, 4410), 0.1, np.float32)
+    song = Song("a", {"kick": np.full(4410, 0.1, np.float32)}, mix, None, 44100, "t", "cc0")
+    out = tmp_path / "out"
+    build_dataset(with_rows([("train", song)]), out, DatasetDescription("t", "cc0", "test"), train_shards=1)
+    card = (out / "README.md").read_text()
+    assert "pip install 'datasets[audio]'" in card and "decode=False" in card
+    code = card.split("```python\n")[1].split("\n```")[0].replace("THIS_REPO", str(out))
+    script = f"""
+import importlib.abc, importlib.machinery, sys
+
+class Blocker(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torchcodec":
+            return importlib.machinery.ModuleSpec(name, self)
+    def create_module(self, spec):
+        raise ImportError("torchcodec is blocked in this test")
+    def exec_module(self, module):
+        pass
+
+sys.meta_path.insert(0, Blocker())
+{code}
+assert mix.shape == (4410, 2) and rate == 44100 and audio.shape == (4410,)
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]

@@ -80,13 +80,29 @@ the song has, named as recorded), `wet_mix` (the engineer's stereo mix, the defa
 e.g. every render parameter). The configs `wet` (default) and `dry` read the same files; the
 config name says which mix is the training target.
 
+Reading it with plain `datasets`: leave the audio undecoded (FLAC bytes) and decode it with
+soundfile, as mixwave-hf does; this needs neither torchcodec nor FFmpeg.
+
 ```python
+import io
+
+import soundfile
 from datasets import Audio, List, load_dataset
+
 rows = load_dataset("THIS_REPO", split="train", streaming=True)
-rows = rows.cast_column("tracks", List(Audio(decode=False)))  # FLAC bytes: decode with soundfile, no FFmpeg
+rows = rows.cast_column("tracks", List(Audio(decode=False)))
+for column in ("wet_mix", "dry_mix"):
+    rows = rows.cast_column(column, Audio(decode=False))
+row = next(iter(rows))
+mix, rate = soundfile.read(io.BytesIO(row["wet_mix"]["bytes"]), dtype="float32")  # [samples, 2]
+for name, track in zip(row["track_names"], row["tracks"]):
+    audio, _ = soundfile.read(io.BytesIO(track["bytes"]), dtype="float32")  # [samples], mono
 ```
 
-Training streams it with `mixwave_hf.data.loader`; see the mixwave-hf README.
+Iterating without those casts lets `datasets` decode the audio itself, which stops with "install
+torchcodec" unless `pip install 'datasets[audio]'` (torchcodec) and FFmpeg's libraries are
+installed. With mixwave-hf installed, `mixwave_hf.data.schema.open_split(...)` and `decode_audio(...)`
+do the above; training streams the dataset with `mixwave_hf.data.loader` (see the mixwave-hf README).
 
 ## Licence and attribution
 
