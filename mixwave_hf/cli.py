@@ -28,9 +28,11 @@ from mixwave_hf.audio import (
 from mixwave_hf.mixing import (
     DEFAULT_PEAK_CEILING_DB,
     DEFAULT_WINDOW_SECONDS,
+    MAX_TRIM_DB,
     MAX_WINDOW_SECONDS,
     empty_track_warning,
     mix_tracks,
+    slot_trims,
 )
 from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
 
@@ -112,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
                      f"(default {DEFAULT_PEAK_CEILING_DB:g} dBFS; -60 to 0)")
     mix.add_argument("--no-limiter", action="store_true",
                      help="no peak limiter: samples beyond full scale are clipped (and reported)")
+    mix.add_argument("--trim", action="append", default=[], metavar="SLOT=DB",
+                     help=f"turn a slot's track up or down (dB, -{MAX_TRIM_DB:g} to +{MAX_TRIM_DB:g}) after "
+                     "levelling, before the network, "
+                     "e.g. --trim snare=+2 --trim overheads=-3 (repeatable; aliases accepted)")
+    add_intensity_argument(mix)
     mix.set_defaults(run=run_mix)
     add_data_commands(commands)
 
@@ -132,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--examples-dir", type=Path, default=Path("evaluation-examples"),
                           help="folder for --examples (default evaluation-examples)")
     evaluate.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    add_intensity_argument(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
     push = commands.add_parser("push", help="upload a model folder to a Hub model repo, with its card",
@@ -144,6 +152,39 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--evaluation", type=Path, help="an evaluation JSON to show (default MODEL_DIR/evaluation.json)")
     push.set_defaults(run=run_push_model)
     return parser
+
+
+def add_intensity_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--intensity", type=float, default=1.0,
+                        help="how much of the network's processing is heard: 1 the model as trained (default), 0 "
+                        "its static balance alone (the output layer's gains and pans on the tracks), between "
+                        "them a blend")
+
+
+def check_intensity(intensity: float) -> None:
+    """CommandError for an --intensity outside 0..1."""
+    if not 0.0 <= intensity <= 1.0:
+        raise CommandError(f"--intensity {intensity}; expected 0 (the model's static balance) to 1 (the full mix)")
+
+
+def parse_trims(texts: list[str], slot_names: tuple[str, ...]) -> dict[str, float]:
+    """--trim SLOT=DB entries -> {name as given: dB}, checked against the model's slots (`mixing.slot_trims`)."""
+    trims: dict[str, float] = {}
+    for text in texts:
+        name, separator, value = text.partition("=")
+        if name.strip() in trims:
+            raise CommandError(f"--trim gives {name.strip()!r} twice; keep one")
+        try:
+            trims[name.strip()] = float(value)
+        except ValueError:
+            separator = ""
+        if not separator or not name.strip():
+            raise CommandError(f"--trim {text}: expected SLOT=DB, e.g. --trim snare=+2 or --trim overheads=-3")
+    try:
+        slot_trims(trims, slot_names)
+    except ValueError as error:
+        raise CommandError(f"--trim: {error}") from error
+    return trims
 
 
 def add_data_commands(commands) -> None:
@@ -191,12 +232,14 @@ def run_mix(args: argparse.Namespace) -> int:
     check_output(args.output, args.format)
     device = resolve_device(args.device)
     model = load_model(args.model)
+    trims = parse_trims(args.trim, model.slot_names)
     assignment = find_stems(args.inputs, args.map, model.slot_names)
     tracks, sample_rate = read_stems(assignment, args.sample_rate)
     try:
         mixed = mix_tracks(model, tracks, sample_rate, window_seconds=args.window_seconds,
                            batch_size=args.batch_size, device=device, progress=True,
-                           peak_ceiling_db=None if args.no_limiter else args.peak_ceiling)
+                           peak_ceiling_db=None if args.no_limiter else args.peak_ceiling, trims=trims,
+                           intensity=args.intensity)
     except ValueError as error:
         raise CommandError(str(error)) from error
     reported = {empty_track_warning(slot) for slot, audio in tracks.items() if audio.shape[-1] == 0}
@@ -223,6 +266,7 @@ def check_mix_options(args: argparse.Namespace) -> None:
     low, high = SAMPLE_RATE_RANGE
     if args.sample_rate is not None and not low <= args.sample_rate <= high:
         raise CommandError(f"--sample-rate {args.sample_rate}; expected {low} to {high} Hz")
+    check_intensity(args.intensity)
 
 
 def check_output(path: Path, output_format: str) -> None:
@@ -277,6 +321,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise CommandError("--stems needs --reference, the mix to compare against")
     if args.examples < 0:
         raise CommandError(f"--examples {args.examples}; expected 0 or more")
+    check_intensity(args.intensity)
     device = resolve_device(args.device)
     model = load_model(args.model)
     command = "mixwave evaluate " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["evaluate"] else ""
@@ -291,7 +336,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         dataset, split, target = str(args.reference), "", "reference"
     try:
         evaluation = evaluate(model, songs, dataset=dataset, split=split, target=target, command=command,
-                              examples=args.examples, examples_dir=args.examples_dir, device=str(device))
+                              examples=args.examples, examples_dir=args.examples_dir, device=str(device),
+                              intensity=args.intensity)
     except ValueError as error:
         raise CommandError(str(error)) from error
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -82,11 +82,14 @@ def _metadata(row: dict) -> dict:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def score_song(model: MixWaveUNet, song: EvaluationSong, device: str | None = None) -> tuple[dict, dict]:
-    """({system: {metric: value}}, {system: [2, samples] mix}) for the model and every baseline."""
+def score_song(model: MixWaveUNet, song: EvaluationSong, device: str | None = None, intensity: float = 1.0
+               ) -> tuple[dict, dict]:
+    """({system: {metric: value}}, {system: [2, samples] mix}) for the model (mixed at processing
+    `intensity`, see `mix_tracks`) and every baseline."""
     slot_tracks = {name: audio for name, audio in song.tracks.items() if match_slot(name, model.slot_names)}
     length = song.reference.shape[-1]
-    mixes = {MODEL_SYSTEM: fit_length(mix_tracks(model, slot_tracks, song.sample_rate, device=device).audio, length)}
+    mixed = mix_tracks(model, slot_tracks, song.sample_rate, device=device, intensity=intensity)
+    mixes = {MODEL_SYSTEM: fit_length(mixed.audio, length)}
     for name, baseline in baselines.BASELINES.items():
         reference = song.reference if baseline.needs_reference else None
         mixes[name] = fit_length(baseline.mix(slot_tracks, song.sample_rate, reference), length)
@@ -96,15 +99,16 @@ def score_song(model: MixWaveUNet, song: EvaluationSong, device: str | None = No
 
 def evaluate(model: MixWaveUNet, songs: Iterable[EvaluationSong], *, dataset: str = "", split: str = "",
              target: str = "", command: str = "", examples: int = 0, examples_dir: str | Path | None = None,
-             device: str | None = None, total: int | None = None) -> dict:
-    """Score `model` and the baselines on every song; returns the evaluation dict (JSON-able).
+             device: str | None = None, total: int | None = None, intensity: float = 1.0) -> dict:
+    """Score `model` (mixed at processing `intensity`, recorded in the result) and the baselines on
+    every song; returns the evaluation dict (JSON-able).
 
     The first `examples` songs' mixes are written to `examples_dir` as float WAVs.
     """
     per_song: dict[str, dict[str, dict[str, float]]] = {}
     groups: dict[str, list[str]] = {}
     for index, song in enumerate(tqdm(songs, total=total, unit="song", desc="evaluating")):
-        scores, mixes = score_song(model, song, device)
+        scores, mixes = score_song(model, song, device, intensity)
         per_song[song.song_id] = scores
         if song.group is not None:
             groups.setdefault(song.group, []).append(song.song_id)
@@ -126,6 +130,7 @@ def evaluate(model: MixWaveUNet, songs: Iterable[EvaluationSong], *, dataset: st
                        for group, song_ids in sorted(groups.items())}
     return {
         "dataset": dataset, "split": split, "target": target, "songs": len(per_song), "command": command,
+        "intensity": intensity,
         "metrics": {name: {"unit": info.unit, "lower_is_better": info.lower_is_better,
                            "uses_loudness": info.uses_loudness, "description": info.description}
                     for name, info in metrics.METRICS.items()},

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mixwave_hf.audio import DC_CUTOFF_HZ, check_finite, level_tracks, remove_dc, resample
+from mixwave_hf.audio import DC_CUTOFF_HZ, check_finite, integrated_loudness, level_tracks, remove_dc, resample
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, check_overhead_pair, resolve_slot_name
 from mixwave_hf.streaming import StreamingMixWaveUNet
@@ -36,6 +36,11 @@ QUIET_INPUT_DB = -50.0
 DEFAULT_PEAK_CEILING_DB = -1.0
 #: The limiter's look-ahead and release (s): a gain dip starts this long before a peak and ends as long after.
 LIMITER_HOLD_SECONDS = 0.005
+#: The largest per-slot trim (dB, either way) `mix_tracks` accepts: a fader move, not a rebalance.
+MAX_TRIM_DB = 12.0
+#: Below intensity 1, a static part this far (LU) from the full mix's loudness is reported: the model
+#: keeps much of its balance in the processed part, so intensity changes more than the processing.
+STATIC_LOUDNESS_GAP_LU = 6.0
 
 
 @dataclass
@@ -46,7 +51,8 @@ class MixResult:
     `limited_samples` counts samples the limiter turned down (to `peak_ceiling_db`), and
     `clipped_samples` those still beyond full scale that were clipped (only without the limiter).
     `input_gains_db` is the gain (dB) levelling applied to each slot's track, for models that level
-    their inputs. `warnings` says what was done to the input and the output.
+    their inputs; `trims_db` the user's trims by slot (dB, after levelling); `intensity` the processing
+    intensity mixed at. `warnings` says what was done to the input and the output.
     """
 
     audio: np.ndarray
@@ -55,6 +61,8 @@ class MixResult:
     peak: float = 0.0
     limited_samples: int = 0
     input_gains_db: dict[str, float] = field(default_factory=dict)
+    trims_db: dict[str, float] = field(default_factory=dict)
+    intensity: float = 1.0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -68,6 +76,8 @@ def mix_tracks(
     device: str | torch.device | None = None,
     progress: bool = False,
     peak_ceiling_db: float | None = DEFAULT_PEAK_CEILING_DB,
+    trims: Mapping[str, float] | None = None,
+    intensity: float = 1.0,
 ) -> MixResult:
     """Mix a whole song with `model`.
 
@@ -88,6 +98,15 @@ def mix_tracks(
         peak_ceiling_db: peaks of the mix above this level (dBFS, at most 0) are turned down by a
             look-ahead peak limiter (`limit_peaks`), reported in the warnings; None: no limiter,
             samples beyond full scale are clipped (and reported).
+        trims: slot name (or an alias, or "overheads" for both overhead slots) -> gain in dB, within
+            ±MAX_TRIM_DB, applied to the track after levelling (for a model without levelling, to the
+            track as given) and before the network: a fader moved before the engineer's processing.
+        intensity: 0 to 1, how much of the network's processing is heard. The output layer is a
+            static part (its weights on the input tracks: gains and pans) plus a processed part (its
+            weights on the network's features, and its bias); the mix is static + intensity x
+            processed. 1 (default) is the model as trained, bit for bit; 0 its static balance alone.
+            Below 1, a static part more than STATIC_LOUDNESS_GAP_LU from the full mix's loudness is
+            reported: such a model keeps much of its balance in the processed part.
 
     A track with a DC offset has it removed first (`audio.remove_dc`, reported). Models with
     `levelling` get every track levelled (`audio.level_tracks`), as in training; for models without
@@ -102,9 +121,13 @@ def mix_tracks(
         raise ValueError(f"window_seconds={window_seconds}; expected a positive number of seconds")
     if peak_ceiling_db is not None and not -60.0 <= peak_ceiling_db <= 0.0:
         raise ValueError(f"peak_ceiling_db={peak_ceiling_db}; expected -60 to 0 dBFS, or None for no limiter")
+    if not 0.0 <= intensity <= 1.0:
+        raise ValueError(f"intensity={intensity}; expected 0 (the model's static balance) to 1 (the full mix)")
+    trims_db = slot_trims(trims, model.slot_names)
     slot_audio, warnings = arrange_tracks(tracks, model.slot_names)
     length = slot_audio.shape[-1]
-    mix = MixResult(np.zeros((model.outputs, length), np.float32), sample_rate, warnings=warnings)
+    mix = MixResult(np.zeros((model.outputs, length), np.float32), sample_rate, trims_db=trims_db,
+                    intensity=float(intensity), warnings=warnings)
     if length == 0:
         warnings.append("all tracks are empty; the mix is empty")
         return mix
@@ -128,13 +151,22 @@ def mix_tracks(
             warnings.append(f"the tracks are very quiet (loudest peak {20 * math.log10(loudest):.1f} dBFS): the "
                             "mix will be quiet; this model mixes at the level it is given (a model with "
                             "levelling levels each track first)")
+    for index, slot in enumerate(model.slot_names):
+        if trims_db.get(slot):
+            model_audio[index] *= np.float32(10 ** (trims_db[slot] / 20))
     if device is not None:
         model.to(device)
     device = next(model.parameters()).device
     if batch_size is None:
         batch_size = 8 if device.type == "cuda" else 1
     window = window_samples(model, window_seconds, model_audio.shape[-1])
-    output = run_streamed(model, torch.from_numpy(model_audio), window, batch_size, device, progress)
+    if intensity == 1.0:  # the model as trained: one output convolution, as in training
+        output = run_streamed(model, torch.from_numpy(model_audio), window, batch_size, device, progress)
+    else:
+        parts = run_streamed(model, torch.from_numpy(model_audio), window, batch_size, device, progress,
+                             split_output=True)
+        output = blend_parts(parts, intensity, model.sample_rate, warnings)
+        del parts
     del model_audio
 
     audio = fit_length(resample(output.numpy(), model.sample_rate, sample_rate), length)
@@ -155,6 +187,56 @@ def mix_tracks(
         )
     mix.audio = np.clip(audio, -1.0, 1.0, out=audio)
     return mix
+
+
+def slot_trims(trims: Mapping[str, float] | None, slot_names: tuple[str, ...]) -> dict[str, float]:
+    """Trims by slot name, alias or "overheads" (both overhead slots) -> {slot: dB} for the slots named.
+
+    Raises ValueError naming the trim for an unknown slot, a slot trimmed twice, or a value that is
+    not a number within ±MAX_TRIM_DB.
+    """
+    checked: dict[str, float] = {}
+    given_as: dict[str, str] = {}
+    for name, value in (trims or {}).items():
+        try:
+            slot = resolve_slot_name(name, slot_names)
+        except ValueError as error:
+            raise ValueError(f"trim {name!r}: {error}") from error
+        try:
+            value_db = float(value)
+        except (TypeError, ValueError):
+            value_db = math.nan
+        if not -MAX_TRIM_DB <= value_db <= MAX_TRIM_DB:
+            raise ValueError(f"trim {name!r}: {value!r} dB; expected a number from {-MAX_TRIM_DB:g} to "
+                             f"+{MAX_TRIM_DB:g} dB")
+        for each in OVERHEAD_PAIR_SLOTS if slot == OVERHEAD_PAIR else (slot,):
+            if each in given_as:
+                raise ValueError(f"trims {given_as[each]!r} and {name!r} both set slot {each!r}; keep one")
+            given_as[each], checked[each] = name, value_db
+    return checked
+
+
+def blend_parts(parts: torch.Tensor, intensity: float, sample_rate: int, warnings: list[str]) -> torch.Tensor:
+    """[2·outputs, samples] static then processed part (`run_streamed(split_output=True)`) -> the
+    [outputs, samples] mix static + intensity x processed, reusing `parts`' memory.
+
+    Appends a warning when the static part's integrated loudness is more than STATIC_LOUDNESS_GAP_LU
+    from the full mix's (static + processed), both measured on the whole song.
+    """
+    outputs = parts.shape[0] // 2
+    static, processed = parts[:outputs], parts[outputs:]
+    static_lufs = integrated_loudness(static.numpy(), sample_rate)
+    full_lufs = integrated_loudness((static + processed).numpy(), sample_rate)
+    if math.isfinite(full_lufs) and not abs(static_lufs - full_lufs) <= STATIC_LOUDNESS_GAP_LU:
+        gap = f"{abs(static_lufs - full_lufs):.1f} LU {'quieter' if static_lufs < full_lufs else 'louder'} than"
+        if not math.isfinite(static_lufs):
+            gap = "silent, beside"
+        warnings.append(
+            f"intensity {intensity:g}: the model's static part alone ({static_lufs:.1f} LUFS) is {gap} its full "
+            f"mix ({full_lufs:.1f} LUFS); this model keeps much of its balance in the processed part (it was "
+            "probably trained without the balance initialisation), so lowering the intensity changes the level "
+            "and balance, not only the processing")
+    return processed.mul_(intensity).add_(static)
 
 
 def window_samples(model: MixWaveUNet, window_seconds: float, length: int) -> int:
@@ -302,11 +384,13 @@ def run_streamed(
     segments: int,
     device: torch.device,
     progress: bool = False,
+    split_output: bool = False,
 ) -> torch.Tensor:
     """[slots, samples] tracks at the model's rate -> [outputs, samples] mix, equal to one full pass.
 
     The song is split into `segments` parts (starts on multiples of 2**levels) streamed side by
-    side, `window` input samples (a multiple of 2**levels) at a time.
+    side, `window` input samples (a multiple of 2**levels) at a time. With `split_output`, the output
+    layer's static and processed parts come out stacked instead: [2·outputs, samples], summing to the mix.
     """
     step = 2**model.levels
     if window <= 0 or window % step:
@@ -315,7 +399,8 @@ def run_streamed(
     context = model.valid_lengths().context
     segments = max(1, min(segments, -(-total // step)))
     segment_length = -(-total // (segments * step)) * step
-    output = torch.zeros(model.outputs, total)  # exactly the song: no second copy to trim it later
+    channels = model.outputs * (2 if split_output else 1)
+    output = torch.zeros(channels, total)  # exactly the song: no second copy to trim it later
     produced = 0
     batch = torch.zeros(segments, slots, window)
     # Each segment needs its context on both sides, plus up to 2**levels samples of alignment.
@@ -325,7 +410,7 @@ def run_streamed(
     bar = tqdm(total=windows, unit="window", desc="mixing", disable=not progress or windows < 10, leave=False)
     try:
         with torch.inference_mode():
-            stream = StreamingMixWaveUNet(model)
+            stream = StreamingMixWaveUNet(model, split_output=split_output)
             position = -context
             while produced < segment_length:
                 for index in range(segments):

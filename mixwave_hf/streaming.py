@@ -26,6 +26,7 @@ class ConvStream:
     def __init__(self, conv: nn.Conv1d, activation: bool = True) -> None:
         self.conv, self.activation = conv, activation
         self.keep = conv.kernel_size[0] - 1
+        self.out_channels = conv.out_channels
         self.tail: torch.Tensor | None = None
 
     def input_buffer(self, like: torch.Tensor, new_samples: int) -> tuple[torch.Tensor, int]:
@@ -42,9 +43,29 @@ class ConvStream:
         if self.keep:
             self.tail = buffer[..., max(0, buffer.shape[-1] - self.keep) :].clone()
         if buffer.shape[-1] <= self.keep:
-            return buffer.new_empty(buffer.shape[0], self.conv.out_channels, 0)
-        outputs = self.conv(buffer)
+            return buffer.new_empty(buffer.shape[0], self.out_channels, 0)
+        outputs = self.convolve(buffer)
         return F.leaky_relu_(outputs, NEGATIVE_SLOPE) if self.activation else outputs
+
+    def convolve(self, buffer: torch.Tensor) -> torch.Tensor:
+        return self.conv(buffer)
+
+
+class SplitOutputStream(ConvStream):
+    """The output convolution as its two parts, stacked: [batch, 2·outputs, n], the static part (its
+    weights on the `tracks` input tracks, no bias) then the processed part (its weights on the features,
+    and the bias). Their sum is the model's output; `mixing.mix_tracks` blends them for `intensity`."""
+
+    def __init__(self, conv: nn.Conv1d, tracks: int) -> None:
+        super().__init__(conv, activation=False)
+        weight = conv.weight.detach()
+        self.tracks, self.out_channels = tracks, 2 * conv.out_channels
+        self.track_weight, self.feature_weight = weight[:, :tracks], weight[:, tracks:]
+        self.bias = None if conv.bias is None else conv.bias.detach()
+
+    def convolve(self, buffer: torch.Tensor) -> torch.Tensor:
+        return torch.cat([F.conv1d(buffer[:, : self.tracks], self.track_weight),
+                          F.conv1d(buffer[:, self.tracks :], self.feature_weight, self.bias)], dim=1)
 
 
 class CropStream:
@@ -139,10 +160,11 @@ class StreamingMixWaveUNet:
     Output sample t of the stream is output sample t of one forward pass over everything pushed:
     output t sees input samples t .. t + 2·context, so push `context` samples (zeros, say) before
     the first sample to be mixed. Nothing here builds an autograd graph if called under
-    `torch.inference_mode()`.
+    `torch.inference_mode()`. With `split_output` the output layer's two parts come out stacked
+    (`SplitOutputStream`): [batch, 2·outputs, m], static then processed.
     """
 
-    def __init__(self, model: MixWaveUNet) -> None:
+    def __init__(self, model: MixWaveUNet, split_output: bool = False) -> None:
         skip_offsets, input_offset = model.crop_offsets()
         self.down = [ConvStream(conv) for conv in model.down]
         self.down_positions = [0] * model.levels  # samples each level has produced: the decimation phase
@@ -152,7 +174,8 @@ class StreamingMixWaveUNet:
         self.up = [DecoderLevelStream(conv, weight, skip)
                    for conv, weight, skip in zip(model.up, weights, self.skips, strict=True)]
         self.input_crop = CropStream(input_offset)
-        self.output = ConvStream(model.output, activation=False)
+        self.output = (SplitOutputStream(model.output, len(model.slot_names)) if split_output
+                       else ConvStream(model.output, activation=False))
 
     def push(self, tracks: torch.Tensor) -> torch.Tensor:
         """[batch, slots, n] next input samples -> [batch, outputs, m] next output samples (m may be 0)."""

@@ -405,3 +405,24 @@ def test_other_missing_modules_are_not_hidden(monkeypatch):
     assert missing_dependency_hint("pyarrow.parquet") == "install the `data` extra: pip install 'mixwave-hf[data]'"
     assert "--no-deps tinysoundfont" in missing_dependency_hint("tinysoundfont")
     assert missing_dependency_hint("numpy") is None  # a core dependency: a broken install, shown as it is
+
+
+def test_trims_and_intensity_from_the_command_line(tiny_model_dir, drum_tracks, tmp_path, capsys):
+    """--trim and --intensity reach the mix; bad values are one-line errors before any file is read."""
+    from mixwave_hf.mixing import mix_tracks
+    from mixwave_hf.model import MixWaveUNet
+
+    stems = write_stems(tmp_path / "stems", drum_tracks)
+    output = tmp_path / "mix.wav"
+    status, out, err = run("mix", stems, "-o", output, "--model", tiny_model_dir, "--trim", "snare=+2",
+                           "--trim", "overheads=-3", "--intensity", "0.5", "--no-limiter", capsys=capsys)
+    assert status == 0, err
+    model = MixWaveUNet.from_pretrained(tiny_model_dir)
+    tracks = {slot: soundfile.read(stems / f"{slot}.wav", dtype="float32")[0] for slot in drum_tracks}
+    expected = mix_tracks(model, tracks, RATE, trims={"snare": 2.0, "overheads": -3.0}, intensity=0.5,
+                          peak_ceiling_db=None).audio
+    np.testing.assert_allclose(soundfile.read(output, dtype="float32")[0].T, expected, atol=1e-6)
+    for bad, message in ((["--trim", "snare=+20"], "12"), (["--trim", "cowbell=1"], "cowbell"),
+                         (["--trim", "snare"], "SLOT=DB"), (["--intensity", "1.5"], "--intensity 1.5")):
+        status, out, err = run("mix", stems, "-o", tmp_path / "x.wav", "--model", tiny_model_dir, *bad, capsys=capsys)
+        assert status == 1 and message in err and "Traceback" not in err, (bad, err)
