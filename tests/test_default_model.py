@@ -50,3 +50,21 @@ def test_mixwave_mix_uses_the_default_model_when_none_is_named(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "0 clipped samples" in result.stdout
     assert soundfile.info(tmp_path / "mix.wav").frames == soundfile.info(example_stems()[0]).frames
+
+
+def test_default_model_levels_its_inputs_and_beats_the_baselines_on_test_and_stress():
+    """The shipped model carries its levelling and static balance, and its shipped evaluations (the
+    held-out kit's test and stress splits) show it ahead of the rule-based mix and the loudness-matched
+    sum on the headline metric, as its card says."""
+    config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    assert config["levelling"] == "close_strokes" and config["output_init"] == "balance"
+    assert config["format_version"] == 2
+    card = (DEFAULT_MODEL_DIR / "README.md").read_text()
+    for name, split in (("evaluation.json", "test"), ("evaluation-stress.json", "stress")):
+        evaluation = json.loads((DEFAULT_MODEL_DIR / name).read_text())
+        assert evaluation["split"] == split
+        medians = {system: figures["summary"]["stereo_stft_loudness_matched"]["median"]
+                   for system, figures in evaluation["systems"].items()}
+        assert medians["model"] < medians["rule_based_mix"] and medians["model"] < medians["loudness_matched_sum"]
+        assert f"{medians['model']:.3g}" in card
+    assert "bleed-only toms" in card and "-30 LUFS" in card
