@@ -119,7 +119,8 @@ def _model_defaults() -> dict[str, Any]:
 @dataclass
 class DataOptions:
     """Crops and loaders. Sample counts at the model's rate; `crop_output_samples` is rounded up to a
-    valid window (88,200 gives the paper's 121,843 -> 89,093 samples); 22,050 = 0.5 s suits CPUs."""
+    valid window (88,200 gives the paper's 121,843 -> 89,093 samples); 22,050 = 0.5 s suits CPUs.
+    `gain_db` (random per-track input gain, ±dB) is 0 unless given when the model levels its inputs."""
 
     target: str = "wet"
     train_split: str = "train"
@@ -289,6 +290,9 @@ class TrainingConfig:
         init_from = sections["training"].init_from
         model = _init_model_section(init_from, given) if init_from else {**_model_defaults(), **given}
         _check_model_section(model)
+        if model["levelling"] is not None and "gain_db" not in (values.get("data") or {}):
+            # levelling cancels input gains: the augmentation defaults to none (a gain given explicitly is refused)
+            sections["data"] = replace(sections["data"], gain_db=0.0)
         try:  # the crops' own check of the data options against the model's levelling
             CropConfig(levelling=model["levelling"], gain_db=sections["data"].gain_db)
         except ValueError as error:

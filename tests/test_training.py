@@ -483,3 +483,13 @@ def test_a_null_balance_gain_is_fitted_on_the_training_bundle_and_saved_with_the
     assert saved["balance_gain_db"] == pytest.approx(expected, abs=1e-3)
     assert yaml.safe_load((output_dir / "config.yaml").read_text())["model"]["balance_gain_db"] == saved[
         "balance_gain_db"]
+
+
+def test_a_levelling_model_trains_without_input_gains_unless_one_is_asked_for():
+    """Levelling cancels input gains: the augmentation defaults to 0 for such a model, and an explicit
+    gain is refused (the combination is impossible, not just warned about)."""
+    levelled = TrainingConfig.from_dict({"model": {"levels": 2, "base_channels": 2, "levelling": "close_strokes"}})
+    assert levelled.data.gain_db == 0.0
+    assert TrainingConfig.from_dict({"model": {"levels": 2, "base_channels": 2}}).data.gain_db == 6.0
+    with pytest.raises(ConfigError, match="gain_db=6.0 with levelling"):
+        TrainingConfig.from_dict({"model": {"levelling": "close_strokes"}, "data": {"gain_db": 6.0}})
