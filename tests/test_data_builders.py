@@ -167,9 +167,8 @@ def test_push_and_stream_from_the_hub(hub_server, tmp_path, capsys):
     assert "expected a built dataset" in capsys.readouterr().err
 
 
-def test_writing_and_reading_need_no_torchcodec_or_ffmpeg(tmp_path):
-    """Build and stream a dataset in a process where importing torchcodec fails."""
-    script = f"""
+#: Prepended to a child process's script: importing torchcodec fails there.
+BLOCK_TORCHCODEC = """
 import importlib.abc, importlib.machinery, sys
 
 class Blocker(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -182,6 +181,12 @@ class Blocker(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass
 
 sys.meta_path.insert(0, Blocker())
+"""
+
+
+def test_writing_and_reading_need_no_torchcodec_or_ffmpeg(tmp_path):
+    """Build and stream a dataset in a process where importing torchcodec fails."""
+    script = BLOCK_TORCHCODEC + f"""
 import numpy as np
 from mixwave_hf.data.builders import build_dataset, with_rows
 from mixwave_hf.data.dataset_card import DatasetDescription
@@ -237,19 +242,7 @@ def test_the_dataset_cards_plain_datasets_example_runs_without_torchcodec(tmp_pa
     card = (out / "README.md").read_text()
     assert "pip install 'datasets[audio]'" in card and "decode=False" in card
     code = card.split("```python\n")[1].split("\n```")[0].replace("THIS_REPO", str(out))
-    script = f"""
-import importlib.abc, importlib.machinery, sys
-
-class Blocker(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "torchcodec":
-            return importlib.machinery.ModuleSpec(name, self)
-    def create_module(self, spec):
-        raise ImportError("torchcodec is blocked in this test")
-    def exec_module(self, module):
-        pass
-
-sys.meta_path.insert(0, Blocker())
+    script = BLOCK_TORCHCODEC + f"""
 {code}
 assert mix.shape == (4410, 2) and rate == 44100 and audio.shape == (4410,)
 print("ok")
