@@ -343,8 +343,12 @@ def level_tracks(tracks: np.ndarray, sample_rate: int, method: str, target_lufs:
         level = track_level(track, sample_rate, track_method)
         if math.isfinite(level):
             gains_db[index] = target_lufs - level
-    levelled = tracks * (10 ** (gains_db / 20)).astype(np.float32)[:, None]
-    return levelled, gains_db
+    return apply_gains_db(tracks, gains_db), gains_db
+
+
+def apply_gains_db(tracks: np.ndarray, gains_db: np.ndarray) -> np.ndarray:
+    """[tracks, samples] float32 with track i scaled by gains_db[i] dB (a new array)."""
+    return np.asarray(tracks, dtype=np.float32) * (10 ** (np.asarray(gains_db) / 20)).astype(np.float32)[:, None]
 
 
 def pan_gains(pan: float, law: str = "constant_power") -> tuple[float, float]:

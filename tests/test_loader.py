@@ -424,3 +424,25 @@ def test_bundle_segments_decode_one_at_a_time_and_match_read_bundle(dataset, tmp
         assert lazy[number].song_id == eager[number].song_id
     with pytest.raises(IndexError):
         lazy[12]
+
+
+def test_levelling_gains_are_measured_once_per_segment_and_reused_bit_for_bit(dataset, tmp_path) -> None:
+    from unittest import mock
+
+    from mixwave_hf.data import loader
+    from mixwave_hf.data.loader import BundleSegments, levelled_segment
+
+    config = CropConfig.for_model(MixWaveUNet(levels=3, base_channels=2, levelling="close_strokes"), 3000,
+                                  crops_per_segment=1, min_segment_seconds=0.0)
+    export_bundle(dataset, "train", tmp_path / "train.npz", config, progress=False)
+    segment = BundleSegments(tmp_path / "train.npz")[0]
+    known: dict = {}
+    first = levelled_segment(segment, config, known)
+    with mock.patch.object(loader, "level_tracks", side_effect=AssertionError("measured again")):
+        again = levelled_segment(segment, config, known)
+    np.testing.assert_array_equal(again.tracks, first.tracks)
+    np.testing.assert_array_equal(first.tracks, levelled_segment(segment, config).tracks)
+    assert list(known) == [(segment.song_id, segment.segment_index)]
+    stream = BundleDataset(tmp_path / "train.npz", config, shuffle=False, repeat=True)
+    list(itertools.islice(iter(stream), 30))  # 12 segments, so past the first epoch
+    assert len(stream._levelling_gains) == 12
