@@ -139,6 +139,11 @@ def truncation_note(path: str | Path) -> str | None:
     return f"{path}: file ends early: {read_seconds:.2f} s of {declared_seconds:.2f} s read"
 
 
+def empty_track_warning(name: str) -> str:
+    """The warning for a track (or file) of 0 samples."""
+    return f"{name}: empty (0 samples); treated as silence"
+
+
 def remove_dc(tracks: np.ndarray, sample_rate: int, *, in_place: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Remove the DC offset of each [tracks, samples] track that has one, as a console's high-pass does.
 
@@ -198,7 +203,7 @@ def read_tracks(paths: Mapping[str, str | Path], sample_rate: int | None = None,
         if note:
             warnings.append(note)
         if audio.shape[-1] == 0:
-            warnings.append(f"{path}: empty (0 samples); treated as silence")
+            warnings.append(empty_track_warning(str(path)))
     rates = Counter(rate for _, rate in audio_by_name.values())
     if sample_rate is None:
         sample_rate = max(rates, key=lambda rate: (rates[rate], rate)) if rates else 44_100

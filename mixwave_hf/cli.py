@@ -30,9 +30,9 @@ from mixwave_hf.mixing import (
     DEFAULT_WINDOW_SECONDS,
     MAX_TRIM_DB,
     MAX_WINDOW_SECONDS,
-    empty_track_warning,
     mix_tracks,
     slot_trims,
+    warnings_beyond_reading,
 )
 from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
 
@@ -242,10 +242,8 @@ def run_mix(args: argparse.Namespace) -> int:
                            intensity=args.intensity)
     except ValueError as error:
         raise CommandError(str(error)) from error
-    reported = {empty_track_warning(slot) for slot, audio in tracks.items() if audio.shape[-1] == 0}
-    for warning in mixed.warnings:
-        if warning not in reported:  # read_stems already named the empty file
-            warn(warning)
+    for warning in warnings_beyond_reading(mixed, tracks):
+        warn(warning)
     write_atomically(args.output, mixed.audio, mixed.sample_rate, args.format)
     seconds = mixed.audio.shape[-1] / mixed.sample_rate
     written_peak = float(np.abs(mixed.audio).max()) if mixed.audio.size else 0.0

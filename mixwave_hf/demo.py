@@ -32,7 +32,7 @@ from mixwave_hf.audio import AUDIO_EXTENSIONS, AudioError, read_tracks, write_au
 from mixwave_hf.baselines import plain_sum
 from mixwave_hf.example import example_stems
 from mixwave_hf.metrics import loudness_level
-from mixwave_hf.mixing import empty_track_warning, mix_tracks
+from mixwave_hf.mixing import mix_tracks, warnings_beyond_reading
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, accepted_names, assign_slots, check_overhead_pair
 
@@ -230,10 +230,8 @@ def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, s
     lines = [f"**Mixed** {len(assignment)} files: {describe_assignment(assignment, display_names, model)}.",
              f"{result.audio.shape[-1] / sample_rate:.2f} s at {sample_rate} Hz, 32-bit float WAV; mix peak "
              f"{peak_text(result.audio)}, plain sum peak {peak_text(summed)}."]
-    # read_tracks names the empty file; mix_tracks' note on the same track would name only its slot
-    already_noted = {empty_track_warning(slot) for slot, audio in tracks.items() if audio.shape[-1] == 0}
     warnings = [with_upload_names(warning, display_names) for warning in read_warnings]
-    warnings += [warning for warning in result.warnings if warning not in already_noted]
+    warnings += warnings_beyond_reading(result, tracks)
     lines += [f"Note: {warning}" for warning in warnings]
     levels = track_levels(model, tracks, summed, sample_rate)
     return DemoMix(mix_path, plain_sum_path, result.audio, summed, sample_rate, levels,

@@ -19,9 +19,17 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mixwave_hf.audio import DC_CUTOFF_HZ, check_finite, integrated_loudness, level_tracks, remove_dc, resample
+from mixwave_hf.audio import (
+    DC_CUTOFF_HZ,
+    check_finite,
+    empty_track_warning,
+    integrated_loudness,
+    level_tracks,
+    remove_dc,
+    resample,
+)
 from mixwave_hf.model import MixWaveUNet
-from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, check_overhead_pair, resolve_slot_name
+from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, check_overhead_pair, fed_slots, resolve_slot_name
 from mixwave_hf.streaming import StreamingMixWaveUNet
 
 #: Default input seconds streamed per forward step, rounded down to a multiple of 2**levels samples:
@@ -189,6 +197,13 @@ def mix_tracks(
     return mix
 
 
+def warnings_beyond_reading(mixed: MixResult, tracks: Mapping[str, np.ndarray]) -> list[str]:
+    """`mixed.warnings` less those about empty tracks, which `audio.read_tracks` already gave naming the
+    file (the CLI and the demo read files that way, then mix the tracks by slot)."""
+    said = {empty_track_warning(slot) for slot, audio in tracks.items() if audio.shape[-1] == 0}
+    return [warning for warning in mixed.warnings if warning not in said]
+
+
 def slot_trims(trims: Mapping[str, float] | None, slot_names: tuple[str, ...]) -> dict[str, float]:
     """Trims by slot name, alias or "overheads" (both overhead slots) -> {slot: dB} for the slots named.
 
@@ -209,7 +224,7 @@ def slot_trims(trims: Mapping[str, float] | None, slot_names: tuple[str, ...]) -
         if not -MAX_TRIM_DB <= value_db <= MAX_TRIM_DB:
             raise ValueError(f"trim {name!r}: {value!r} dB; expected a number from {-MAX_TRIM_DB:g} to "
                              f"+{MAX_TRIM_DB:g} dB")
-        for each in OVERHEAD_PAIR_SLOTS if slot == OVERHEAD_PAIR else (slot,):
+        for each in fed_slots(slot):
             if each in given_as:
                 raise ValueError(f"trims {given_as[each]!r} and {name!r} both set slot {each!r}; keep one")
             given_as[each], checked[each] = name, value_db
@@ -330,11 +345,6 @@ def arrange_tracks(tracks: Mapping[str, np.ndarray], slot_names: tuple[str, ...]
         if slot in by_slot:
             arranged[index, : lengths[slot]] = by_slot[slot]
     return arranged, warnings
-
-
-def empty_track_warning(name: str) -> str:
-    """The warning for a track of 0 samples (the CLI matches it to avoid repeating its own)."""
-    return f"{name}: empty (0 samples); treated as silence"
 
 
 def as_channels(audio: np.ndarray, name: str, warnings: list[str] | None = None) -> np.ndarray:

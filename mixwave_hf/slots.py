@@ -11,6 +11,11 @@ DEFAULT_SLOTS = ("kick", "snare", "hihat", "tom_1", "tom_2", "tom_3", "overhead_
 OVERHEAD_PAIR = "overheads"
 OVERHEAD_PAIR_SLOTS = ("overhead_L", "overhead_R")
 
+
+def fed_slots(slot: str) -> tuple[str, ...]:
+    """The model slots a resolved slot name feeds: both overhead slots for the pair, else the slot itself."""
+    return OVERHEAD_PAIR_SLOTS if slot == OVERHEAD_PAIR else (slot,)
+
 #: A static drum balance on levelled tracks: (gain in dB, pan -1 left .. +1 right, constant power) per
 #: slot. The rule-based baseline mixes with it; a model with output_init="balance" starts from it.
 #: Pans from the drummer's perspective (hi-hat left, floor tom right). Toms sit well down: a tom mic

@@ -105,7 +105,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from mixwave_hf.audio import LEVELLING_METHODS, apply_gains_db, level_tracks, resample
 from mixwave_hf.data.schema import TARGETS, decode_audio, segment_of
 from mixwave_hf.mixing import arrange_tracks
-from mixwave_hf.slots import DEFAULT_SLOTS, OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, match_slot
+from mixwave_hf.slots import DEFAULT_SLOTS, fed_slots, match_slot
 
 if TYPE_CHECKING:
     from mixwave_hf.model import MixWaveUNet
@@ -304,7 +304,7 @@ def segment_from_row(row: dict, config: CropConfig, stats: LoaderStats) -> Segme
                 logger.warning("track %r (%s) matches no slot of %s; ignored", name, where, list(config.slot_names))
             stats.unmatched_tracks[name] = stats.unmatched_tracks.get(name, 0) + 1
             continue
-        covers = set(OVERHEAD_PAIR_SLOTS) if slot == OVERHEAD_PAIR else {slot}
+        covers = set(fed_slots(slot))
         if covers & filled or name in chosen:
             stats.duplicate_tracks += 1
             continue
