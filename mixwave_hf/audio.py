@@ -374,3 +374,13 @@ def pan_gains(pan: float, law: str = "constant_power") -> tuple[float, float]:
 
 
 PAN_LAWS = ("equal_gain", "constant_power")
+
+
+def gain_and_pan(left: float, right: float) -> tuple[float, float]:
+    """The inverse of `pan_gains(pan, "constant_power")` times a gain: (gain in dB, pan -1 .. +1) of a
+    track sent to the left and right channels with these linear gains (their magnitudes: a polarity flip
+    is not a pan). Silent (both 0): (-inf, 0)."""
+    gain = math.hypot(left, right)
+    if gain == 0:
+        return -math.inf, 0.0
+    return 20 * math.log10(gain), math.atan2(abs(right), abs(left)) * 4 / math.pi - 1.0

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from mixwave_hf.mixing import STATIC_LOUDNESS_GAP_LU
+
 if TYPE_CHECKING:
     from mixwave_hf.model import MixWaveUNet
 
@@ -90,6 +92,7 @@ def render_model_card(
                             "groups": group_lines(item)} for item in extra_evaluations or []],
         baseline_notes=baseline_notes(evaluation) if evaluation else "",
         levelling=levelling_note(model),
+        intensity=intensity_note(model),
         synthetic_only=synthetic_only,
         data_licenses=data_licenses,
     )
@@ -112,6 +115,22 @@ def levelling_note(model: MixWaveUNet) -> str:
             "A tom mic that is mostly bleed is levelled by its few strokes, not lifted to the kick's loudness; "
             "a track with no strokes of its own (bleed only) is still lifted to that level, and the model has "
             "learned to keep such tracks down only as far as its training data taught it.")
+
+
+def intensity_note(model: MixWaveUNet) -> str:
+    """What `intensity` (and the per-track trims) do with this model's output layer, for the card."""
+    control = ("Controls: `trims` (dB per track, within ±12, after levelling, before the network) and `intensity` "
+               "(0 to 1): the output layer splits exactly into a static part (its weights on the input tracks: a "
+               "gain and pan per track) and a processed part (its weights on the network's features); the mix is "
+               "static + intensity x processed, 1 being the model as trained.")
+    if getattr(model, "output_init", None) == "balance":
+        return (f"{control} This model was trained from a static balance (`output_init=\"balance\"`), so its "
+                "static part carries its balance and intensity 0 is that balance without EQ, compression or "
+                "ambience.")
+    return (f"{control} This model was trained without the balance initialisation: it may keep much of its "
+            "balance in the processed part, so lowering the intensity can change the level and balance, not only "
+            "the processing (`mix_tracks` warns when the static part is more than "
+            f"{STATIC_LOUDNESS_GAP_LU:g} LU from the full mix).")
 
 
 def group_lines(evaluation: dict) -> list[str]:

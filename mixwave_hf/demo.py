@@ -11,6 +11,10 @@ that track alone, over the same excerpt (the LEVELS_EXCERPT_SECONDS where the pl
 The difference is the gain the model gave the track; its stereo balance says where it panned it.
 With all tracks playing the mix also compresses and masks, so the solo figures are a guide to the
 model's decisions, not an exact decomposition of the mix.
+
+The controls are `mix_tracks`' `trims` (a slider per slot, dB after levelling) and `intensity`; the
+"static balance" table is the output layer's static part (`MixWaveUNet.static_part_gains`), which is
+exactly what intensity 0 plays. Pressing Mix again re-mixes the uploaded files with the new settings.
 """
 
 from __future__ import annotations
@@ -28,13 +32,21 @@ import pandas as pd
 import soundfile
 from gradio.utils import get_upload_folder
 
-from mixwave_hf.audio import AUDIO_EXTENSIONS, AudioError, read_tracks, write_audio
+from mixwave_hf.audio import AUDIO_EXTENSIONS, AudioError, gain_and_pan, read_tracks, write_audio
 from mixwave_hf.baselines import plain_sum
 from mixwave_hf.example import example_stems
 from mixwave_hf.metrics import loudness_level
-from mixwave_hf.mixing import mix_tracks, warnings_beyond_reading
+from mixwave_hf.mixing import MAX_TRIM_DB, MixResult, mix_tracks, warnings_beyond_reading
 from mixwave_hf.model import MixWaveUNet
-from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, accepted_names, assign_slots, check_overhead_pair
+from mixwave_hf.slots import (
+    OVERHEAD_PAIR,
+    OVERHEAD_PAIR_SLOTS,
+    accepted_names,
+    assign_slots,
+    check_overhead_pair,
+    fed_slots,
+    resolve_slot_name,
+)
 
 #: Longest accepted track, in seconds.
 MAX_SECONDS = 600.0
@@ -53,6 +65,9 @@ CACHE_SECONDS = 3600
 #: The slot menus' entry for "no file", and how many menus share a row.
 EMPTY = "(empty)"
 SLOT_MENUS_PER_ROW = 3
+#: Trim sliders per row, and their step (dB).
+TRIM_SLIDERS_PER_ROW = 4
+TRIM_STEP_DB = 0.5
 #: The page's own styles: a file name in a slot menu ends in "…" before the menu's arrow, not under it.
 CSS = """
 .slot-menu input { padding-right: 28px !important; text-overflow: ellipsis; }
@@ -201,13 +216,16 @@ class DemoMix:
     plain_sum: np.ndarray  # [2, samples] float32, not clipped
     sample_rate: int
     levels: pd.DataFrame
+    balance: pd.DataFrame
     report: str
 
 
 def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, str | None], limits: Limits,
-                work_dir: Path, progress: bool = False) -> DemoMix:
-    """Mix the files chosen per slot with `mix_tracks`; write mix.wav and plain_sum.wav (32-bit float, at
-    the inputs' rate) into `work_dir`. DemoError on anything the user can fix."""
+                work_dir: Path, progress: bool = False, trims: dict[str, float] | None = None,
+                intensity: float = 1.0) -> DemoMix:
+    """Mix the files chosen per slot with `mix_tracks` at `trims` ({slot: dB}) and `intensity`; write
+    mix.wav and plain_sum.wav (32-bit float, at the inputs' rate) into `work_dir`. DemoError on anything
+    the user can fix."""
     assignment = chosen_files(names, choices, model.slot_names, limits)
     display_names = {path: name for name, path in names.items()}
     try:
@@ -219,7 +237,7 @@ def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, s
         raise DemoError(f"nothing to mix: every chosen file is empty (0 samples): {empty}; upload tracks that "
                         "hold audio")
     try:
-        result = mix_tracks(model, tracks, sample_rate, progress=progress)
+        result = mix_tracks(model, tracks, sample_rate, progress=progress, trims=trims, intensity=intensity)
     except ValueError as error:
         raise DemoError(with_upload_names(str(error), display_names)) from error
     summed = plain_sum(tracks, sample_rate)
@@ -229,13 +247,44 @@ def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, s
 
     lines = [f"**Mixed** {len(assignment)} files: {describe_assignment(assignment, display_names, model)}.",
              f"{result.audio.shape[-1] / sample_rate:.2f} s at {sample_rate} Hz, 32-bit float WAV; mix peak "
-             f"{peak_text(result.audio)}, plain sum peak {peak_text(summed)}."]
+             f"{peak_text(result.audio)}, plain sum peak {peak_text(summed)}.",
+             f"Intensity {result.intensity:g}; trims: {trims_text(result.trims_db)}."]
     warnings = [with_upload_names(warning, display_names) for warning in read_warnings]
     warnings += warnings_beyond_reading(result, tracks)
     lines += [f"Note: {warning}" for warning in warnings]
-    levels = track_levels(model, tracks, summed, sample_rate)
+    levels = track_levels(model, tracks, summed, sample_rate, result.trims_db, result.intensity)
     return DemoMix(mix_path, plain_sum_path, result.audio, summed, sample_rate, levels,
-                   "\n\n".join(html.escape(line, quote=False) for line in lines))
+                   static_balance(model, result, tracks), "\n\n".join(html.escape(line, quote=False) for line in lines))
+
+
+def trims_text(trims_db: dict[str, float]) -> str:
+    """{slot: dB} as the report writes it, e.g. "snare +2.0 dB, kick -1.5 dB", or "none"."""
+    return ", ".join(f"{slot} {value:+.1f} dB" for slot, value in trims_db.items() if value) or "none"
+
+
+def static_balance(model: MixWaveUNet, result: MixResult, tracks: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per slot fed a track: the levelling gain (models that level their inputs) and the trim applied
+    before the network (dB), and the output layer's static gain (dB) and pan (-1 left .. +1 right;
+    constant-power law) on that track: the balance heard at intensity 0, under the processing at 1."""
+    gains = model.static_part_gains()
+    order = accepted_names(model.slot_names)
+    fed = {slot for name in tracks for slot in fed_slots(resolve_slot_name(name, model.slot_names))}
+    rows = []
+    for slot in sorted(fed, key=order.index):
+        index = model.slot_names.index(slot)
+        if model.outputs == 2:
+            gain_db, pan = gain_and_pan(float(gains[0, index]), float(gains[1, index]))
+        else:
+            gain_db, pan = decibels(float(gains[:, index].abs().max())), None
+        rows.append({
+            "track": slot,
+            "levelling (dB)": result.input_gains_db.get(slot),
+            "trim (dB)": result.trims_db.get(slot, 0.0),
+            "static gain (dB)": round(gain_db, 1) if math.isfinite(gain_db) else None,
+            "static pan (L -1 .. R +1)": None if pan is None else round(pan, 2),
+        })
+    table = pd.DataFrame(rows)
+    return table if getattr(model, "levelling", None) else table.drop(columns="levelling (dB)")
 
 
 def with_upload_names(message: str, display_names: dict[Path, str]) -> str:
@@ -275,16 +324,18 @@ def loudest_excerpt(audio: np.ndarray, sample_rate: int, seconds: float) -> slic
     return slice(start, start + window)
 
 
-def track_levels(model: MixWaveUNet, tracks: dict[str, np.ndarray], summed: np.ndarray,
-                 sample_rate: int) -> pd.DataFrame:
-    """Per track (slot): loudness as uploaded and mixed alone by the model (LUFS), the change (dB) and the
-    solo mix's balance (-1 left .. +1 right, by energy), over the plain sum's loudest excerpt."""
+def track_levels(model: MixWaveUNet, tracks: dict[str, np.ndarray], summed: np.ndarray, sample_rate: int,
+                 trims_db: dict[str, float] | None = None, intensity: float = 1.0) -> pd.DataFrame:
+    """Per track (slot): loudness as uploaded and mixed alone by the model (LUFS; with its trim and at
+    `intensity`), the change (dB) and the solo mix's balance (-1 left .. +1 right, by energy), over the
+    plain sum's loudest excerpt."""
     excerpt = loudest_excerpt(summed, sample_rate, LEVELS_EXCERPT_SECONDS)
     rows = []
     order = accepted_names(model.slot_names)
     for slot in sorted(tracks, key=order.index):
         track = np.atleast_2d(tracks[slot])[:, excerpt]
-        solo = mix_tracks(model, {slot: track}, sample_rate).audio
+        solo_trims = {each: trims_db[each] for each in fed_slots(slot) if (trims_db or {}).get(each)}
+        solo = mix_tracks(model, {slot: track}, sample_rate, trims=solo_trims, intensity=intensity).audio
         before, after = loudness_level(track, sample_rate), loudness_level(solo, sample_rate)
         left, right = (float(np.square(channel, dtype=np.float64).sum()) for channel in solo[:2])
         rows.append({
@@ -431,7 +482,8 @@ def theme() -> gr.themes.Base:
 def build_demo(model: MixWaveUNet, limits: Limits = Limits(),
                model_name: str = "the embedded default model") -> gr.Blocks:
     """The demo's `gr.Blocks` (queue included), not launched; its API: `/assign` (files -> slot menus
-    and a note) and `/mix` (files, one file name or EMPTY per slot -> players, download, plots)."""
+    and a note) and `/mix` (files, one file name or EMPTY per slot menu, the intensity, one trim in dB per
+    model slot -> players, download, report, plots, static balance, levels)."""
     slots = accepted_names(model.slot_names)
     model.eval()
 
@@ -441,11 +493,13 @@ def build_demo(model: MixWaveUNet, limits: Limits = Limits(),
         choices = [EMPTY, *names]
         return [gr.Dropdown(choices=choices, value=assigned.get(slot, EMPTY)) for slot in slots] + [note]
 
-    def mix(files: list[str] | None, *choices: str | None, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+    def mix(files: list[str] | None, *settings, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        choices, (intensity, *trims) = settings[: len(slots)], settings[len(slots) :]
         names = upload_names(files)
         try:
             result = mix_uploads(model, names, dict(zip(slots, choices, strict=True)), limits, request_folder(),
-                                 progress=True)
+                                 progress=True, trims=dict(zip(model.slot_names, trims, strict=True)),
+                                 intensity=intensity)
         except DemoError as error:
             raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from error
         peak = max(1.0, float(np.abs(result.plain_sum).max()))
@@ -460,6 +514,7 @@ def build_demo(model: MixWaveUNet, limits: Limits = Limits(),
             gr.LinePlot(waveform_points(result.plain_sum, result.sample_rate), **waveform_options),
             mix_image,
             sum_image,
+            result.balance,
             gr.BarPlot(result.levels, sort=list(result.levels["track"])),
             result.levels,
         )
@@ -488,6 +543,17 @@ def build_demo(model: MixWaveUNet, limits: Limits = Limits(),
                         label = pair if slot == OVERHEAD_PAIR else slot
                         menus.append(gr.Dropdown(choices=[EMPTY], value=EMPTY, label=label, min_width=240,
                                                  elem_id=f"slot-{slot}", elem_classes="slot-menu"))
+        with gr.Accordion("Controls: intensity and a trim per track (press Mix again to re-mix)", open=True):
+            intensity = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Processing intensity: 0 = the model's "
+                                  "static balance only, 1 = its full mix (EQ, compression, ambience)",
+                                  elem_id="intensity")
+            trim_sliders = []
+            for first in range(0, len(model.slot_names), TRIM_SLIDERS_PER_ROW):
+                with gr.Row():
+                    for slot in model.slot_names[first : first + TRIM_SLIDERS_PER_ROW]:
+                        trim_sliders.append(gr.Slider(-MAX_TRIM_DB, MAX_TRIM_DB, value=0.0, step=TRIM_STEP_DB,
+                                                      label=f"{slot} trim (dB)", min_width=200,
+                                                      elem_id=f"trim-{slot}"))
         mix_button = gr.Button("Mix", variant="primary", elem_id="mix-button")
         # The results stay hidden until the first mix: no empty players, boxes or placeholder tables.
         with gr.Column(visible=False, elem_id="results") as results:
@@ -510,6 +576,13 @@ def build_demo(model: MixWaveUNet, limits: Limits = Limits(),
                 spectrogram_sum = gr.Image(label="Plain sum: spectrogram (same colour scale)", format="png",
                                            interactive=False, min_width=480, elem_id="spectrogram-sum")
             gr.Markdown(
+                "**Static balance.** The gain and pan the model's output layer gives each levelled, trimmed "
+                "track directly (its weights on the input tracks): exactly what you hear at intensity 0. "
+                "At intensity 1 the network's processing (EQ, compression, ambience) is added on top."
+            )
+            balance_table = gr.Dataframe(label="Static balance", interactive=False, wrap=True,
+                                         elem_id="balance-table")
+            gr.Markdown(
                 "**Levels.** Each track as uploaded (its level in the plain sum) and mixed alone by the model, "
                 f"over the loudest {LEVELS_EXCERPT_SECONDS:g} s: the change is the gain the model gave it, the "
                 "balance where it panned it. With all tracks playing, compression and masking change this a little."
@@ -521,9 +594,9 @@ def build_demo(model: MixWaveUNet, limits: Limits = Limits(),
 
         files.change(assign, inputs=[files], outputs=[*menus, note], api_name="assign")
         mix_button.click(
-            mix, inputs=[files, *menus],
+            mix, inputs=[files, *menus, intensity, *trim_sliders],
             outputs=[mix_player, download, plain_player, report, waveform_mix, waveform_sum, spectrogram_mix,
-                     spectrogram_sum, levels_plot, levels_table],
+                     spectrogram_sum, balance_table, levels_plot, levels_table],
             api_name="mix", concurrency_limit=1,
         ).success(lambda: gr.Column(visible=True), outputs=[results], api_visibility="private")
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)

@@ -197,6 +197,13 @@ class MixWaveUNet(
                 weights[:, index] = torch.tensor(pan_gains(pan, "constant_power")) * gain
         return weights
 
+    def static_part_gains(self) -> torch.Tensor:
+        """[outputs, slots] the output layer's static part: its weights on each input track summed over
+        the kernel's taps (the linear gain, and so the pan, of that track at low frequencies). Trained
+        weights, for any `output_init`; `mix_tracks(intensity=0)` plays exactly this part."""
+        tracks = len(self.slot_names)
+        return self.output.weight.detach()[:, :tracks].sum(dim=-1).float().cpu()
+
     # ---- size arithmetic -------------------------------------------------------------------
 
     def _lengths_from_bottleneck(self, bottleneck_output: int) -> ValidLengths:

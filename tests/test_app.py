@@ -29,8 +29,10 @@ import soundfile
 pytest.importorskip("gradio", reason="the demo needs the `demo` extra (gradio)")
 from gradio_client import Client, handle_file
 
+from mixwave_hf.audio import gain_and_pan, read_tracks
 from mixwave_hf.demo import EMPTY, Limits, build_demo, launch_options
 from mixwave_hf.example import example_stems
+from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -122,6 +124,36 @@ def test_client_mixes_the_bundled_example(client):
                                                   "overhead_L", "overhead_R"]
 
 
+def test_client_remixes_with_trims_and_intensity_as_mix_tracks_does(client, tiny_model_dir):
+    """The sliders reach `mix_tracks`: the demo's mix equals the API's at the same trims and intensity,
+    and the static-balance table shows the output layer's gain and pan per track."""
+    stems = example_stems()
+    menus, _ = assign(client, stems)
+    model = MixWaveUNet.from_pretrained(tiny_model_dir).eval()
+    trims = {slot: 0.0 for slot in model.slot_names} | {"snare": 6.0, "overhead_L": -3.0}
+    _, download_path, _, report, *outputs = client.predict(
+        [handle_file(str(path)) for path in stems], *menus, 0.5, *trims.values(), api_name="/mix")
+    balance = outputs[-3]
+    assert "Intensity 0.5; trims: snare +6.0 dB, overhead_L -3.0 dB." in report
+
+    tracks, rate, _ = read_tracks(dict(zip(model.slot_names, stems, strict=True)))
+    expected = mix_tracks(model, tracks, rate, trims=trims, intensity=0.5).audio
+    played, _ = soundfile.read(download_path, dtype="float32")
+    np.testing.assert_allclose(played.T, expected, atol=1e-6)
+    default, _ = soundfile.read(client.predict([handle_file(str(path)) for path in stems], *menus,
+                                               api_name="/mix")[1], dtype="float32")
+    assert np.abs(default - played).max() > 1e-3  # the defaults (intensity 1, no trims) are another mix
+
+    rows = {row[0]: dict(zip(balance["headers"], row, strict=True)) for row in balance["data"]}
+    assert list(rows) == list(model.slot_names)
+    gains = model.static_part_gains()
+    for index, slot in enumerate(model.slot_names):
+        gain_db, pan = gain_and_pan(float(gains[0, index]), float(gains[1, index]))
+        assert rows[slot]["static gain (dB)"] == pytest.approx(gain_db, abs=0.051)
+        assert rows[slot]["static pan (L -1 .. R +1)"] == pytest.approx(pan, abs=0.0051)
+        assert rows[slot]["trim (dB)"] == trims[slot]
+
+
 def test_unmatched_file_is_noted_and_can_be_assigned_by_hand(client, tmp_path):
     rate = 22050
     tone = 0.3 * np.sin(2 * np.pi * 110 * np.arange(rate) / rate).astype(np.float32)
@@ -209,6 +241,26 @@ def check_layout(page) -> None:
         assert page.locator(image).evaluate("image => image.naturalWidth") > SPECTROGRAM_SIZE[0]
 
 
+def remix_with_the_sliders(page, expect) -> None:
+    """Move the intensity slider to 0.5 and the snare's trim to +3 dB as a person would (keyboard on the
+    range input), press Mix again without re-uploading, and see the new settings in the report and the
+    static-balance table; prints how long the re-mix took."""
+    page.locator("#intensity input[type=range]").focus()
+    for _ in range(10):  # 1.0 -> 0.5 in steps of 0.05
+        page.keyboard.press("ArrowLeft")
+    page.locator("#trim-snare input[type=range]").focus()
+    for _ in range(6):  # 0 -> +3 dB in steps of 0.5
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("#intensity input[type=number]")).to_have_value("0.5")
+    started = time.monotonic()
+    page.locator("#mix-button").click()
+    expect(page.locator("#mix-report")).to_contain_text("Intensity 0.5; trims: snare +3.0 dB", timeout=120_000)
+    print(f"re-mix in the browser: {time.monotonic() - started:.2f} s")
+    table = page.locator("#balance-table")
+    for text in ("static gain (dB)", "static pan", "overhead_R"):
+        expect(table).to_contain_text(text)
+
+
 def test_browser_uploads_the_example_and_downloads_the_mix(tiny_model_dir, tmp_path):
     playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
                                          "(pip install playwright; the test uses Debian's chromium)")
@@ -261,6 +313,8 @@ def test_browser_uploads_the_example_and_downloads_the_mix(tiny_model_dir, tmp_p
                 playwright_api.expect(page.locator("#mix-player")).to_contain_text("0:04", timeout=60_000)
                 check_layout(page)
                 page.screenshot(path=str(SCREENSHOT_DIR / "demo-mixed.png"), full_page=True)
+                remix_with_the_sliders(page, playwright_api.expect)
+                page.screenshot(path=str(SCREENSHOT_DIR / "demo-remixed.png"), full_page=True)
                 print(f"screenshots: {SCREENSHOT_DIR}")
             finally:
                 browser.close()

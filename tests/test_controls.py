@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mixwave_hf.audio import gain_and_pan, pan_gains
 from mixwave_hf.mixing import STATIC_LOUDNESS_GAP_LU, mix_tracks, run_streamed
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import DEFAULT_SLOTS
@@ -128,3 +129,22 @@ def test_bad_trims_and_intensities_are_errors_naming_them(options, message):
     with pytest.raises(ValueError) as raised:
         mix_tracks(perturbed_model(), noise_tracks(0.1), RATE, **options)
     assert message in str(raised.value)
+
+
+def test_static_part_gains_are_the_balance_the_model_starts_from_and_what_intensity_0_plays():
+    np.testing.assert_allclose(perturbed_model(3).static_part_gains(), perturbed_model(3).static_mix_weights(),
+                               rtol=1e-6)
+    model, tracks = perturbed_model(output_kernel=1), noise_tracks()
+    mixed = mix_tracks(model, tracks, RATE, intensity=0.0, peak_ceiling_db=None, trims={"snare": 6.0}).audio
+    stacked = np.stack([tracks[slot] for slot in model.slot_names])
+    stacked[model.slot_names.index("snare")] *= 10 ** (6.0 / 20)
+    np.testing.assert_allclose(mixed, model.static_part_gains().numpy() @ stacked, atol=1e-6)
+
+
+@pytest.mark.parametrize("pan", [-1.0, -0.4, 0.0, 0.25, 1.0])
+@pytest.mark.parametrize("gain_db", [-12.0, 0.0, 7.5])
+def test_gain_and_pan_inverts_the_constant_power_pan_law(pan, gain_db):
+    left, right = (gain * 10 ** (gain_db / 20) for gain in pan_gains(pan, "constant_power"))
+    measured_gain, measured_pan = gain_and_pan(left, right)
+    assert measured_gain == pytest.approx(gain_db, abs=1e-9) and measured_pan == pytest.approx(pan, abs=1e-9)
+    assert gain_and_pan(0.0, 0.0) == (-np.inf, 0.0)

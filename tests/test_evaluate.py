@@ -189,3 +189,10 @@ def test_card_shows_a_second_split_its_groups_and_what_levelling_does(dataset_di
     splits = {result.dataset_split for result in card.data.eval_results}
     assert splits == {"test", "stress"}
     assert "raw recorded levels" in str(render_model_card(MixWaveUNet.from_pretrained(tiny_model_dir)))
+
+
+def test_card_says_what_intensity_does_with_this_models_output_layer():
+    balanced = str(render_model_card(MixWaveUNet(levels=2, base_channels=2, output_init="balance")))
+    assert "static + intensity x processed" in balanced and "trained from a static balance" in balanced
+    plain = str(render_model_card(MixWaveUNet(levels=2, base_channels=2)))
+    assert "trained without the balance initialisation" in plain and "6 LU from the full mix" in plain
