@@ -29,7 +29,8 @@ from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
 
 RATE = 44_100
-ORIGINAL_INPUT, ORIGINAL_OUTPUT = 121_843, 89_093
+#: The original implementation's output window in samples (121,843 input samples for the paper model).
+ORIGINAL_OUTPUT = 89_093
 
 
 def random_song(seconds: float, seed: int = 0) -> dict[str, np.ndarray]:
@@ -42,15 +43,16 @@ def random_song(seconds: float, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def original_scheme(model: MixWaveUNet, tracks: dict[str, np.ndarray]) -> np.ndarray:
-    """The original implementation's way: zero-padded 121,843-sample windows, 89,093 outputs each, batch 1."""
+    """The original implementation's way: zero-padded windows of the model's shortest valid size with at
+    least 89,093 outputs (121,843 -> 89,093 samples for the paper model), one per forward pass, batch 1."""
+    lengths = model.valid_lengths(ORIGINAL_OUTPUT)
     song = torch.from_numpy(np.stack([tracks[slot] for slot in model.slot_names]))
-    context = (ORIGINAL_INPUT - ORIGINAL_OUTPUT) // 2
     length = song.shape[-1]
-    padded = torch.nn.functional.pad(song, (context, context + ORIGINAL_OUTPUT))
+    padded = torch.nn.functional.pad(song, (lengths.context, lengths.context + lengths.output))
     outputs = []
     with torch.inference_mode():
-        for start in range(0, length, ORIGINAL_OUTPUT):
-            outputs.append(model(padded[None, :, start : start + ORIGINAL_INPUT])[0])
+        for start in range(0, length, lengths.output):
+            outputs.append(model(padded[None, :, start : start + lengths.input])[0])
     return torch.cat(outputs, dim=-1)[:, :length].numpy()
 
 
@@ -111,6 +113,25 @@ SETTINGS = {
 ORIGINAL, DEFAULT = list(SETTINGS)[:2]
 
 
+def measure_default_model(seconds: float, repeats: int) -> dict[str, dict[str, float]]:
+    """The embedded default model (`MixWaveUNet.from_pretrained()`): seconds, real-time factor, GFLOP and
+    GFLOP/s of its original scheme and of mix_tracks (which also levels the tracks: not counted in FLOPs),
+    with mix_tracks' speed-up over the original scheme; interleaved runs, the best counts."""
+    model = MixWaveUNet.from_pretrained().eval()
+    tracks = random_song(seconds, seed=1)
+    runs = {"original scheme": lambda: original_scheme(model, tracks),
+            "mix_tracks, default": lambda: mix_tracks(model, tracks, RATE)}
+    flops = {name: count_flops(run) for name, run in runs.items()}
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            times[name].append(timed(run))
+    best = {name: min(values) for name, values in times.items()}
+    return {name: {"seconds": best[name], "rtf": best[name] / seconds, "gflop": flops[name] / 1e9,
+                   "gflops": flops[name] / best[name] / 1e9, "speedup": best["original scheme"] / best[name]}
+            for name in runs}
+
+
 def measure(seconds: float = 60.0, long_seconds: float = 600.0, repeats: int = 2) -> dict:
     """Every figure of this benchmark, measured in this run (see the module docstring)."""
     torch.manual_seed(0)
@@ -130,8 +151,10 @@ def measure(seconds: float = 60.0, long_seconds: float = 600.0, repeats: int = 2
     memory = {length: measure_memory(length) for length in (seconds, long_seconds)}
     for figures in memory.values():
         figures["working"] = figures["peak"] - figures["before"] - figures["buffers"]
+    default_model = measure_default_model(seconds, repeats)
     return {
         "seconds": seconds, "long_seconds": long_seconds, "threads": torch.get_num_threads(),
+        "default_model": default_model,
         "settings": {name: {"seconds": best[name], "rtf": best[name] / seconds, "gflop": flops[name] / 1e9,
                             "gflops": flops[name] / best[name] / 1e9, "speedup": best[ORIGINAL] / best[name]}
                      for name in runs},
@@ -151,6 +174,10 @@ def report(figures: dict) -> None:
         print(f"{name:<52} {row['seconds']:8.2f} {row['rtf']:7.4f} {row['gflop']:7.0f} {row['gflops']:8.1f} "
               f"{row['speedup']:8.2f}x")
     print(f"{'2048x2048 fp32 matmul':<52} {'':>8} {'':>7} {'':>7} {figures['matmul_gflops']:8.1f}")
+    print("default model (mixwave_hf/pretrained; mix_tracks also levels the tracks, not counted in GFLOP):")
+    for name, row in figures["default_model"].items():
+        print(f"{'  ' + name:<52} {row['seconds']:8.2f} {row['rtf']:7.4f} {row['gflop']:7.0f} {row['gflops']:8.1f} "
+              f"{row['speedup']:8.2f}x")
     print(f"original scheme vs mix_tracks: max difference {figures['original_drift']:.1e} of the peak (its windows "
           "step by 89,093 samples, not a multiple of 2**10, so each sees another decimation phase: seams)")
     print(f"\n{'peak memory (fresh process each)':<36} {'RSS before':>11} {'peak':>9} {'buffers':>9} {'working':>9}")

@@ -1,26 +1,217 @@
-"""Training throughput: steps and crops per second of a MixWaveUNet, forward + L1 + backward + Adam.
+"""Training throughput on the CPU: the training step of `mixwave_hf.training.train`, part by part.
 
-Run: `.venv/bin/python -m bench.training [--batch-size 4] [--steps 3]` (CPU, and CUDA fp32/bf16 when
-available). `bench/run.py` puts these figures in the one table of `make bench`.
+For a model configuration (the default model's, configs/default_model_cpu.yaml, and the paper's)
+this runs the step of the train loop with its real pieces: crops from a small int16 bundle through
+`BundleDataset` and the `StatefulDataLoader` (`training.training_crops`), `TrainingLoss` (L1 +
+stereo STFT as configured), gradient clipping, Adam, the learning-rate schedule and the EMA
+(`training.exponential_moving_average`). It prints, measured in this run:
+- steps/s and crops/s; the network's FLOPs per step (forward + backward, counted from the layers'
+  shapes with FlopCounterMode) and the GFLOP/s achieved, for the fraction of a matmul's;
+- milliseconds per step in each part: loading, forward, loss (forward and backward), network
+  backward, optimizer (clip, Adam, schedule), EMA; and the fraction spent outside the network.
+The loss's backward is split from the network's by running it on a detached copy of the output
+and passing its gradient on (the same gradients as one backward through both).
+
+Run: `.venv/bin/python -m bench.training [--steps 6] [--threads 1]` (CUDA figures when available).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import tempfile
 import time
+from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
+from mixwave_hf.data.loader import export_bundle
 from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.training import (
+    DataSource,
+    TrainingConfig,
+    TrainingLoss,
+    WarmupDecay,
+    _crop_config,
+    exponential_moving_average,
+    load_config_file,
+    training_crops,
+)
 
-#: A smaller configuration of the same architecture, for CPU training (1.5 M parameters).
-SMALL_CONFIG = {"levels": 8, "base_channels": 16}
+REPOSITORY = Path(__file__).resolve().parent.parent
+#: The shipped default model's training configuration.
+DEFAULT_MODEL_CONFIG = REPOSITORY / "configs" / "default_model_cpu.yaml"
+#: The paper model trained with the default model's data and loss options, at a CPU-sized batch.
+PAPER_OVERRIDES = {"model": {"levels": 10, "base_channels": 24}, "training": {"batch_size": 4}}
+PARTS = ("load", "forward", "loss", "backward", "optimizer", "ema")
+NETWORK_PARTS = ("forward", "backward")
+
+
+def training_config(overrides: dict | None = None) -> TrainingConfig:
+    """configs/default_model_cpu.yaml with `overrides` ({section: {option: value}}) applied."""
+    values = load_config_file(DEFAULT_MODEL_CONFIG)
+    for section, options in (overrides or {}).items():
+        values.setdefault(section, {}).update(options)
+    return TrainingConfig.from_dict(values)
+
+
+def write_bundle(directory: Path, config: TrainingConfig, songs: int = 4, seconds: float = 20.0) -> Path:
+    """A small int16 training bundle of synthetic songs (bench.data's fixtures), cut for `config`'s model."""
+    from bench.data import write_synthetic_dataset
+
+    write_synthetic_dataset(directory / "synthetic", songs, seconds, shards=1)
+    bundle = directory / "train.npz"
+    export_bundle(directory / "synthetic", "train", bundle, _crop_config(bench_model(config), config.data),
+                  progress=False)
+    return bundle
+
+
+def bench_model(config: TrainingConfig) -> MixWaveUNet:
+    """The configured model; a balance gain the config leaves to fitting is set to 0 dB (speed is the same)."""
+    options = dict(config.model)
+    if options.get("balance_gain_db") is None:
+        options["balance_gain_db"] = 0.0
+    return MixWaveUNet(**options)
+
+
+def network_flops(model: MixWaveUNet, batch_size: int, input_samples: int) -> int:
+    """FLOPs of one forward + backward of the network on [batch_size, slots, input_samples] crops."""
+    tracks = torch.zeros(batch_size, len(model.slot_names), input_samples)
+    with FlopCounterMode(display=False) as counter:
+        model(tracks).sum().backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
+def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threads: int | None = None,
+                     num_workers: int | None = None) -> dict:
+    """Seconds per training step (after a warm epoch of the bundle), per part, with `threads` torch
+    threads (None: as set) and `num_workers` loader processes (None: as configured)."""
+    from torchdata.stateful_dataloader import StatefulDataLoader
+
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        torch.manual_seed(config.training.seed)
+        model = bench_model(config).train()
+        crop_config = _crop_config(model, config.data)
+        crops = training_crops(DataSource(bundle=str(bundle)), crop_config, config.data, rank=0, world_size=1)
+        workers = config.data.num_workers if num_workers is None else num_workers
+        loader = StatefulDataLoader(crops, batch_size=config.training.batch_size, num_workers=workers)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.optimizer.lr, betas=config.optimizer.betas)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, WarmupDecay.from_options(config.schedule, config.training.steps))
+        ema = exponential_moving_average(model, config.training.ema_decay) if config.training.ema_decay else None
+        loss_function = TrainingLoss(config.loss.l1, config.loss.stft)
+        max_norm = config.optimizer.max_grad_norm or math.inf
+        batches = iter(loader)
+
+        def step(seconds: dict[str, float]) -> None:
+            clock = [time.perf_counter()]
+
+            def lap(part: str) -> None:
+                now = time.perf_counter()
+                seconds[part] += now - clock[0]
+                clock[0] = now
+
+            batch = next(batches)
+            lap("load")
+            estimate = model(batch["tracks"])
+            lap("forward")
+            detached = estimate.detach().requires_grad_()
+            loss, _ = loss_function(detached, batch["target"])
+            loss.backward()
+            lap("loss")
+            estimate.backward(detached.grad)
+            lap("backward")
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+            lap("optimizer")
+            if ema is not None:
+                ema.update_parameters(model)
+            lap("ema")
+
+        crops_per_epoch = len(crops.segments) * crop_config.crops_per_segment
+        warm = dict.fromkeys(PARTS, 0.0)
+        for _ in range(-(-crops_per_epoch // config.training.batch_size) + 1):  # levelling gains are cached
+            step(warm)
+        seconds = dict.fromkeys(PARTS, 0.0)
+        start = time.perf_counter()
+        for _ in range(steps):
+            step(seconds)
+        step_seconds = (time.perf_counter() - start) / steps
+        flops = network_flops(model, config.training.batch_size, crop_config.input_samples)
+        threads_used = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous_threads)
+    parts = {part: value / steps for part, value in seconds.items()}
+    network = sum(parts[part] for part in NETWORK_PARTS)
+    return {"step_seconds": step_seconds, "steps_per_second": 1 / step_seconds,
+            "crops_per_second": config.training.batch_size / step_seconds, "parts": parts,
+            "outside_fraction": 1 - network / sum(parts.values()), "gflop": flops / 1e9,
+            "gflops": flops / step_seconds / 1e9, "network_gflops": flops / network / 1e9,
+            "threads": threads_used, "num_workers": workers, "batch_size": config.training.batch_size,
+            "input_samples": crop_config.input_samples, "output_samples": crop_config.output_samples}
+
+
+def matmul_gflops_on(threads: int) -> float:
+    """A 2048x2048 fp32 matmul's GFLOP/s with `threads` torch threads (the reference of that thread count)."""
+    from bench.inference import matmul_gflops
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return matmul_gflops()
+    finally:
+        torch.set_num_threads(previous)
+
+
+def measure_cpu_training(steps: int = 6, paper_steps: int = 2) -> dict[str, dict]:
+    """The default model's configuration on 1 and on 2 threads (and on 1 thread with a loader process),
+    and the paper model's on all threads, each with its own small bundle; each row carries the matmul
+    GFLOP/s of its thread count ("matmul_gflops")."""
+    default, paper = training_config(), training_config(PAPER_OVERRIDES)
+    figures = {}
+    with tempfile.TemporaryDirectory(prefix="mixwave-bench-training-") as directory:
+        default_bundle = write_bundle(Path(directory) / "default", default)
+        paper_bundle = write_bundle(Path(directory) / "paper", paper)
+        figures["default, 1 thread"] = measure_pipeline(default, default_bundle, steps, threads=1)
+        figures["default, 2 threads"] = measure_pipeline(default, default_bundle, steps, threads=2)
+        figures["default, 1 thread + 1 loader process"] = measure_pipeline(default, default_bundle, steps, threads=1,
+                                                                          num_workers=1)
+        figures["paper"] = measure_pipeline(paper, paper_bundle, paper_steps)
+    references = {threads: matmul_gflops_on(threads) for threads in {row["threads"] for row in figures.values()}}
+    for row in figures.values():
+        row["matmul_gflops"] = references[row["threads"]]
+    return figures
+
+
+def report(figures: dict[str, dict]) -> None:
+    """Print the training table: throughput, GFLOP/s against the matmul's, and the parts of a step."""
+    print(f"{'configuration':<40} {'batch':>5} {'steps/s':>8} {'crops/s':>8} {'GFLOP':>6} {'GFLOP/s':>8} "
+          f"{'of matmul':>9}  ms per step: " + ", ".join(PARTS) + "; outside the network")
+    for name, row in figures.items():
+        parts = ", ".join(f"{1e3 * row['parts'][part]:.0f}" for part in PARTS)
+        print(f"{name:<40} {row['batch_size']:5d} {row['steps_per_second']:8.2f} {row['crops_per_second']:8.2f} "
+              f"{row['gflop']:6.1f} {row['gflops']:8.1f} {row['gflops'] / row['matmul_gflops']:9.2f}  {parts}; "
+              f"{row['outside_fraction']:.0%}")
+    print(f"(crops of {figures['paper']['input_samples']:,} -> {figures['paper']['output_samples']:,} samples for the "
+          f"paper model, {figures['default, 1 thread']['input_samples']:,} -> "
+          f"{figures['default, 1 thread']['output_samples']:,} for the default model; GFLOP/s = network FLOPs per "
+          "step / step time; 'of matmul': of a 2048x2048 fp32 matmul on as many threads: "
+          + ", ".join(f"{row['threads']} thread(s) {row['matmul_gflops']:.0f} GFLOP/s"
+                      for row in {row["threads"]: row for row in figures.values()}.values()) + ")")
 
 
 def measure_training(model: MixWaveUNet, batch_size: int = 4, steps: int = 3, device: str = "cpu",
                      bf16: bool = False, output_samples: int = 88_200) -> dict[str, float]:
-    """Seconds per training step on random crops of the model's valid size for `output_samples`;
-    returns step_seconds, crops_per_second and, on CUDA, peak_memory_gb."""
+    """Seconds per bare training step (forward + L1 + backward + Adam, random crops of the model's valid
+    size for `output_samples`, no loader); returns step_seconds, crops_per_second and, on CUDA,
+    peak_memory_gb. For the GPU figures and bench.data's appetite of the model."""
     torch.manual_seed(0)
     model = model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -56,12 +247,10 @@ def measure_training(model: MixWaveUNet, batch_size: int = 4, steps: int = 3, de
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=6, help="timed steps of the default model's configuration")
+    parser.add_argument("--paper-steps", type=int, default=2, help="timed steps of the paper model")
     args = parser.parse_args()
-    for name, options in (("paper", {}), ("small", SMALL_CONFIG)):
-        figures = measure_training(MixWaveUNet(**options), args.batch_size, args.steps)
-        print(f"CPU {name}: {figures['step_seconds']:.2f} s/step, {figures['crops_per_second']:.2f} crops/s")
+    report(measure_cpu_training(args.steps, args.paper_steps))
     if torch.cuda.is_available():
         for bf16 in (False, True):
             figures = measure_training(MixWaveUNet(), 16, 20, "cuda", bf16)
