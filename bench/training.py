@@ -33,7 +33,7 @@ from mixwave_hf.training import (
     TrainingConfig,
     TrainingLoss,
     WarmupDecay,
-    _crop_config,
+    crop_config,
     exponential_moving_average,
     load_config_file,
     training_crops,
@@ -62,7 +62,7 @@ def write_bundle(directory: Path, config: TrainingConfig, songs: int = 4, second
 
     write_synthetic_dataset(directory / "synthetic", songs, seconds, shards=1)
     bundle = directory / "train.npz"
-    export_bundle(directory / "synthetic", "train", bundle, _crop_config(bench_model(config), config.data),
+    export_bundle(directory / "synthetic", "train", bundle, crop_config(bench_model(config), config.data),
                   progress=False)
     return bundle
 
@@ -96,8 +96,8 @@ def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threa
     try:
         torch.manual_seed(config.training.seed)
         model = bench_model(config).train()
-        crop_config = _crop_config(model, config.data)
-        crops = training_crops(DataSource(bundle=str(bundle)), crop_config, config.data, rank=0, world_size=1)
+        crops_config = crop_config(model, config.data)
+        crops = training_crops(DataSource(bundle=str(bundle)), crops_config, config.data, rank=0, world_size=1)
         workers = config.data.num_workers if num_workers is None else num_workers
         loader = StatefulDataLoader(crops, batch_size=config.training.batch_size, num_workers=workers)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.optimizer.lr, betas=config.optimizer.betas)
@@ -135,7 +135,7 @@ def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threa
                 ema.update_parameters(model)
             lap("ema")
 
-        crops_per_epoch = len(crops.segments) * crop_config.crops_per_segment
+        crops_per_epoch = len(crops.segments) * crops_config.crops_per_segment
         warm = dict.fromkeys(PARTS, 0.0)
         for _ in range(-(-crops_per_epoch // config.training.batch_size) + 1):  # levelling gains are cached
             step(warm)
@@ -144,7 +144,7 @@ def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threa
         for _ in range(steps):
             step(seconds)
         step_seconds = (time.perf_counter() - start) / steps
-        flops = network_flops(model, config.training.batch_size, crop_config.input_samples)
+        flops = network_flops(model, config.training.batch_size, crops_config.input_samples)
         threads_used = torch.get_num_threads()
     finally:
         torch.set_num_threads(previous_threads)
@@ -155,7 +155,7 @@ def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threa
             "outside_fraction": 1 - network / sum(parts.values()), "gflop": flops / 1e9,
             "gflops": flops / step_seconds / 1e9, "network_gflops": flops / network / 1e9,
             "threads": threads_used, "num_workers": workers, "batch_size": config.training.batch_size,
-            "input_samples": crop_config.input_samples, "output_samples": crop_config.output_samples}
+            "input_samples": crops_config.input_samples, "output_samples": crops_config.output_samples}
 
 
 def matmul_gflops_on(threads: int) -> float:
