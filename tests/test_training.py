@@ -493,3 +493,24 @@ def test_a_levelling_model_trains_without_input_gains_unless_one_is_asked_for():
     assert TrainingConfig.from_dict({"model": {"levels": 2, "base_channels": 2}}).data.gain_db == 6.0
     with pytest.raises(ConfigError, match="gain_db=6.0 with levelling"):
         TrainingConfig.from_dict({"model": {"levelling": "close_strokes"}, "data": {"gain_db": 6.0}})
+
+
+def test_the_stft_loss_equals_auralosss_sum_and_difference_loss_and_its_gradient():
+    import auraloss
+
+    from mixwave_hf.metrics import STFT_FFT_SIZES
+    from mixwave_hf.training.objectives import SumAndDifferenceSTFTLoss
+
+    generator = torch.Generator().manual_seed(0)
+    estimate = (0.1 * torch.randn(3, 2, 9000, generator=generator)).requires_grad_()
+    target = 0.1 * torch.randn(3, 2, 9000, generator=generator)
+    target[0] = 0.0  # silent bins: the magnitude floor
+    reference = auraloss.freq.SumAndDifferenceSTFTLoss(
+        fft_sizes=list(STFT_FFT_SIZES), hop_sizes=[size // 4 for size in STFT_FFT_SIZES],
+        win_lengths=list(STFT_FFT_SIZES))
+    expected = reference(estimate, target)
+    (expected_gradient,) = torch.autograd.grad(expected, estimate)
+    loss = SumAndDifferenceSTFTLoss(STFT_FFT_SIZES)(estimate, target)
+    (gradient,) = torch.autograd.grad(loss, estimate)
+    torch.testing.assert_close(loss, expected, rtol=1e-5, atol=0)
+    torch.testing.assert_close(gradient, expected_gradient, rtol=1e-4, atol=1e-6 * float(expected_gradient.abs().max()))
