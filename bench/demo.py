@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 
 from mixwave_hf.demo import EMPTY, Limits, mix_uploads, spectrogram_pair, upload_names, upload_note, waveform_points
-from mixwave_hf.example import example_stems
 from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.resources import example_stems
 from mixwave_hf.slots import accepted_names
 
 SETTINGS = [(1.0, {}), (0.5, {"snare": 3.0}), (0.0, {"overheads": -3.0}), (0.8, {"kick": -2.0, "hihat": 1.5})]

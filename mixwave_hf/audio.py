@@ -1,4 +1,8 @@
-"""Reading, writing and resampling audio (soundfile, soxr). Arrays are [channels, samples] float32."""
+"""Reading, writing, resampling and levelling audio (soundfile, soxr, BS.1770). Arrays are [channels, samples] float32.
+
+    audio, rate = read_audio("kick.wav")              # [channels, samples] float32, Hz
+    write_audio("kick-48k.wav", resample(audio, rate, 48000), 48000, "pcm24")
+"""
 
 from __future__ import annotations
 

@@ -1,12 +1,9 @@
 """Baseline mixes a model is measured beside: the plain sum, the loudness-matched sum, a rule-based mix.
 
-Each baseline takes `tracks` (slot name -> [samples] mono float32 at `sample_rate` Hz; the slots of
-mixwave_hf.slots.DEFAULT_SLOTS, missing slots absent; anything `mix_tracks` accepts, arranged by the
-same `arrange_tracks`) and returns a [2, samples] float32 stereo mix as long as the longest track.
-All go one way: arrange the tracks, set a gain per track, pan each into stereo, sum, and set one
-gain on the sum. `BASELINES` lists them with what they need and whether they see the reference.
-Pans run from -1 (hard left) to +1 (hard right), from the drummer's perspective (hi-hat left, floor
-tom right, as the synthetic engineer and most drum mixes).
+Each takes {slot: [samples] mono float32} at `sample_rate` Hz and returns a [2, samples] float32 mix;
+`BASELINES` lists them with what they need (design notes: docs/evaluation.md).
+
+    mix = BASELINES["rule_based_mix"].mix(tracks, 44100, None)  # or rule_based_mix(tracks, 44100)
 """
 
 from __future__ import annotations
@@ -155,11 +152,3 @@ BASELINES: dict[str, BaselineInfo] = {
                      f"{RULE_BASED_LOUDNESS_LUFS:g} LUFS or {RULE_BASED_PEAK_DBFS:g} dBFS peak"),
     )
 }
-
-
-def run_baseline(name: str, tracks: Mapping[str, np.ndarray], sample_rate: int,
-                 reference: np.ndarray | None = None) -> np.ndarray:
-    """The [2, samples] mix of baseline `name` (a key of BASELINES); see `BaselineInfo.mix`."""
-    if name not in BASELINES:
-        raise ValueError(f"unknown baseline {name!r}; expected one of {list(BASELINES)}")
-    return BASELINES[name].mix(tracks, sample_rate, reference)

@@ -1,30 +1,24 @@
 """Model cards: rendered from the model's config, a training record and an evaluation, then validated.
 
-The template is `mixwave_hf/templates/model_card.md` (the top-level `model_card.md` links to it).
-`MixWaveUNet.save_pretrained(dir, model_card_kwargs={...})` and `push_to_hub` render it through
-`MixWaveUNet.generate_model_card`, so every saved or pushed model carries one.
+`render_model_card` fills the packaged template (`resources.TEMPLATE_PATH`); `MixWaveUNet.save_pretrained`
+and `push_to_hub` call it through `MixWaveUNet.generate_model_card` (notes: docs/evaluation.md).
 
-The evaluation is the JSON `mixwave evaluate` writes: {"dataset", "split", "target", "songs",
-"command", "metrics": {name: {"unit", "lower_is_better", "uses_loudness", ...}}, "systems":
-{name: {"label", "loudness_oracle", "summary": {metric: {"median", "q1", "q3"}}}}}, with the
-model's system named "model".
+    card = render_model_card(model, evaluation=json.loads(Path("evaluation.json").read_text()))
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from mixwave_hf.evaluate import MODEL_SYSTEM, group_lines, results_table
 from mixwave_hf.mixing import STATIC_LOUDNESS_GAP_LU
+from mixwave_hf.resources import TEMPLATE_PATH
 
 if TYPE_CHECKING:
     from mixwave_hf.model import MixWaveUNet
-
-TEMPLATE_PATH = Path(__file__).parent / "templates" / "model_card.md"
-MODEL_SYSTEM = "model"
 
 
 class CardError(ValueError):
@@ -133,20 +127,6 @@ def intensity_note(model: MixWaveUNet) -> str:
             f"{STATIC_LOUDNESS_GAP_LU:g} LU from the full mix).")
 
 
-def group_lines(evaluation: dict) -> list[str]:
-    """One line per song group of an evaluation (e.g. stress songs by their toms): headline medians."""
-    from mixwave_hf.metrics import HEADLINE_METRIC
-
-    lines = []
-    for group, figures in evaluation.get("groups", {}).items():
-        medians = ", ".join(
-            f"{evaluation['systems'][name].get('label', name)} {summary[HEADLINE_METRIC]['median']:.3f}"
-            for name, summary in figures["summary"].items()
-            if summary.get(HEADLINE_METRIC, {}).get("median") is not None)
-        lines.append(f"{group} ({len(figures['songs'])} songs), median {HEADLINE_METRIC}: {medians}")
-    return lines
-
-
 def eval_results(evaluation: dict) -> list[EvalResult]:
     """The model's median per metric as Hub `model-index` results."""
     summary = evaluation["systems"][MODEL_SYSTEM]["summary"]
@@ -165,27 +145,6 @@ def eval_results(evaluation: dict) -> list[EvalResult]:
         for name, figures in summary.items()
         if figures["median"] is not None and math.isfinite(figures["median"])
     ]
-
-
-def results_table(evaluation: dict) -> tuple[list[str], list[dict]]:
-    """(column labels, rows) of the results table: "median [q1, q3]" per metric and system."""
-    names = [MODEL_SYSTEM, *(name for name in evaluation["systems"] if name != MODEL_SYSTEM)]
-    labels = [evaluation["systems"][name].get("label", name) for name in names]
-    rows = []
-    for metric, info in evaluation["metrics"].items():
-        cells = []
-        for name in names:
-            system = evaluation["systems"][name]
-            figures = system["summary"].get(metric)
-            if system.get("loudness_oracle") and info.get("uses_loudness"):
-                cells.append("(oracle)")
-            elif figures is None or figures["median"] is None or not math.isfinite(figures["median"]):
-                cells.append("–")
-            else:
-                cells.append(f"{figures['median']:.3g} [{figures['q1']:.3g}, {figures['q3']:.3g}]")
-        rows.append({"metric": metric, "unit": info["unit"], "lower_is_better": info["lower_is_better"],
-                     "cells": cells})
-    return labels, rows
 
 
 def baseline_notes(evaluation: dict) -> str:

@@ -1,4 +1,6 @@
-"""The `mixwave` command line: a thin layer over `mixwave_hf.mixing.mix_tracks`.
+"""The `mixwave` command line (mix, data, evaluate, push, train, demo): thin layers over the package.
+
+    mixwave mix stems/ -o mix.wav
 
 Exit status: 0 on success (warnings included), 1 when an input or the model cannot be used,
 2 for a malformed command line.
@@ -53,9 +55,11 @@ class CommandError(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     """Run `mixwave` with `argv` (default: sys.argv[1:]); returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
     try:
+        if args.command == "train":  # train_accelerate.py's entry point, which reads its own arguments again
+            return run_train(argv[1:])
         return args.run(args)
     except (CommandError, AudioError) as error:
         print(f"mixwave: error: {error}", file=sys.stderr)
@@ -151,7 +155,31 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--private", action="store_true", help="create the repo private")
     push.add_argument("--evaluation", type=Path, help="an evaluation JSON to show (default MODEL_DIR/evaluation.json)")
     push.set_defaults(run=run_push_model)
+    add_train_command(commands)
+
+    demo = commands.add_parser(
+        "demo", help="serve the web demo (Gradio): upload stems, hear and download the mix",
+        description="Serve the drum mixing demo in the browser: upload stems, check which slot each file feeds, "
+        "hear and download the mix (the app of app.py and the Hugging Face Space). Runs until interrupted.")
+    demo.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
+    demo.add_argument("--host", default=None, help="address to listen on (default: $GRADIO_SERVER_NAME, else "
+                      "127.0.0.1; 0.0.0.0 for every interface)")
+    demo.add_argument("--port", type=int, default=None,
+                      help="port (default: $GRADIO_SERVER_PORT, else 7860 or the next free one)")
+    demo.set_defaults(run=run_demo)
     return parser
+
+
+def add_train_command(commands) -> None:
+    """`mixwave train`: the options of train_accelerate.py, taken from its parser (declared once, in training)."""
+    from mixwave_hf.training import build_parser as training_parser
+
+    commands.add_parser(
+        "train", parents=[training_parser()], add_help=False,  # the parent's -h/--help serves
+        help="train a model with Accelerate (as train_accelerate.py)",
+        description="Train the Mix-Wave-U-Net on one device (several: `accelerate launch train_accelerate.py ...`, "
+        "which takes the same options). Options come from --config (YAML), then --set, then the flags below; "
+        "the resolved configuration is written to OUTPUT_DIR/config.yaml.")
 
 
 def add_intensity_argument(parser: argparse.ArgumentParser) -> None:
@@ -393,6 +421,23 @@ def run_push_model(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CommandError(str(error)) from error
     print(f"uploaded {args.model_dir} to {url}")
+    return 0
+
+
+def run_train(arguments: list[str]) -> int:
+    """`mixwave train ...`: `training.main`, the entry point of train_accelerate.py, with the same arguments."""
+    from mixwave_hf.training import main as train_main
+
+    return train_main(arguments, prog="mixwave train")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """`mixwave demo`: build the web demo for the model and serve it until interrupted."""
+    from mixwave_hf.demo import build_demo, launch_demo  # needs gradio (the `demo` extra): checked before loading
+
+    model = load_model(args.model)
+    launch_demo(build_demo(model, model_name=args.model or "the embedded default model"),
+                server_name=args.host, server_port=args.port)
     return 0
 
 

@@ -1,20 +1,9 @@
 """The web demo (Gradio): upload drum stems, check which slot each file feeds, get the model's mix.
 
-A thin layer over `mixwave_hf.mixing.mix_tracks`, like the CLI: files are matched to slots by name
-(`mixwave_hf.slots.assign_slots`, as in the CLI), read with `audio.read_tracks`, mixed by `mix_tracks` and shown
-beside the plain sum of the tracks (`mixwave_hf.baselines.plain_sum`). `build_demo(model)` makes the
-`gr.Blocks`; `launch_demo(demo)` serves it with the limits below; `app.py` is the entry point.
+`build_demo(model)` makes the `gr.Blocks`; `launch_demo(demo)` serves it with the upload limits
+(`Limits`). Entry points: `mixwave demo` and `app.py` (the Space). What it shows: docs/demo.md.
 
-What the "levels" plot shows: for each assigned track, its loudness as uploaded (BS.1770 LUFS; in
-the plain sum every track enters at this level, unity gain) and its loudness when the model mixes
-that track alone, over the same excerpt (the LEVELS_EXCERPT_SECONDS where the plain sum is loudest).
-The difference is the gain the model gave the track; its stereo balance says where it panned it.
-With all tracks playing the mix also compresses and masks, so the solo figures are a guide to the
-model's decisions, not an exact decomposition of the mix.
-
-The controls are `mix_tracks`' `trims` (a slider per slot, dB after levelling) and `intensity`; the
-"static balance" table is the output layer's static part (`MixWaveUNet.static_part_gains`), which is
-exactly what intensity 0 plays. Pressing Mix again re-mixes the uploaded files with the new settings.
+    launch_demo(build_demo(load_demo_model(None)), server_name="127.0.0.1", server_port=7860)
 """
 
 from __future__ import annotations
@@ -34,10 +23,10 @@ from gradio.utils import get_upload_folder
 
 from mixwave_hf.audio import AUDIO_EXTENSIONS, AudioError, gain_and_pan, read_tracks, write_audio
 from mixwave_hf.baselines import plain_sum
-from mixwave_hf.example import example_stems
 from mixwave_hf.metrics import loudness_level
 from mixwave_hf.mixing import MAX_TRIM_DB, MixResult, mix_tracks, warnings_beyond_reading
 from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.resources import example_stems
 from mixwave_hf.slots import (
     OVERHEAD_PAIR,
     OVERHEAD_PAIR_SLOTS,
@@ -608,7 +597,7 @@ def launch_options(limits: Limits = Limits()) -> dict:
 
     The server's name and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (Gradio reads them).
     """
-    from mixwave_hf.example import EXAMPLE_DIR
+    from mixwave_hf.resources import EXAMPLE_DIR
 
     return {"max_file_size": limits.max_file_bytes, "allowed_paths": [str(EXAMPLE_DIR)], "theme": theme(),
             "css": CSS, "show_error": True}

@@ -1,9 +1,9 @@
 """Evaluation: a model and the baselines scored against reference mixes, per whole song.
 
-`evaluate_dataset` reassembles every song of a dataset split from its segments, mixes it with the
-shared inference function (`mix_tracks`), computes the baselines from the same tracks, and scores
-all of them with `metrics.score`. The result is a JSON-able dict (see `mixwave_hf.card` for its
-layout) that the CLI prints as a table and the model card renders.
+`evaluate` mixes every song with `mix_tracks`, scores it and the baselines with `metrics.score`, and
+returns a JSON-able dict (layout: docs/evaluation.md) that `format_table` prints and the card renders.
+
+    result = evaluate(model, dataset_songs("org/drums", "test"), dataset="org/drums", split="test")
 """
 
 from __future__ import annotations
@@ -159,8 +159,6 @@ def summarise(song_scores: Iterable[dict[str, float]]) -> dict[str, dict[str, fl
 
 def format_table(evaluation: dict) -> str:
     """The evaluation as a text table: one row per metric, "median [q1, q3]" per system."""
-    from mixwave_hf.card import group_lines, results_table
-
     labels, rows = results_table(evaluation)
     header = ["metric", "unit", *labels]
     lines = [[f"{row['metric']} ({'lower' if row['lower_is_better'] else 'higher'} is better)", row["unit"],
@@ -170,3 +168,37 @@ def format_table(evaluation: dict) -> str:
             for line in [header, *lines]]
     text.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join([*text, *group_lines(evaluation)])
+
+
+def results_table(evaluation: dict) -> tuple[list[str], list[dict]]:
+    """(column labels, rows) of the results table: "median [q1, q3]" per metric and system."""
+    names = [MODEL_SYSTEM, *(name for name in evaluation["systems"] if name != MODEL_SYSTEM)]
+    labels = [evaluation["systems"][name].get("label", name) for name in names]
+    rows = []
+    for metric, info in evaluation["metrics"].items():
+        cells = []
+        for name in names:
+            system = evaluation["systems"][name]
+            figures = system["summary"].get(metric)
+            if system.get("loudness_oracle") and info.get("uses_loudness"):
+                cells.append("(oracle)")
+            elif figures is None or figures["median"] is None or not math.isfinite(figures["median"]):
+                cells.append("–")
+            else:
+                cells.append(f"{figures['median']:.3g} [{figures['q1']:.3g}, {figures['q3']:.3g}]")
+        rows.append({"metric": metric, "unit": info["unit"], "lower_is_better": info["lower_is_better"],
+                     "cells": cells})
+    return labels, rows
+
+
+def group_lines(evaluation: dict) -> list[str]:
+    """One line per song group of an evaluation (e.g. stress songs by their toms): headline medians."""
+    headline = metrics.HEADLINE_METRIC
+    lines = []
+    for group, figures in evaluation.get("groups", {}).items():
+        medians = ", ".join(
+            f"{evaluation['systems'][name].get('label', name)} {summary[headline]['median']:.3f}"
+            for name, summary in figures["summary"].items()
+            if summary.get(headline, {}).get("median") is not None)
+        lines.append(f"{group} ({len(figures['songs'])} songs), median {headline}: {medians}")
+    return lines

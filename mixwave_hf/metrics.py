@@ -1,31 +1,15 @@
-"""Objective measures of a stereo mix against a reference mix.
+"""Objective measures of a stereo mix against a reference mix (what each measures: docs/metrics.md).
 
-Every metric compares `estimate` with `reference`, both [2, samples] float arrays (left, right) at
-`sample_rate` Hz and of the same shape. `score` computes them all; `METRICS` says what each one
-measures, its unit, which way is better, and whether it depends on the estimate's overall level
-(`uses_loudness`: a baseline that copies the reference's loudness is not compared on those).
+`score(estimate, reference, sample_rate)` computes every metric of `METRICS` on two [2, samples]
+float arrays of the same shape; a metric with no meaningful value for the input is NaN.
 
-- Waveform and spectrum: the stereo multi-resolution STFT distance on sum and difference (auraloss,
-  as in automix-toolkit / FxNorm-automix), also after loudness-matching the estimate to the
-  reference (the headline metric: balance and timbre, not overall level); L1; SI-SDR.
-- Loudness: the error of BS.1770 integrated loudness (`audio.integrated_loudness`) in LU.
-- Features of automatic-mixing papers (Martínez Ramírez et al. 2022; Steinmetz et al.), compared
-  over running windows (FEATURE_WINDOW_SECONDS long, every FEATURE_HOP_SECONDS), skipping windows
-  where the reference is silent: loudness, spectral centroid / bandwidth / rolloff / flatness,
-  stereo panning in three bands, RMS and crest factor. Each is a mean absolute percentage error,
-  except where a percentage means nothing (loudness in LUFS, whose zero is arbitrary; panning,
-  whose centre is 0): there it is the mean absolute error in the feature's unit, and the metric's
-  name ends in `_mae`, not `_mape`.
-
-A metric that has no meaningful value for the input (integrated loudness of less than 400 ms, a
-silent reference, no sounding window) is NaN; `mean_scores` skips NaN when it averages songs.
+    scores = score(mix, reference, 44100)  # {"stereo_stft": ..., "stereo_stft_loudness_matched": ..., ...}
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import auraloss
@@ -449,17 +433,3 @@ def score(estimate: np.ndarray, reference: np.ndarray, sample_rate: int) -> dict
         **feature_errors(estimate, reference, sample_rate),
     }
     return {name: values[name] for name in METRICS}
-
-
-def mean_scores(scores: Iterable[Mapping[str, float]]) -> dict[str, float]:
-    """The mean of each metric over several `score` results (songs, segments), skipping NaN: {name: mean}
-    for every name in any result (METRICS order first); NaN for a metric that is NaN everywhere."""
-    scores = list(scores)
-    present = {name for row in scores for name in row}
-    names = [name for name in METRICS if name in present] + sorted(present - set(METRICS))
-    means = {}
-    for name in names:
-        values = np.asarray([row[name] for row in scores if name in row], dtype=np.float64)
-        values = values[~np.isnan(values)]
-        means[name] = float(values.mean()) if values.size else math.nan
-    return means

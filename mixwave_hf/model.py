@@ -12,7 +12,6 @@ import contextlib
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
@@ -21,6 +20,7 @@ from huggingface_hub import ModelCard, PyTorchModelHubMixin
 from torch import nn
 
 from mixwave_hf.audio import LEVELLING_METHODS, pan_gains
+from mixwave_hf.resources import DEFAULT_MODEL_DIR
 from mixwave_hf.slots import DEFAULT_SLOTS, STATIC_BALANCE
 
 if TYPE_CHECKING:
@@ -36,8 +36,6 @@ OUTPUT_INITS = ("default", "balance")
 REPO_URL = "https://github.com/mixwave-hf/mixwave-hf"
 PAPER_URL = "https://doi.org/10.17743/jaes.2020.0031"
 UPSAMPLING_MODES = ("linear", "learned")
-#: The default model shipped inside the package (config.json, model.safetensors, README.md card).
-DEFAULT_MODEL_DIR = Path(__file__).parent / "pretrained"
 NEGATIVE_SLOPE = 0.2
 
 

@@ -1,10 +1,10 @@
 """Publishing a model folder to the Hub: weights, config, and a freshly rendered, validated card.
 
-A model folder is what `save_pretrained` writes (config.json, model.safetensors, README.md), plus,
-optionally, the records its card is rendered from: `training.json` (written by training: the
-options of `card.render_model_card`, e.g. {"training": {...}, "datasets": [...], "license": ...})
-and `evaluation.json` (written by `mixwave evaluate --output`), with evaluations on further splits
-as `evaluation-SPLIT.json` (e.g. `evaluation-stress.json`), shown on the card after the first.
+`push_model` (`mixwave push`) renders the card for the target repo from the folder's `training.json`
+(the options of `card.render_model_card`, written by training) and `evaluation.json` /
+`evaluation-SPLIT.json` (written by `mixwave evaluate --output`), validates it, then uploads the folder.
+
+    url = push_model("runs/paper/best", "org/mix-wave-u-net", private=True)
 """
 
 from __future__ import annotations

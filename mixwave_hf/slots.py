@@ -1,4 +1,8 @@
-"""Track slots: the model's named inputs, their aliases, and matching file or track names to them."""
+"""Track slots: the model's named inputs, their aliases, and matching file or track names to them.
+
+    match_slot("BD_in.wav")                            # "kick"
+    matched, unmatched, notes = assign_slots(["01_Kick.wav", "OH_L.wav", "click.wav"])
+"""
 
 from __future__ import annotations
 

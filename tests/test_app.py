@@ -31,9 +31,9 @@ from gradio_client import Client, handle_file
 
 from mixwave_hf.audio import gain_and_pan, read_tracks
 from mixwave_hf.demo import EMPTY, Limits, build_demo, launch_options
-from mixwave_hf.example import example_stems
 from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.resources import example_stems
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Where the browser test saves its screenshots of the page (CI keeps build/ as artifacts).

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from drums import synthesize_drum_tracks
 
 from mixwave_hf.audio import LEVELLING_METHODS, track_level
 from mixwave_hf.baselines import (
@@ -16,9 +17,7 @@ from mixwave_hf.baselines import (
     pan_gains,
     plain_sum,
     rule_based_mix,
-    run_baseline,
 )
-from mixwave_hf.example import synthesize_drum_tracks
 from mixwave_hf.metrics import METRICS, integrated_loudness, score
 from mixwave_hf.slots import DEFAULT_SLOTS
 
@@ -28,6 +27,14 @@ SR = 44_100
 @pytest.fixture(scope="module")
 def tracks() -> dict[str, np.ndarray]:
     return synthesize_drum_tracks(2.0, SR)
+
+
+def run_baseline(name: str, tracks: dict[str, np.ndarray], sample_rate: int,
+                 reference: np.ndarray | None = None) -> np.ndarray:
+    """The [2, samples] mix of baseline `name` (a key of BASELINES); see `BaselineInfo.mix`."""
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; expected one of {list(BASELINES)}")
+    return BASELINES[name].mix(tracks, sample_rate, reference)
 
 
 def balance(mix: np.ndarray) -> float:

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from drums import synthesize_drum_tracks
 
 from mixwave_hf.cli import main
-from mixwave_hf.example import EXAMPLE_FILE_NAMES, example_stems, synthesize_drum_tracks
 from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.resources import EXAMPLE_FILE_NAMES, example_stems
 
 RATE = 44_100
 
@@ -426,3 +427,60 @@ def test_trims_and_intensity_from_the_command_line(tiny_model_dir, drum_tracks, 
                          (["--trim", "snare"], "SLOT=DB"), (["--intensity", "1.5"], "--intensity 1.5")):
         status, out, err = run("mix", stems, "-o", tmp_path / "x.wav", "--model", tiny_model_dir, *bad, capsys=capsys)
         assert status == 1 and message in err and "Traceback" not in err, (bad, err)
+
+
+# ---- mixwave train / mixwave demo -----------------------------------------------------------------------
+
+def test_train_takes_exactly_the_options_of_train_accelerate(capsys):
+    from mixwave_hf.cli import build_parser
+    from mixwave_hf.training import build_parser as training_parser
+
+    def options(parser) -> dict[str, tuple]:
+        return {option: (action.dest, action.required, action.default, action.choices)
+                for action in parser._actions for option in action.option_strings}
+
+    commands = next(action for action in build_parser()._actions if action.dest == "command")
+    assert options(commands.choices["train"]) == options(training_parser())
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--help"])
+    help_text = capsys.readouterr().out
+    assert exit_info.value.code == 0 and help_text.startswith("usage: mixwave train")
+    for option in ("--dataset", "--bundle", "--validation-bundle", "--output-dir", "--config", "--set", "--steps",
+                   "--init-from", "--resume", "--push-to-hub", "--cpu"):
+        assert option in help_text, option
+
+
+def test_train_runs_the_training_entry_point_with_its_arguments(tmp_path, capsys, monkeypatch):
+    import mixwave_hf.training
+
+    calls = []
+    monkeypatch.setattr(mixwave_hf.training, "main", lambda argv, prog: calls.append((argv, prog)) or 7)
+    arguments = ["--bundle", str(tmp_path / "train.npz"), "--output-dir", str(tmp_path / "run"), "--steps", "2",
+                 "--set", "training.batch_size=2"]
+    assert main(["train", *arguments]) == 7 and calls == [(arguments, "mixwave train")]
+    with pytest.raises(SystemExit) as exit_info:  # checked by the same options before anything runs
+        main(["train", "--bundle", "train.npz"])
+    assert exit_info.value.code == 2 and "--output-dir" in capsys.readouterr().err and len(calls) == 1
+
+
+def test_demo_builds_the_app_for_the_model_and_serves_it_where_asked(tiny_model_dir, monkeypatch):
+    gradio = pytest.importorskip("gradio", reason="the demo needs the `demo` extra (gradio)")
+    import mixwave_hf.demo
+
+    served = []
+    monkeypatch.setattr(mixwave_hf.demo, "launch_demo", lambda demo, **options: served.append((demo, options)))
+    assert main(["demo", "--model", str(tiny_model_dir), "--host", "127.0.0.1", "--port", "7861"]) == 0
+    [(demo, options)] = served
+    assert isinstance(demo, gradio.Blocks) and not demo.is_running
+    assert options == {"server_name": "127.0.0.1", "server_port": 7861}
+    assert f"Model: {tiny_model_dir}" in str(demo.config)
+    assert main(["demo"]) == 0 and served[1][1] == {"server_name": None, "server_port": None}  # Gradio's defaults
+
+
+def test_demo_without_the_demo_extra_says_what_to_install(capsys, monkeypatch):
+    for module in ["gradio", "mixwave_hf.demo"]:
+        forget_modules(monkeypatch, module)
+    monkeypatch.setitem(sys.modules, "gradio", None)
+    assert main(["demo"]) == 1
+    message = capsys.readouterr().err
+    assert "`mixwave demo` needs gradio" in message and "pip install 'mixwave-hf[demo]'" in message

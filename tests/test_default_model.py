@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import soundfile
 
-from mixwave_hf.example import EXAMPLE_DIR, example_stems
-from mixwave_hf.model import DEFAULT_MODEL_DIR, MixWaveUNet
+from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.resources import DEFAULT_MODEL_DIR, EXAMPLE_DIR, example_stems
 
 
 def test_default_model_files_are_in_the_package():
@@ -25,7 +25,7 @@ def test_default_model_loads_offline_and_mixes_the_example_without_clipping(tmp_
     script = f"""
 import numpy as np, soundfile
 from mixwave_hf import MixWaveUNet
-from mixwave_hf.example import example_stems, EXAMPLE_FILE_NAMES
+from mixwave_hf.resources import example_stems, EXAMPLE_FILE_NAMES
 model = MixWaveUNet.from_pretrained()
 tracks = {{slot: soundfile.read(path, dtype="float32")[0] for slot, path in zip(EXAMPLE_FILE_NAMES, example_stems())}}
 result = model.mix(tracks, 44100)

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from drums import synthesize_drum_tracks
 
 from mixwave_hf.card import CardError, render_model_card, validate_model_card
 from mixwave_hf.cli import main
@@ -13,7 +14,6 @@ from mixwave_hf.data.builders import build_dataset, with_rows
 from mixwave_hf.data.dataset_card import DatasetDescription
 from mixwave_hf.data.schema import Song
 from mixwave_hf.evaluate import dataset_songs, summarise
-from mixwave_hf.example import synthesize_drum_tracks
 from mixwave_hf.model import MixWaveUNet
 
 RATE = 44_100

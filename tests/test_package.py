@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mixwave_hf.example import EXAMPLE_FILE_NAMES
+from mixwave_hf.resources import EXAMPLE_FILE_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,10 +31,11 @@ def test_wheel_contains_the_example_stems_and_the_console_script(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for file_name in [*EXAMPLE_FILE_NAMES.values(), "ATTRIBUTION.txt"]:
         assert f"mixwave_hf/examples/drums/{file_name}" in names
-    for module in ["model", "mixing", "streaming", "slots", "audio", "cli", "example", "metrics", "baselines",
+    for module in ["model", "mixing", "streaming", "slots", "audio", "cli", "resources", "metrics", "baselines",
                    "evaluate", "card", "data/schema", "data/loader", "data/builders", "data/synth/song"]:
         assert f"mixwave_hf/{module}.py" in names
     assert "mixwave_hf/templates/model_card.md" in names
+    assert not [name for name in names if name.startswith("tests/") or name.endswith("/drums.py")]  # no test code
     for file_name in ["config.json", "model.safetensors", "README.md", "evaluation.json", "training.json"]:
         assert f"mixwave_hf/pretrained/{file_name}" in names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))

@@ -17,7 +17,7 @@ from mixwave_hf.data.synth.grooves import HitEvent
 from mixwave_hf.data.synth.kits import ARTICULATIONS, KitNotInstalledError, kit_installed, kit_player, soundfont_path
 from mixwave_hf.data.synth.recording import CLOSE_MIC_SLOTS
 from mixwave_hf.data.synth.song import stroke_onsets
-from mixwave_hf.example import EXAMPLE_FILE_NAMES
+from mixwave_hf.resources import EXAMPLE_FILE_NAMES
 from mixwave_hf.slots import DEFAULT_SLOTS
 
 # tinysoundfont is installed with --no-deps (its pyaudio dependency does not build); `make venv` does it.

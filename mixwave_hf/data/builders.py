@@ -1,9 +1,9 @@
 """Builders: multitrack collections (ENST-drums, a folder of songs, the synthetic renderer) -> a dataset.
 
 Each builder yields (split, Song) pairs; `build_dataset` writes them as parquet shards with a dataset
-card (see `schema`), into a new folder or beside the splits of a built one. Splits are chosen per song,
-or per phrase, by a stable hash, so whole recordings never straddle two splits and rebuilding gives
-the same split.
+card, into a new folder or beside the splits of a built one (format: docs/datasets.md).
+
+    build_dataset(with_rows(folder_songs("sessions/")), "out/mine", folder_description("sessions/", "cc-by-4.0"))
 """
 
 from __future__ import annotations

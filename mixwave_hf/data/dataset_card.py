@@ -1,4 +1,7 @@
-"""The dataset card (README.md with YAML metadata) written beside the shards of every built dataset."""
+"""The dataset card (README.md with YAML metadata) written beside the shards of every built dataset.
+
+    write_dataset_card("out/drums", DatasetDescription(...), summary)  # called by builders.build_dataset
+"""
 
 from __future__ import annotations
 

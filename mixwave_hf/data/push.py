@@ -1,4 +1,7 @@
-"""Uploading a built dataset folder (shards + card) to the Hugging Face Hub."""
+"""Uploading a built dataset folder (shards + card) to the Hugging Face Hub (`mixwave data push`).
+
+    url = push_dataset("out/drums", "org/drums", private=True)
+"""
 
 from __future__ import annotations
 

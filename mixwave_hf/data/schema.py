@@ -1,15 +1,10 @@
 """The multitrack dataset format: parquet shards of song segments, FLAC audio in `datasets` Audio columns.
 
-One row per song segment (at most SEGMENT_SECONDS): the song's id, the segment's index and start,
-the track names and tracks (any number per song, each mono FLAC), the stereo target mixes (the
-engineer's `wet_mix`, and the `dry_mix` where the source has one) and metadata. Files:
+`song_rows` cuts a `Song` into rows, `DatasetWriter` writes them as shards, `open_split` reads a split
+back and `decode_audio` decodes an audio cell (layout and configs: docs/datasets.md).
 
-    OUT/README.md                                dataset card (YAML: licence, task, size, configs)
-    OUT/data/{split}-{i:05d}-of-{n:05d}.parquet  shards per split (train, validation, test)
-
-The card declares two configs over the same files: `wet` (default) and `dry`; the config name is
-the training target. Reading never needs FFmpeg: the audio columns are cast to
-`Audio(decode=False)` and the FLAC bytes decoded with soundfile (`decode_audio`).
+    for row in open_split("out/drums", "train"):
+        tracks = [decode_audio(entry)[0] for entry in row["tracks"]]  # [1, samples] float32 each
 """
 
 from __future__ import annotations
@@ -27,7 +22,6 @@ import soundfile
 SEGMENT_SECONDS = 30.0
 SPLITS = ("train", "validation", "test")
 TARGETS = {"wet": "wet_mix", "dry": "dry_mix"}
-AUDIO_COLUMNS = ("tracks", "wet_mix", "dry_mix")
 #: Rows per parquet row group: streaming reads whole row groups, so keep them a few segments each.
 ROWS_PER_ROW_GROUP = 2
 
@@ -210,7 +204,7 @@ class DatasetWriter:
 
 
 def open_split(path_or_repo_id: str, split: str, streaming: bool = True):
-    """`load_dataset(path_or_repo_id, split=split, streaming=streaming)` with the audio left undecoded."""
+    """`datasets.load_dataset(path_or_repo_id, split=split, streaming=streaming)` with the audio left undecoded."""
     from datasets import Audio, List, load_dataset
 
     dataset = load_dataset(str(path_or_repo_id), split=split, streaming=streaming)

@@ -131,10 +131,12 @@ def run_training(args: argparse.Namespace, command: str, prog: str = "train_acce
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `train_accelerate.py` with `argv` (default sys.argv[1:]); returns the exit status."""
+def main(argv: Sequence[str] | None = None, prog: str = "train_accelerate.py") -> int:
+    """Run the training command `prog` (train_accelerate.py, or "mixwave train") with `argv` (default
+    sys.argv[1:]); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    launcher = "python" if int(os.environ.get("WORLD_SIZE", "1")) == 1 else (
-        f"accelerate launch --num_processes {os.environ['WORLD_SIZE']}")
-    return run_training(args, f"{launcher} train_accelerate.py {shlex.join(argv)}")
+    args = build_parser(prog).parse_args(argv)
+    launcher = "python " if int(os.environ.get("WORLD_SIZE", "1")) == 1 else (
+        f"accelerate launch --num_processes {os.environ['WORLD_SIZE']} ")
+    command = f"{launcher if prog.endswith('.py') else ''}{prog} {shlex.join(argv)}"
+    return run_training(args, command, prog)

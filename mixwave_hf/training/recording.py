@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 
 def parameter_checksum(module: torch.nn.Module) -> str:
-    """SHA-256 of every tensor of `module.state_dict()` (names and bytes): equal iff the weights are bitwise equal."""
+    """SHA-256 of every tensor of the module's state dict (names and bytes): equal iff the weights are
+    bitwise equal."""
     digest = hashlib.sha256()
     for name, tensor in module.state_dict().items():
         digest.update(name.encode())

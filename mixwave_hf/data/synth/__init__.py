@@ -1,17 +1,7 @@
 """The synthetic drum corpus: ENST-like 8-track drum recordings rendered from sampled acoustic kits.
 
-Stages, one module each, every one seeded and recorded in the song's metadata:
-
-- kits.py: the kit registry (soundfont, preset, licence, the GM note of every piece) and one-shots;
-- grooves.py: the performance (style, tempo, fills, ghost notes, crashes, hi-hat chokes, feel) as
-  hit events;
-- dry.py: each piece's strokes as its own dry stem;
-- recording.py: close mics with bleed, a spaced overhead pair, room, noise, random input gains;
-- conditions.py: the ranges recordings and tom playing are drawn from: training, and stress (outside them);
-- engineer.py: the one fixed engineer making the wet mix (target) and the dry mix;
-- song.py: `render_song`, all of the above for one song; corpus.py: `plan_corpus`, the splits
-  (train, validation, test, stress);
-- example.py: `write_rendered_example`, a few seconds as session-style FLAC files.
+`render_song` renders one song (groove -> dry pieces -> recorded tracks -> the engineer's mixes);
+`plan_corpus` plans the splits. The stages, one module each, are described in docs/synthetic-corpus.md.
 
     >>> song = render_song(seed=7, kit="avl_black_pearl", seconds=30.0)
     >>> song.tracks["snare"].shape, song.wet_mix.shape

@@ -1,10 +1,9 @@
 """Recording and playing conditions: the ranges a song's recording and tom playing are drawn from.
 
-`TRAINING_CONDITIONS` are the ranges of the train, validation and test splits. `STRESS_CONDITIONS`
-lie outside them (input gains of ±24 dB, an overhead pair out of balance, stronger bleed, a larger
-room, toms barely or never played), for the stress split: how a model trained on the first copes
-with sessions unlike any it saw. Training conditions draw nothing beyond what the recording model
-always drew, so songs rendered under them are the songs rendered before conditions existed.
+`TRAINING_CONDITIONS` are the ranges of the train, validation and test splits; `STRESS_CONDITIONS`
+lie outside them, for the stress split (why: docs/synthetic-corpus.md).
+
+    params = draw_recording_params(rng, STRESS_CONDITIONS)  # recording.py
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """Corpus plans: which songs to render (id, seed, kit, length) and which split each belongs to.
 
-Splits hold out whole kits: the test split plays only `avl_red_zeppelin`, a kit the training split
-never sees (a different sampled drum set and cymbals; it shares only the hi-hat samples with
-`avl_black_pearl`). Validation is a held-out share of *songs* on the training kits: it measures
-fitting to unseen performances and recordings for model selection, while the test split measures
-the step to an unseen kit. The stress split plays the test kit too, recorded under
-`STRESS_CONDITIONS` (conditions.py: input gains, overhead imbalance, bleed, room and tom playing
-outside the training ranges); it comes on top of the asked hours. Every split gets at least one
-song, however small the corpus.
+Splits hold out whole kits: the test and stress splits play a kit the training split never sees
+(the reasoning: docs/synthetic-corpus.md).
+
+    plans = plan_corpus(hours=1.0, seed=0)  # [SongPlan(song_id, seed, kit, seconds, split, conditions), ...]
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Dry renders: each drum piece's strokes as its own mono stem, sample-accurate, before any microphone.
 
-Every stroke is a calibrated one-shot of the kit (kits.KitPlayer) added at its onset sample, so each
-piece stays separate for the recording model. The hi-hat is one instrument: a new hi-hat stroke
-chokes the one still sounding (as the soundfonts' exclusive class does), with a short fade that an
-open hi-hat closing by the foot takes.
+Every stroke is a calibrated one-shot of the kit added at its onset sample; a new hi-hat stroke
+chokes the one still sounding (docs/synthetic-corpus.md).
+
+    stems = render_dry_pieces(kit_player("avl_black_pearl"), events, length)  # {piece: [samples] float32}
 """
 
 from __future__ import annotations

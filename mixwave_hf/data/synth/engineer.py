@@ -1,23 +1,9 @@
 """The one fixed "engineer": the same mixing rules for every song, so the mix is learnable.
 
-For each of the 8 recorded tracks (slots of mixwave_hf.slots.DEFAULT_SLOTS):
+`engineer_mix` levels, processes (pedalboard), pans and sums the 8 recorded tracks into the wet mix
+(the target) and the dry mix (levels, faders and pans only); the rules: docs/synthetic-corpus.md.
 
-1. level: a close mic is loudness-normalised on its own drum's strokes (BS.1770 loudness of the
-   0.4 s after each stroke, so a tom mic is set by its toms, not by the snare bleeding into it
-   between fills); a close mic whose drum is never played in the song is muted, as engineers strip
-   unused tom tracks. Each overhead is normalised on its whole track. The measure is on the track
-   itself, so the random input gains cancel.
-2. insert effects by role (pedalboard): EQ (kick: low boost, box cut, 3.5 kHz click; snare: body,
-   crack; hi-hat: high-pass, presence; toms: low-mid cut, attack, a gentle gate against bleed;
-   overheads: high-pass at 150 Hz, air) and compression;
-3. fader and pan (drummer's perspective: hi-hat left, floor tom right, overheads wide);
-4. a reverb send (snare and toms most; pedalboard's Reverb as a small room, high-passed, returned
-   about 15 dB under the mix);
-5. bus compression (2:1 glue), a level to a fixed loudness and a light limiter (0-2 dB off the
-   peaks): the wet mix sits at about -16 LUFS and peaks at -1 dBFS at most.
-
-The dry mix is steps 1 and 3 only (the same levels, faders and pans, no effects), at the wet mix's
-loudness unless that would peak above -1 dBFS.
+    wet, dry, settings = engineer_mix(tracks, stroke_onsets, 44100)  # [2, samples] float32 each
 """
 
 from __future__ import annotations
@@ -187,17 +173,3 @@ def _peak_capped(audio: np.ndarray) -> tuple[np.ndarray, float]:
     if peak <= limit:
         return audio, 0.0
     return audio * np.float32(limit / peak * 0.9999), round(float(20 * np.log10(limit / peak * 0.9999)), 4)
-
-
-def engineer_settings() -> dict:
-    """The fixed rules as JSON-serialisable data (for a corpus card)."""
-    return {
-        "track_loudness_lufs": TRACK_LOUDNESS_LUFS, "stroke_window_seconds": STROKE_WINDOW_SECONDS,
-        "fader_db": FADER_DB, "pan": PANS, "reverb_send_db": REVERB_SEND_DB, "reverb_return_db": REVERB_RETURN_DB,
-        "bus_loudness_lufs": BUS_LOUDNESS_LUFS, "limiter_input_lufs": LIMITER_INPUT_LUFS,
-        "limiter_threshold_db": LIMITER_THRESHOLD_DB, "output_peak_db": OUTPUT_PEAK_DB,
-        "insert_chains": {role: [repr(plugin) for plugin in insert_chain(role)]
-                          for role in ("kick", "snare", "hihat", "tom", "overhead")},
-        "reverb": [repr(plugin) for plugin in reverb_chain()],
-        "bus": [repr(plugin) for plugin in bus_chain()],
-    }

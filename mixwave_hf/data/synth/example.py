@@ -1,4 +1,7 @@
-"""A rendered example multitrack: a few seconds on a sampled kit, as session-style FLAC files."""
+"""A rendered example multitrack: a few seconds on a sampled kit, as session-style FLAC files.
+
+    write_rendered_example("mixwave_hf/examples/drums")  # `make example-stems`: the bundled example
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from pathlib import Path
 from mixwave_hf.audio import write_audio
 from mixwave_hf.data.synth.kits import kit_spec
 from mixwave_hf.data.synth.song import SYNTH_VERSION, render_song
-from mixwave_hf.example import EXAMPLE_FILE_NAMES
+from mixwave_hf.resources import EXAMPLE_FILE_NAMES
 
 #: The example song: 4 s of a rock groove holding a fill over all three toms, a crash and an open hi-hat.
 EXAMPLE_SEED = 122
@@ -19,7 +22,7 @@ ATTRIBUTION_FILE = "ATTRIBUTION.txt"
 def write_rendered_example(directory: str | Path, seed: int = EXAMPLE_SEED, kit: str = EXAMPLE_KIT,
                            seconds: float = 4.0, style: str | None = EXAMPLE_STYLE) -> list[Path]:
     """Write the recorded tracks of a rendered song as 8 mono 24-bit FLAC files (01_Kick.flac ...
-    08_OH_R.flac, as example.EXAMPLE_FILE_NAMES) and ATTRIBUTION.txt into `directory`; returns the paths.
+    08_OH_R.flac, as resources.EXAMPLE_FILE_NAMES) and ATTRIBUTION.txt into `directory`; returns the paths.
     """
     directory = Path(directory)
     song = render_song(seed, kit, seconds, style=style, include_events=False)

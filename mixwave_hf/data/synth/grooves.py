@@ -1,14 +1,9 @@
 """Seeded drum performances: a style, a tempo and a feel, played as a list of hit events.
 
-A song is bars of 4/4 on a grid (sixteenths, or eighth-note triplets for the swung styles), grouped
-in phrases of 4 or 8 bars: a crash (with the kick) opens a phrase, the last bar of a phrase usually
-ends with a fill around the toms. Each phrase keeps time on the hi-hat or the ride (the hi-hat foot
-then plays the backbeat), with its own kick pattern. Open hi-hats are always closed again (by the
-next hi-hat stroke or a pedal "chick"), which the dry render turns into a choke. The feel is a
-per-song swing, timing jitter, per-piece push/drag, a slow drift, accents and velocity jitter.
-
 `draw_groove` picks every parameter from a random generator and returns them with the events, so a
-song's performance is recorded in full.
+song's performance is recorded in full (how a groove is built: docs/synthetic-corpus.md).
+
+    params, events = draw_groove(np.random.default_rng(7), seconds=30.0, style="rock")
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
 """Sampled drum kits: which soundfont preset plays each drum piece, and one-shot renders of its notes.
 
-A kit is a General MIDI drum preset in an SF2 soundfont (rendered with tinysoundfont, float output).
-Nine pieces are played: the six close-miked drums of the default slots (kick, snare, hihat, tom_1..3)
-and three cymbals (crash_1, crash_2, ride) that only the overheads and bleed pick up. Each piece has
-articulations (snare hit or side stick; closed, pedal or open hi-hat; ride or bell), each a GM note
-plus an optional pitch shift in semitones: the AVL kits sample two toms, so a third is one of them
-retuned.
+`KITS` is the registry; `kit_player(kit)` renders calibrated one-shots (tinysoundfont). The soundfonts
+come from Debian packages (`make data`); MIXWAVE_SOUNDFONT_DIR is searched first. Notes: docs/synthetic-corpus.md.
 
-The soundfonts come from Debian packages (`make data` installs them); set MIXWAVE_SOUNDFONT_DIR to
-look for them in another folder first.
+    shot = kit_player("avl_black_pearl").one_shot("snare", "hit", velocity=100)  # [samples] float32
 """
 
 from __future__ import annotations
@@ -251,11 +246,6 @@ class KitPlayer:
             raise ValueError(f"velocity {velocity}; expected a MIDI velocity 1-127")
         shot = self._raw_one_shot(self.spec.note(piece, articulation), int(velocity), ONE_SHOT_SECONDS[piece])
         return shot * np.float32(10 ** (self.calibration_db[piece][articulation] / 20))
-
-    def clear_cache(self) -> None:
-        """Forget the one-shots rendered so far (they are kept per note and velocity)."""
-        self._cache.clear()
-        self._cache_bytes = 0
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,23 +1,9 @@
 """The recording model: close mics with bleed, a spaced overhead pair, a little room, noise, input gains.
 
-Units: the dry stems (dry.py) are calibrated so a velocity-100 stroke peaks at -6 dBFS; a close mic's
-own piece arrives at 0 dB (about 5 cm away). Every other path is set by the kit's geometry (metres,
-from the drummer's seat: x to the right, y away from the drummer, z up) and sound travelling at
-343 m/s:
+`draw_recording_params` draws every number (from a `conditions.Conditions`); `record_tracks` applies
+them to the dry stems (geometry, levels and units: docs/synthetic-corpus.md).
 
-- bleed: a close mic hears every other piece at source level - 20 log10(distance / 5 cm) - the mic's
-  rejection (the kick mic sits inside the drum), delayed by the distance, and duller (the mic's
-  off-axis response: a low-pass on the bleed);
-- overheads: a spaced pair above the kit hears every piece at source level - 20 log10(distance / 1 m)
-  - 26 dB (1 m against the close mics' 5 cm), delayed by the distance; cymbals are loud sources;
-- room: a few early reflections on every mic (weak on close mics), and a short diffuse tail on the
-  overheads;
-- a noise floor, then the input gain: a sound-check gain (a velocity-100 stroke of the mic's loudest
-  piece peaks at -12 dBFS) plus a random gain of ±12 dB, and the peak capped at -1 dBFS.
-
-`draw_recording_params` draws every number; `record_tracks` applies them. The room and input-gain
-ranges come from a `conditions.Conditions` (the training ranges by default); stress conditions add
-an overhead imbalance and stronger bleed (`draw_recording_stress`, `with_recording_stress`).
+    tracks, peak_caps_db = record_tracks(stems, draw_recording_params(rng), 44100)
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""One song, end to end: groove -> dry pieces -> recorded tracks -> the engineer's wet and dry mixes."""
+"""One song, end to end: groove -> dry pieces -> recorded tracks -> the engineer's wet and dry mixes.
+
+    song = render_song(seed=7, kit="avl_black_pearl", seconds=30.0)  # RenderedSong: tracks, mixes, metadata
+"""
 
 from __future__ import annotations
 

@@ -1,36 +1,14 @@
-"""The bundled example multitrack, and simple synthesised drum tracks for tests.
+"""Simple synthesised drum tracks (sine sweeps and noise): a seeded test signal needing no soundfonts.
 
-The bundled example (`EXAMPLE_DIR`: 4 s, 8 mono 24-bit FLAC files named as in real sessions, with
-ATTRIBUTION.txt) is rendered on a sampled acoustic kit by the synthetic corpus renderer:
-`make example-stems` (`python -m mixwave_hf.data.synth --example mixwave_hf/examples/drums`).
-
-`synthesize_drum_tracks` makes a seeded groove of simple synthesised drums (sine sweeps and noise)
-as separately "recorded" mono tracks: a test signal needing no soundfonts, not training data.
+    from drums import synthesize_drum_tracks  # tests/ is on sys.path under pytest
+    tracks = synthesize_drum_tracks(seconds=2.0, sample_rate=44100, seed=3)  # {slot: [samples] float32}
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-EXAMPLE_DIR = Path(__file__).parent / "examples" / "drums"
-#: File name per slot, in the styles real sessions use (matched to slots by alias).
-EXAMPLE_FILE_NAMES = {
-    "kick": "01_Kick.flac",
-    "snare": "02_Snare.flac",
-    "hihat": "03_HiHat.flac",
-    "tom_1": "04_Tom1.flac",
-    "tom_2": "05_Tom2.flac",
-    "tom_3": "06_FloorTom.flac",
-    "overhead_L": "07_OH_L.flac",
-    "overhead_R": "08_OH_R.flac",
-}
-
-
-def example_stems() -> list[Path]:
-    """Paths of the bundled example stems (FLAC, 44.1 kHz mono, 4 s), in slot order."""
-    return [EXAMPLE_DIR / name for name in EXAMPLE_FILE_NAMES.values()]
+from mixwave_hf.resources import EXAMPLE_FILE_NAMES
 
 
 def synthesize_drum_tracks(seconds: float = 4.0, sample_rate: int = 44100, seed: int = 0,
