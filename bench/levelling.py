@@ -20,8 +20,8 @@ from mixwave_hf.audio import LEVELLING_METHODS, level_tracks
 from mixwave_hf.baselines import TRACK_LOUDNESS_LUFS, pan_and_sum
 from mixwave_hf.evaluate import dataset_songs
 from mixwave_hf.metrics import loudness_matched_stereo_stft_distance, si_sdr
-from mixwave_hf.mixing import arrange_tracks
 from mixwave_hf.slots import DEFAULT_SLOTS, STATIC_BALANCE
+from mixwave_hf.tracks import arrange_tracks
 
 
 def compare(dataset: str, split: str) -> dict[str, dict[str, float]]:

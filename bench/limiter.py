@@ -12,9 +12,10 @@ import argparse
 
 import numpy as np
 
+from mixwave_hf.audio import fit_length
 from mixwave_hf.evaluate import dataset_songs
 from mixwave_hf.metrics import loudness_matched_stereo_stft_distance, si_sdr
-from mixwave_hf.mixing import DEFAULT_PEAK_CEILING_DB, fit_length, mix_tracks
+from mixwave_hf.mixing import DEFAULT_PEAK_CEILING_DB, mix_tracks
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import match_slot
 

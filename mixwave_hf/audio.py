@@ -388,3 +388,10 @@ def gain_and_pan(left: float, right: float) -> tuple[float, float]:
     if gain == 0:
         return -math.inf, 0.0
     return 20 * math.log10(gain), math.atan2(abs(right), abs(left)) * 4 / math.pi - 1.0
+
+
+def fit_length(audio: np.ndarray, length: int) -> np.ndarray:
+    """[channels, n] -> [channels, length]: cut or padded with zeros at the end."""
+    if audio.shape[-1] >= length:
+        return np.ascontiguousarray(audio[..., :length])
+    return np.pad(audio, ((0, 0), (0, length - audio.shape[-1])))

@@ -15,8 +15,8 @@ import numpy as np
 
 from mixwave_hf.audio import level_tracks, pan_gains
 from mixwave_hf.metrics import gain_to_loudness, loudness_matching_gain
-from mixwave_hf.mixing import arrange_tracks
 from mixwave_hf.slots import DEFAULT_SLOTS, STATIC_BALANCE
+from mixwave_hf.tracks import arrange_tracks
 
 #: Pans of the plain and loudness-matched sums: the overheads to their sides, everything else centre.
 SUM_PANS = {"overhead_L": -1.0, "overhead_R": 1.0}

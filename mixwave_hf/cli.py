@@ -3,13 +3,12 @@
     mixwave mix stems/ -o mix.wav
 
 Exit status: 0 on success (warnings included), 1 when an input or the model cannot be used,
-2 for a malformed command line.
+2 for a malformed command line. Arguments: `cli_parser`; option checks: `cli_checks`; stems: `cli_stems`.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import tempfile
@@ -17,40 +16,36 @@ from pathlib import Path
 
 import numpy as np
 
-from mixwave_hf.audio import (
-    OUTPUT_FORMATS,
-    AudioError,
-    is_audio_file,
-    output_encoding,
-    read_audio,
-    read_tracks,
-    resample,
-    write_audio,
+from mixwave_hf.audio import AudioError, read_audio, resample, write_audio
+from mixwave_hf.cli_checks import (
+    MAX_BATCH_SIZE,
+    SAMPLE_RATE_RANGE,
+    CommandError,
+    check_intensity,
+    check_mix_options,
+    check_output,
+    parse_trims,
+    resolve_device,
+    warn,
 )
-from mixwave_hf.mixing import (
-    DEFAULT_PEAK_CEILING_DB,
-    DEFAULT_WINDOW_SECONDS,
-    MAX_TRIM_DB,
-    MAX_WINDOW_SECONDS,
-    mix_tracks,
-    slot_trims,
-    warnings_beyond_reading,
+from mixwave_hf.cli_parser import (
+    add_data_commands,
+    add_demo_command,
+    add_evaluate_command,
+    add_mix_command,
+    add_push_command,
+    add_train_command,
 )
-from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
+from mixwave_hf.cli_stems import find_stems, read_stems
+from mixwave_hf.mixing import mix_tracks, warnings_beyond_reading
 
-#: Output sample rates `--sample-rate` accepts (Hz): telephone band to the highest studio rate.
-SAMPLE_RATE_RANGE = (8_000, 384_000)
-#: The most song segments `--batch-size` mixes side by side (memory grows with it times the window).
-MAX_BATCH_SIZE = 64
+__all__ = ["MAX_BATCH_SIZE", "SAMPLE_RATE_RANGE", "CommandError", "build_parser", "check_intensity", "find_stems",
+           "main", "missing_dependency_hint", "parse_trims", "read_stems", "warn", "write_atomically"]
 
 
 #: Modules of the optional extras (pyproject.toml), by the extra that installs them.
 OPTIONAL_MODULES = {"pedalboard": "data", "datasets": "data", "pyarrow": "data", "accelerate": "train",
                     "torchdata": "train", "tensorboard": "train", "yaml": "train", "gradio": "demo"}
-
-
-class CommandError(Exception):
-    """A problem with the user's input; printed as `mixwave: error: ...` with exit status 1."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,173 +80,16 @@ def missing_dependency_hint(module: str) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `mixwave` parser: each subcommand's arguments (`cli_parser`), with its runner as the `run` default."""
     parser = argparse.ArgumentParser(prog="mixwave", description="Automatic drum mixing with the Mix-Wave-U-Net.")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    mix = commands.add_parser(
-        "mix",
-        help="mix a folder (or list) of stems into a stereo WAV",
-        description="Mix separately recorded drum tracks into a stereo mix. Files are matched to the "
-        "model's slots by name (kick/bd, snare/sd, hihat/hh, tom_1..tom_3, overhead_L/R, or "
-        "overheads for a stereo pair); --map assigns files by hand.",
-    )
-    mix.add_argument("inputs", nargs="+", metavar="STEMS_DIR_OR_FILE", help="a folder of stems, or stem files")
-    mix.add_argument("-o", "--output", required=True, type=Path,
-                     help="the mix to write: .wav, or .flac/.aiff/.w64/.caf (.flac with --format pcm24 or pcm16)")
-    mix.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
-    mix.add_argument("--map", action="append", default=[], metavar="SLOT=FILE",
-                     help="assign FILE to SLOT, overriding name matching (repeatable)")
-    mix.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    mix.add_argument("--window-seconds", type=float, default=DEFAULT_WINDOW_SECONDS,
-                     help="input seconds streamed per step; does not change the mix (default "
-                     f"{DEFAULT_WINDOW_SECONDS}; capped at {MAX_WINDOW_SECONDS:g} s and at the song's length)")
-    mix.add_argument("--batch-size", type=int, default=None,
-                     help="song segments mixed side by side; does not change the mix (default 1 on CPU, 8 on "
-                     f"CUDA; at most {MAX_BATCH_SIZE})")
-    mix.add_argument("--sample-rate", type=int, default=None,
-                     help="output rate in Hz, 8000 to 384000 (default: the inputs' rate, the most common one "
-                     "if they differ)")
-    mix.add_argument("--format", choices=list(OUTPUT_FORMATS), default="float",
-                     help="output encoding (default float: 32-bit float WAV)")
-    mix.add_argument("--peak-ceiling", type=float, default=DEFAULT_PEAK_CEILING_DB, metavar="DBFS",
-                     help="peaks above this level are turned down by a look-ahead limiter, and reported "
-                     f"(default {DEFAULT_PEAK_CEILING_DB:g} dBFS; -60 to 0)")
-    mix.add_argument("--no-limiter", action="store_true",
-                     help="no peak limiter: samples beyond full scale are clipped (and reported)")
-    mix.add_argument("--trim", action="append", default=[], metavar="SLOT=DB",
-                     help=f"turn a slot's track up or down (dB, -{MAX_TRIM_DB:g} to +{MAX_TRIM_DB:g}) after "
-                     "levelling, before the network, "
-                     "e.g. --trim snare=+2 --trim overheads=-3 (repeatable; aliases accepted)")
-    add_intensity_argument(mix)
-    mix.set_defaults(run=run_mix)
-    add_data_commands(commands)
-
-    evaluate = commands.add_parser(
-        "evaluate", help="score a model and the baselines against reference mixes",
-        description="Score a model beside the baselines (plain sum, loudness-matched sum, rule-based mix): "
-        "on every song of a dataset split (--dataset), or on one song (--stems and --reference).")
-    evaluate.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
-    source = evaluate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", help="dataset folder or Hub dataset repo id")
-    source.add_argument("--stems", nargs="+", metavar="STEMS_DIR_OR_FILE", help="one song's stems (with --reference)")
-    evaluate.add_argument("--reference", type=Path, help="the reference mix of --stems")
-    evaluate.add_argument("--split", default="test", help="dataset split (default test)")
-    evaluate.add_argument("--target", choices=["wet", "dry"], default="wet", help="reference mix (default wet)")
-    evaluate.add_argument("--output", type=Path, default=Path("evaluation.json"),
-                          help="where to write the JSON (default evaluation.json)")
-    evaluate.add_argument("--examples", type=int, default=0, help="write the mixes of the first N songs")
-    evaluate.add_argument("--examples-dir", type=Path, default=Path("evaluation-examples"),
-                          help="folder for --examples (default evaluation-examples)")
-    evaluate.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    add_intensity_argument(evaluate)
-    evaluate.set_defaults(run=run_evaluate)
-
-    push = commands.add_parser("push", help="upload a model folder to a Hub model repo, with its card",
-                               description="Upload a model folder (save_pretrained's files) to a Hub repo; the "
-                               "model card is rendered for that repo from the folder's training.json and "
-                               "evaluation.json and validated before anything is uploaded.")
-    push.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
-    push.add_argument("repo_id", metavar="ORG/NAME")
-    push.add_argument("--private", action="store_true", help="create the repo private")
-    push.add_argument("--evaluation", type=Path, help="an evaluation JSON to show (default MODEL_DIR/evaluation.json)")
-    push.set_defaults(run=run_push_model)
+    add_mix_command(commands).set_defaults(run=run_mix)
+    add_data_commands(commands, run_build, run_push)
+    add_evaluate_command(commands).set_defaults(run=run_evaluate)
+    add_push_command(commands).set_defaults(run=run_push_model)
     add_train_command(commands)
-
-    demo = commands.add_parser(
-        "demo", help="serve the web demo (Gradio): upload stems, hear and download the mix",
-        description="Serve the drum mixing demo in the browser: upload stems, check which slot each file feeds, "
-        "hear and download the mix (the app of app.py and the Hugging Face Space). Runs until interrupted.")
-    demo.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
-    demo.add_argument("--host", default=None, help="address to listen on (default: $GRADIO_SERVER_NAME, else "
-                      "127.0.0.1; 0.0.0.0 for every interface)")
-    demo.add_argument("--port", type=int, default=None,
-                      help="port (default: $GRADIO_SERVER_PORT, else 7860 or the next free one)")
-    demo.set_defaults(run=run_demo)
+    add_demo_command(commands).set_defaults(run=run_demo)
     return parser
-
-
-def add_train_command(commands) -> None:
-    """`mixwave train`: the options of train_accelerate.py, taken from its parser (declared once, in training)."""
-    from mixwave_hf.training import build_parser as training_parser
-
-    commands.add_parser(
-        "train", parents=[training_parser()], add_help=False,  # the parent's -h/--help serves
-        help="train a model with Accelerate (as train_accelerate.py)",
-        description="Train the Mix-Wave-U-Net on one device (several: `accelerate launch train_accelerate.py ...`, "
-        "which takes the same options). Options come from --config (YAML), then --set, then the flags below; "
-        "the resolved configuration is written to OUTPUT_DIR/config.yaml.")
-
-
-def add_intensity_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--intensity", type=float, default=1.0,
-                        help="how much of the network's processing is heard: 1 the model as trained (default), 0 "
-                        "its static balance alone (the output layer's gains and pans on the tracks), between "
-                        "them a blend")
-
-
-def check_intensity(intensity: float) -> None:
-    """CommandError for an --intensity outside 0..1."""
-    if not 0.0 <= intensity <= 1.0:
-        raise CommandError(f"--intensity {intensity}; expected 0 (the model's static balance) to 1 (the full mix)")
-
-
-def parse_trims(texts: list[str], slot_names: tuple[str, ...]) -> dict[str, float]:
-    """--trim SLOT=DB entries -> {name as given: dB}, checked against the model's slots (`mixing.slot_trims`)."""
-    trims: dict[str, float] = {}
-    for text in texts:
-        name, separator, value = text.partition("=")
-        if name.strip() in trims:
-            raise CommandError(f"--trim gives {name.strip()!r} twice; keep one")
-        try:
-            trims[name.strip()] = float(value)
-        except ValueError:
-            separator = ""
-        if not separator or not name.strip():
-            raise CommandError(f"--trim {text}: expected SLOT=DB, e.g. --trim snare=+2 or --trim overheads=-3")
-    try:
-        slot_trims(trims, slot_names)
-    except ValueError as error:
-        raise CommandError(f"--trim: {error}") from error
-    return trims
-
-
-def add_data_commands(commands) -> None:
-    """`mixwave data build {enst,folder,synth}` and `mixwave data push`."""
-    data = commands.add_parser("data", help="build multitrack datasets and upload them to the Hub")
-    data_commands = data.add_subparsers(dest="data_command", required=True)
-    build = data_commands.add_parser("build", help="build a dataset folder (parquet shards + card)")
-    builders = build.add_subparsers(dest="builder", required=True)
-
-    def add_builder(name: str, help_text: str) -> argparse.ArgumentParser:
-        builder = builders.add_parser(name, help=help_text, description=help_text)
-        builder.add_argument("--train-shards", type=int, default=8,
-                             help="train shards; a multiple of processes x loader workers (default 8)")
-        builder.add_argument("--segment-seconds", type=float, default=30.0, help="row length (default 30 s)")
-        builder.set_defaults(run=run_build)
-        return builder
-
-    enst = add_builder("enst", "ENST-drums: ENST_ROOT/drummer_{1,2,3}/audio/<track>/<name>.wav")
-    enst.add_argument("root", type=Path, metavar="ENST_ROOT")
-    enst.add_argument("out", type=Path, metavar="OUT")
-    folder = add_builder("folder", "one folder per song: ROOT/<song>/<track files> and a mix file")
-    folder.add_argument("root", type=Path, metavar="ROOT")
-    folder.add_argument("out", type=Path, metavar="OUT")
-    folder.add_argument("--mix-name", default="mix", help="file name (without extension) of the mix (default mix)")
-    folder.add_argument("--license", default="unknown", help="licence id for the card (default unknown)")
-    synth = add_builder("synth", "render the synthetic drum corpus (sampled kits, seeded)")
-    synth.add_argument("out", type=Path, metavar="OUT")
-    synth.add_argument("--hours", type=float, required=True, help="about how many hours to render")
-    synth.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
-    synth.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="render processes (default: all cores)")
-    synth.add_argument("--splits", nargs="+", metavar="SPLIT",
-                       help="render only these splits (train validation test stress; default all), the same songs "
-                       "as in the whole corpus; OUT may then be a built dataset without them, which they join")
-
-    push = data_commands.add_parser("push", help="upload a built dataset folder to a Hub dataset repo")
-    push.add_argument("directory", type=Path, metavar="DIR")
-    push.add_argument("repo_id", metavar="ORG/NAME")
-    push.add_argument("--private", action="store_true", help="create the repo private")
-    push.set_defaults(run=run_push)
 
 
 def run_mix(args: argparse.Namespace) -> int:
@@ -280,61 +118,6 @@ def run_mix(args: argparse.Namespace) -> int:
           f"{args.format}; peak {peak}, {mixed.limited_samples} limited samples, {mixed.clipped_samples} clipped "
           "samples")
     return 0
-
-
-def check_mix_options(args: argparse.Namespace) -> None:
-    """CommandError for a `mix` option out of range (before anything is read or loaded)."""
-    if not math.isfinite(args.window_seconds) or args.window_seconds <= 0:
-        raise CommandError(f"--window-seconds {args.window_seconds}; expected a positive number of seconds "
-                           f"(at most {MAX_WINDOW_SECONDS:g} s are used)")
-    if args.batch_size is not None and not 1 <= args.batch_size <= MAX_BATCH_SIZE:
-        raise CommandError(f"--batch-size {args.batch_size}; expected 1 to {MAX_BATCH_SIZE}")
-    low, high = SAMPLE_RATE_RANGE
-    if args.sample_rate is not None and not low <= args.sample_rate <= high:
-        raise CommandError(f"--sample-rate {args.sample_rate}; expected {low} to {high} Hz")
-    check_intensity(args.intensity)
-
-
-def check_output(path: Path, output_format: str) -> None:
-    """CommandError naming `path` if the mix could not be written there: found before any mixing.
-
-    Refused: an existing folder, an extension/format pair libsndfile cannot write (`audio.output_encoding`),
-    a folder that is a file or cannot be written (checked by creating and removing a file in it).
-    """
-    if path.is_dir():
-        raise CommandError(f"{path}: is a folder; expected a file name such as {path / 'mix.wav'}")
-    try:
-        output_encoding(path, output_format)
-    except AudioError as error:
-        raise CommandError(str(error)) from error
-    folder = existing = path.parent
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent  # the folders still to be created are made in the nearest existing one
-    if not existing.is_dir():
-        raise CommandError(f"{path}: cannot be written: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise CommandError(f"{path}: cannot be written: the folder {existing} is not writable")
-    if existing == folder:
-        try:
-            with tempfile.TemporaryFile(dir=folder):
-                pass
-        except OSError as error:
-            raise CommandError(f"{path}: cannot be written in {folder} ({error.strerror or error})") from error
-
-
-def resolve_device(name: str | None):
-    """A torch.device from --device (default: cuda if available, else cpu); CommandError if unusable."""
-    import torch
-
-    if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise CommandError(f"--device {name}: not a torch device ({error}); expected cpu, cuda or cuda:N") from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise CommandError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-    return device
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -468,80 +251,6 @@ def load_model(name: str | None):
                            "or a Hub repo id") from error
 
 
-def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, Path]:
-    """Files by slot: explicit --map entries first, then the rest matched by name (`assign_slots`: the
-    primary mic per slot). Prints the result and notes on what was left out."""
-    files: list[Path] = []
-    skipped: list[str] = []
-    for entry in inputs:
-        path = Path(entry)
-        if path.is_dir():
-            for child in sorted(path.iterdir()):
-                if child.name.startswith(".") or not child.is_file():
-                    continue
-                if is_audio_file(child):
-                    files.append(child)
-                else:
-                    skipped.append(child.name)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise CommandError(f"{path}: no such file or folder")
-    if skipped:
-        print(f"note: not audio by extension, skipped: {', '.join(skipped)}")
-
-    explicit: dict[str, Path] = {}
-    for mapping in mappings:
-        slot_text, separator, file_text = mapping.partition("=")
-        if not separator or not file_text:
-            raise CommandError(f"--map {mapping}: expected SLOT=FILE, e.g. --map kick=stems/bd_in.wav")
-        try:
-            slot = resolve_slot_name(slot_text, slot_names)
-        except ValueError as error:
-            raise CommandError(f"--map {mapping}: {error}") from error
-        if slot in explicit:
-            raise CommandError(f"--map gives slot {slot!r} twice ({explicit[slot]} and {file_text}); keep one")
-        if not Path(file_text).is_file():
-            raise CommandError(f"--map {mapping}: {file_text}: no such file")
-        explicit[slot] = Path(file_text)
-
-    mapped = {path.resolve() for path in explicit.values()}
-    by_name = {str(path): path for path in files if path.resolve() not in mapped}
-    try:
-        matched, unmatched, notes = assign_slots(by_name, slot_names)
-        assignment = {slot: by_name[name] for slot, name in matched.items()}
-        for slot, path in list(assignment.items()):
-            if slot in explicit:
-                print(f"note: {path} left out: --map assigns {explicit[slot]} to {slot}")
-                del assignment[slot]
-        assignment.update(explicit)
-        check_overhead_pair({slot: str(path) for slot, path in assignment.items()})
-    except ValueError as error:
-        raise CommandError(str(error)) from error
-
-    for note in notes:
-        print(f"note: {note}")
-    if unmatched:
-        warn(f"no slot matches {', '.join(unmatched)}: left out (slots: {', '.join(accepted_names(slot_names))}; "
-             "use --map SLOT=FILE to include one)")
-    if not assignment:
-        found = ", ".join(str(path) for path in files) or "no audio files"
-        raise CommandError(f"no file matches any slot (found: {found}); expected names such as "
-                           f"{', '.join(accepted_names(slot_names))}, or --map SLOT=FILE")
-    order = accepted_names(slot_names)
-    for slot in sorted(assignment, key=order.index):
-        print(f"  {slot:<11} <- {assignment[slot]}")
-    return assignment
-
-
-def read_stems(assignment: dict[str, Path], sample_rate: int | None) -> tuple[dict[str, np.ndarray], int]:
-    """Read the assigned files at one rate (`audio.read_tracks`), printing its warnings: (tracks by slot, Hz)."""
-    tracks, sample_rate, warnings = read_tracks(assignment, sample_rate, max_channels=2)
-    for warning in warnings:
-        warn(warning)
-    return tracks, sample_rate
-
-
 def write_atomically(path: Path, audio: np.ndarray, sample_rate: int, output_format: str) -> None:
     """Write to a temporary file beside `path`, then rename: a failed write leaves no partial file.
 
@@ -567,9 +276,7 @@ def write_atomically(path: Path, audio: np.ndarray, sample_rate: int, output_for
         raise
 
 
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -18,8 +18,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mixwave_hf import baselines, metrics
-from mixwave_hf.audio import write_audio
-from mixwave_hf.mixing import fit_length, mix_tracks
+from mixwave_hf.audio import fit_length, write_audio
+from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import match_slot
 

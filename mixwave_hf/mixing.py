@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,16 +22,19 @@ from tqdm.auto import tqdm
 
 from mixwave_hf.audio import (
     DC_CUTOFF_HZ,
-    check_finite,
     empty_track_warning,
+    fit_length,
     integrated_loudness,
     level_tracks,
     remove_dc,
     resample,
 )
-from mixwave_hf.model import MixWaveUNet
-from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, check_overhead_pair, fed_slots, resolve_slot_name
+from mixwave_hf.slots import fed_slots, resolve_slot_name
 from mixwave_hf.streaming import StreamingMixWaveUNet
+from mixwave_hf.tracks import arrange_tracks
+
+if TYPE_CHECKING:
+    from mixwave_hf.model import MixWaveUNet
 
 #: Default input seconds streamed per forward step, rounded down to a multiple of 2**levels samples:
 #: 65,536 samples at 44.1 kHz, the fastest measured on a 2-core CPU (bench/inference.py).
@@ -123,14 +127,7 @@ def mix_tracks(
     Returns:
         MixResult with [model.outputs, samples] audio at `sample_rate`, as long as the longest track.
     """
-    if sample_rate <= 0:
-        raise ValueError(f"sample_rate={sample_rate}; expected a positive rate in Hz")
-    if not math.isfinite(window_seconds) or window_seconds <= 0:
-        raise ValueError(f"window_seconds={window_seconds}; expected a positive number of seconds")
-    if peak_ceiling_db is not None and not -60.0 <= peak_ceiling_db <= 0.0:
-        raise ValueError(f"peak_ceiling_db={peak_ceiling_db}; expected -60 to 0 dBFS, or None for no limiter")
-    if not 0.0 <= intensity <= 1.0:
-        raise ValueError(f"intensity={intensity}; expected 0 (the model's static balance) to 1 (the full mix)")
+    _check_mix_options(sample_rate, window_seconds, peak_ceiling_db, intensity)
     trims_db = slot_trims(trims, model.slot_names)
     slot_audio, warnings = arrange_tracks(tracks, model.slot_names)
     length = slot_audio.shape[-1]
@@ -145,23 +142,7 @@ def mix_tracks(
 
     model_audio = resample(slot_audio, sample_rate, model.sample_rate)
     del slot_audio
-    _, offsets = remove_dc(model_audio, model.sample_rate, in_place=True)
-    warnings += [f"{slot}: DC offset of {offset:+.3f} removed ({DC_CUTOFF_HZ:g} Hz high-pass)"
-                 for slot, offset in zip(model.slot_names, offsets, strict=True) if offset]
-    if getattr(model, "levelling", None) is not None:
-        model_audio, gains_db = level_tracks(model_audio, model.sample_rate, model.levelling, model.levelling_lufs,
-                                              model.slot_names)
-        mix.input_gains_db = {slot: round(float(gain), 2) for slot, gain, track
-                              in zip(model.slot_names, gains_db, model_audio, strict=True) if track.any()}
-    else:
-        loudest, _ = peak_and_overs(model_audio)
-        if 0 < loudest < 10 ** (QUIET_INPUT_DB / 20):
-            warnings.append(f"the tracks are very quiet (loudest peak {20 * math.log10(loudest):.1f} dBFS): the "
-                            "mix will be quiet; this model mixes at the level it is given (a model with "
-                            "levelling levels each track first)")
-    for index, slot in enumerate(model.slot_names):
-        if trims_db.get(slot):
-            model_audio[index] *= np.float32(10 ** (trims_db[slot] / 20))
+    model_audio = network_input(model, model_audio, mix)
     if device is not None:
         model.to(device)
     device = next(model.parameters()).device
@@ -179,22 +160,65 @@ def mix_tracks(
 
     audio = fit_length(resample(output.numpy(), model.sample_rate, sample_rate), length)
     del output
+    mix.audio = limited(audio, mix, peak_ceiling_db)
+    return mix
+
+
+def _check_mix_options(sample_rate: int, window_seconds: float, peak_ceiling_db: float | None,
+                       intensity: float) -> None:
+    """ValueError naming the first of `mix_tracks`' options out of its range."""
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate={sample_rate}; expected a positive rate in Hz")
+    if not math.isfinite(window_seconds) or window_seconds <= 0:
+        raise ValueError(f"window_seconds={window_seconds}; expected a positive number of seconds")
+    if peak_ceiling_db is not None and not -60.0 <= peak_ceiling_db <= 0.0:
+        raise ValueError(f"peak_ceiling_db={peak_ceiling_db}; expected -60 to 0 dBFS, or None for no limiter")
+    if not 0.0 <= intensity <= 1.0:
+        raise ValueError(f"intensity={intensity}; expected 0 (the model's static balance) to 1 (the full mix)")
+
+
+def network_input(model: MixWaveUNet, model_audio: np.ndarray, mix: MixResult) -> np.ndarray:
+    """[slots, samples] at the model's rate -> what the network is given: DC offsets removed (in place),
+    levelled for a model with levelling (gains into `mix.input_gains_db`), then `mix.trims_db` applied;
+    warnings into `mix.warnings`."""
+    _, offsets = remove_dc(model_audio, model.sample_rate, in_place=True)
+    mix.warnings += [f"{slot}: DC offset of {offset:+.3f} removed ({DC_CUTOFF_HZ:g} Hz high-pass)"
+                     for slot, offset in zip(model.slot_names, offsets, strict=True) if offset]
+    if getattr(model, "levelling", None) is not None:
+        model_audio, gains_db = level_tracks(model_audio, model.sample_rate, model.levelling, model.levelling_lufs,
+                                              model.slot_names)
+        mix.input_gains_db = {slot: round(float(gain), 2) for slot, gain, track
+                              in zip(model.slot_names, gains_db, model_audio, strict=True) if track.any()}
+    else:
+        loudest, _ = peak_and_overs(model_audio)
+        if 0 < loudest < 10 ** (QUIET_INPUT_DB / 20):
+            mix.warnings.append(f"the tracks are very quiet (loudest peak {20 * math.log10(loudest):.1f} dBFS): "
+                                "the mix will be quiet; this model mixes at the level it is given (a model with "
+                                "levelling levels each track first)")
+    for index, slot in enumerate(model.slot_names):
+        if mix.trims_db.get(slot):
+            model_audio[index] *= np.float32(10 ** (mix.trims_db[slot] / 20))
+    return model_audio
+
+
+def limited(audio: np.ndarray, mix: MixResult, peak_ceiling_db: float | None) -> np.ndarray:
+    """The network's mix [outputs, samples] at the output rate, peak-limited to `peak_ceiling_db` (None: no
+    limiter) and clipped to [-1, 1], in place; `mix.peak`, the sample counts and the warnings say what was done."""
     mix.peak, mix.clipped_samples = peak_and_overs(audio)
     if peak_ceiling_db is not None and mix.peak > 10 ** (peak_ceiling_db / 20):
-        mix.limited_samples, reduction_db = limit_peaks(audio, sample_rate, peak_ceiling_db)
+        mix.limited_samples, reduction_db = limit_peaks(audio, mix.sample_rate, peak_ceiling_db)
         mix.clipped_samples = 0
-        warnings.append(
+        mix.warnings.append(
             f"the mix peaked at {20 * math.log10(mix.peak):+.1f} dBFS: a peak limiter turned "
             f"{mix.limited_samples} samples ({mix.limited_samples / audio.size:.3%}) down to "
             f"{peak_ceiling_db:g} dBFS (at most {reduction_db:.1f} dB of gain reduction)"
         )
     if mix.clipped_samples:
-        warnings.append(
+        mix.warnings.append(
             f"{mix.clipped_samples} output samples ({mix.clipped_samples / audio.size:.3%}) exceeded full "
             f"scale (peak {20 * math.log10(mix.peak):+.1f} dBFS) and were clipped to [-1, 1] (no peak limiter)"
         )
-    mix.audio = np.clip(audio, -1.0, 1.0, out=audio)
-    return mix
+    return np.clip(audio, -1.0, 1.0, out=audio)
 
 
 def warnings_beyond_reading(mixed: MixResult, tracks: Mapping[str, np.ndarray]) -> list[str]:
@@ -303,88 +327,6 @@ def peak_and_overs(audio: np.ndarray, block: int = 2**20) -> tuple[float, int]:
         peak = max(peak, float(part.max()))
         overs += int(np.count_nonzero(part > 1.0))
     return peak, overs
-
-
-def arrange_tracks(tracks: Mapping[str, np.ndarray], slot_names: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
-    """Tracks by slot name -> ([len(slot_names), samples] float32 in slot order, warnings).
-
-    See `mix_tracks` for what is accepted. Raises ValueError naming an unknown slot, a slot given
-    twice, more than 2 channels, samples that are not numbers, or NaN/inf samples.
-    """
-    warnings: list[str] = []
-    by_slot: dict[str, np.ndarray] = {}
-    given_as: dict[str, str] = {}
-    for name, audio in tracks.items():
-        slot = resolve_slot_name(name, slot_names)
-        if slot in given_as:
-            raise ValueError(f"tracks {given_as[slot]!r} and {name!r} both give slot {slot!r}; keep one")
-        given_as[slot] = name
-        audio = as_channels(audio, name, warnings)
-        check_finite(audio, name)
-        if audio.shape[-1] == 0:
-            warnings.append(empty_track_warning(name))
-        if slot == OVERHEAD_PAIR:
-            if audio.shape[0] == 1:
-                warnings.append(f"{name}: mono overheads; fed to both {' and '.join(OVERHEAD_PAIR_SLOTS)}")
-                audio = np.concatenate([audio, audio])
-            for slot_of_pair, channel in zip(OVERHEAD_PAIR_SLOTS, audio, strict=True):
-                by_slot[slot_of_pair] = channel
-            continue
-        if audio.shape[0] == 2:
-            warnings.append(f"{name}: stereo; downmixed to mono (mean of the channels) for slot {slot!r}")
-        by_slot[slot] = audio.mean(axis=0) if audio.shape[0] == 2 else audio[0]
-    check_overhead_pair(given_as)
-
-    lengths = {slot: len(audio) for slot, audio in by_slot.items()}
-    length = max(lengths.values(), default=0)
-    shorter = sorted(slot for slot, n in lengths.items() if 0 < n < length)
-    if shorter:
-        warnings.append(f"tracks of different lengths: {', '.join(shorter)} padded with silence to {length} samples")
-    arranged = np.zeros((len(slot_names), length), np.float32)
-    for index, slot in enumerate(slot_names):
-        if slot in by_slot:
-            arranged[index, : lengths[slot]] = by_slot[slot]
-    return arranged, warnings
-
-
-def as_channels(audio: np.ndarray, name: str, warnings: list[str] | None = None) -> np.ndarray:
-    """[samples] or [channels, samples] (1 or 2 channels) -> [channels, samples] float32.
-
-    Float samples are kept as they are; integer PCM (int16, int32, uint8 ... as `scipy.io.wavfile`
-    reads) is scaled by its type's full scale to [-1, 1], noted in `warnings` when given. Raises
-    ValueError naming `name` for other types (bool, complex, strings, objects) and other shapes.
-    """
-    audio = as_float_samples(np.asarray(audio), name, warnings)
-    if audio.ndim == 1:
-        return audio[None]
-    if audio.ndim == 2 and audio.shape[0] in (1, 2):
-        return audio
-    hint = " (transpose soundfile's [samples, channels])" if audio.ndim == 2 and audio.shape[1] in (1, 2) else ""
-    raise ValueError(f"{name}: audio of shape {audio.shape}; expected [samples] or [channels, samples] "
-                     f"with 1 or 2 channels{hint}")
-
-
-def as_float_samples(audio: np.ndarray, name: str, warnings: list[str] | None = None) -> np.ndarray:
-    """`audio` as float32: floats as they are, integer PCM divided by its full scale (see `as_channels`)."""
-    kind = audio.dtype.kind
-    if kind == "f":
-        return audio.astype(np.float32, copy=False)
-    if kind not in "iu":
-        raise ValueError(f"{name}: samples of type {audio.dtype}; expected float samples in [-1, 1] or "
-                         "integer PCM (int16, int32, uint8)")
-    half_scale = 2.0 ** (8 * audio.dtype.itemsize - 1)
-    offset = half_scale if kind == "u" else 0.0  # unsigned PCM (8-bit WAV) is centred on half scale
-    if warnings is not None:
-        how = f"(x - {offset:.0f}) / {half_scale:.0f}" if offset else f"x / {half_scale:.0f}"
-        warnings.append(f"{name}: {audio.dtype} samples converted to float by their full scale ({how})")
-    return (audio.astype(np.float32) - np.float32(offset)) / np.float32(half_scale)  # exact for 8 and 16 bits
-
-
-def fit_length(audio: np.ndarray, length: int) -> np.ndarray:
-    """[channels, n] -> [channels, length]: cut or padded with zeros at the end."""
-    if audio.shape[-1] >= length:
-        return np.ascontiguousarray(audio[..., :length])
-    return np.pad(audio, ((0, 0), (0, length - audio.shape[-1])))
 
 
 def run_streamed(

@@ -112,33 +112,12 @@ class MixWaveUNet(
         format_version: int = FORMAT_VERSION,
     ) -> None:
         super().__init__()
-        if format_version > FORMAT_VERSION:
-            raise ValueError(
-                f"config format_version {format_version} is newer than this mixwave-hf understands "
-                f"(up to {FORMAT_VERSION}); upgrade mixwave-hf to load this model"
-            )
-        if upsampling not in UPSAMPLING_MODES:
-            raise ValueError(f"upsampling={upsampling!r}; expected one of {UPSAMPLING_MODES}")
-        for name, kernel in [
-            ("down_kernel", down_kernel),
-            ("bottleneck_kernel", bottleneck_kernel),
-            ("up_kernel", up_kernel),
-            ("output_kernel", output_kernel),
-        ]:
-            if kernel < 1 or kernel % 2 == 0:
-                raise ValueError(f"{name}={kernel}; expected an odd kernel size >= 1")
-        if levels < 1 or base_channels < 1 or outputs < 1 or sample_rate < 1:
-            raise ValueError(
-                f"levels={levels}, base_channels={base_channels}, outputs={outputs}, "
-                f"sample_rate={sample_rate}; expected positive integers"
-            )
         slot_names = tuple(slot_names)
-        if not slot_names or len(set(slot_names)) != len(slot_names):
-            raise ValueError(f"slot_names={list(slot_names)}; expected distinct names, at least one")
-        if levelling is not None and levelling not in LEVELLING_METHODS:
-            raise ValueError(f"levelling={levelling!r}; expected None or one of {LEVELLING_METHODS}")
-        if output_init not in OUTPUT_INITS:
-            raise ValueError(f"output_init={output_init!r}; expected one of {OUTPUT_INITS}")
+        _check_options(format_version=format_version, upsampling=upsampling, levels=levels,
+                       base_channels=base_channels, outputs=outputs, sample_rate=sample_rate,
+                       slot_names=slot_names, levelling=levelling, output_init=output_init,
+                       kernels={"down_kernel": down_kernel, "bottleneck_kernel": bottleneck_kernel,
+                                "up_kernel": up_kernel, "output_kernel": output_kernel})
         self.levelling = levelling
         self.levelling_lufs = float(levelling_lufs)
         self.output_init = output_init
@@ -341,6 +320,34 @@ class MixWaveUNet(
             raise ValueError(
                 f"{pretrained_model_name_or_path}: the weights do not match its config.json: {error}"
             ) from error
+
+
+
+def _check_options(*, format_version: int, upsampling: str, levels: int, base_channels: int, outputs: int,
+                   sample_rate: int, slot_names: tuple[str, ...], levelling: str | None, output_init: str,
+                   kernels: Mapping[str, int]) -> None:
+    """ValueError naming the first of MixWaveUNet's arguments it cannot build a network from."""
+    if format_version > FORMAT_VERSION:
+        raise ValueError(
+            f"config format_version {format_version} is newer than this mixwave-hf understands "
+            f"(up to {FORMAT_VERSION}); upgrade mixwave-hf to load this model"
+        )
+    if upsampling not in UPSAMPLING_MODES:
+        raise ValueError(f"upsampling={upsampling!r}; expected one of {UPSAMPLING_MODES}")
+    for name, kernel in kernels.items():
+        if kernel < 1 or kernel % 2 == 0:
+            raise ValueError(f"{name}={kernel}; expected an odd kernel size >= 1")
+    if levels < 1 or base_channels < 1 or outputs < 1 or sample_rate < 1:
+        raise ValueError(
+            f"levels={levels}, base_channels={base_channels}, outputs={outputs}, "
+            f"sample_rate={sample_rate}; expected positive integers"
+        )
+    if not slot_names or len(set(slot_names)) != len(slot_names):
+        raise ValueError(f"slot_names={list(slot_names)}; expected distinct names, at least one")
+    if levelling is not None and levelling not in LEVELLING_METHODS:
+        raise ValueError(f"levelling={levelling!r}; expected None or one of {LEVELLING_METHODS}")
+    if output_init not in OUTPUT_INITS:
+        raise ValueError(f"output_init={output_init!r}; expected one of {OUTPUT_INITS}")
 
 
 def _checked_balance(balance: Mapping[str, Sequence[float]] | None, slot_names: tuple[str, ...]

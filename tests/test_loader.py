@@ -25,8 +25,8 @@ from mixwave_hf.data.loader import (
     StreamingDataset,
     ValidationDataset,
     export_bundle,
-    window,
 )
+from mixwave_hf.data.loader import padded_slice as window
 from mixwave_hf.data.schema import DatasetWriter, Song, song_rows
 from mixwave_hf.model import MixWaveUNet
 
@@ -429,7 +429,7 @@ def test_bundle_segments_decode_one_at_a_time_and_match_read_bundle(dataset, tmp
 def test_levelling_gains_are_measured_once_per_segment_and_reused_bit_for_bit(dataset, tmp_path) -> None:
     from unittest import mock
 
-    from mixwave_hf.data import loader
+    from mixwave_hf.data import crops as loader  # where levelled_segment looks up level_tracks
     from mixwave_hf.data.loader import BundleSegments, levelled_segment
 
     config = CropConfig.for_model(MixWaveUNet(levels=3, base_channels=2, levelling="close_strokes"), 3000,

@@ -32,36 +32,17 @@ def size_category(rows: int) -> str:
     return "100K<n<1M"
 
 
-def render_dataset_card(description: DatasetDescription, summary: dict) -> str:
-    """The card's text: YAML front matter (validated by huggingface_hub) and a body with the figures."""
-    from huggingface_hub import DatasetCard, DatasetCardData
-
-    data_files = [{"split": split, "path": f"data/{split}-*.parquet"} for split in summary]
-    data = DatasetCardData(
-        pretty_name=description.pretty_name,
-        license=description.license,
-        task_categories=["audio-to-audio"],
-        tags=sorted({"audio", "music", "drums", "multitrack", "automatic-mixing", "mixwave-hf", *description.tags}),
-        size_categories=[size_category(sum(split["rows"] for split in summary.values()))],
-        configs=[
-            {"config_name": "wet", "default": True, "data_files": data_files},
-            {"config_name": "dry", "data_files": data_files},
-        ],
-    )
-    rows = "\n".join(
-        f"| {split} | {figures['songs']} | {figures['rows']} | {figures['hours']:.3f} | {figures['shards']} |"
-        for split, figures in summary.items()
-    )
-    parameters = "\n".join(f"- `{key}`: `{value}`" for key, value in description.parameters.items())
-    body = f"""
-# {description.pretty_name}
+#: The card's body below its front matter (str.format fields: pretty_name, how_made, parameters, rows,
+#: license, attribution).
+CARD_BODY = """
+# {pretty_name}
 
 Multitrack drum recordings for automatic mixing with [mixwave-hf](https://github.com/mixwave-hf/mixwave-hf)
 (the Mix-Wave-U-Net): separately recorded tracks in, the engineer's stereo mix out.
 
 ## How it was made
 
-{description.how_made}
+{how_made}
 
 {parameters}
 
@@ -109,8 +90,33 @@ do the above; training streams the dataset with `mixwave_hf.data.loader` (see th
 
 ## Licence and attribution
 
-Licence: `{description.license}`. {description.attribution}
+Licence: `{license}`. {attribution}
 """
+
+
+def render_dataset_card(description: DatasetDescription, summary: dict) -> str:
+    """The card's text: YAML front matter (validated by huggingface_hub) and a body with the figures."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    data_files = [{"split": split, "path": f"data/{split}-*.parquet"} for split in summary]
+    data = DatasetCardData(
+        pretty_name=description.pretty_name,
+        license=description.license,
+        task_categories=["audio-to-audio"],
+        tags=sorted({"audio", "music", "drums", "multitrack", "automatic-mixing", "mixwave-hf", *description.tags}),
+        size_categories=[size_category(sum(split["rows"] for split in summary.values()))],
+        configs=[
+            {"config_name": "wet", "default": True, "data_files": data_files},
+            {"config_name": "dry", "data_files": data_files},
+        ],
+    )
+    rows = "\n".join(
+        f"| {split} | {figures['songs']} | {figures['rows']} | {figures['hours']:.3f} | {figures['shards']} |"
+        for split, figures in summary.items()
+    )
+    parameters = "\n".join(f"- `{key}`: `{value}`" for key, value in description.parameters.items())
+    body = CARD_BODY.format(pretty_name=description.pretty_name, how_made=description.how_made, parameters=parameters,
+                            rows=rows, license=description.license, attribution=description.attribution)
     return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}"))
 
 

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -26,6 +24,7 @@ from mixwave_hf.data.loader import (
     LoaderStats,
     Segment,
     ValidationDataset,
+    read_bundle_index,
     segment_from_row,
 )
 from mixwave_hf.model import MixWaveUNet
@@ -35,11 +34,8 @@ from mixwave_hf.training.config import ConfigError, DataOptions
 BALANCE_FIT_SEGMENTS = 64
 
 
-@functools.lru_cache(maxsize=4)
-def bundle_index(file: str) -> dict[str, Any]:
-    """A bundle's index (what `export_bundle` recorded), without reading its audio."""
-    with np.load(file, allow_pickle=False) as arrays:
-        return json.loads(arrays["index"].tobytes())
+#: A bundle's index (`read_bundle_index`), read once per file: the card and the Hub metadata ask for it.
+bundle_index = functools.lru_cache(maxsize=4)(read_bundle_index)
 
 
 @dataclass(frozen=True)

@@ -71,16 +71,14 @@ def _distance(a, b) -> float:
     return math.dist(a, b)  # not np.linalg.norm: BLAS may start threads
 
 
-def draw_recording_params(rng: np.random.Generator, conditions: Conditions = TRAINING_CONDITIONS) -> RecordingParams:
-    """Draw one song's mic placement, levels, room and gains; room and gain ranges from `conditions`.
+def _jitter(rng: np.random.Generator, scale: float) -> float:
+    return float(rng.uniform(-scale, scale))
 
-    Every conditions make the same draws in the same order, so only the ranges change.
-    """
-    def jitter(scale: float) -> float:
-        return float(rng.uniform(-scale, scale))
 
-    positions = {piece: [round(c + jitter(0.05), 3) for c in KIT_LAYOUT[piece]] for piece in PIECES}
-    source_db = {piece: round(SOURCE_DB[piece] + jitter(2.0), 2) for piece in PIECES}
+def _draw_close_mics(rng: np.random.Generator) -> tuple[dict, dict, dict, dict, dict]:
+    """(piece positions, source levels, bleed dB and delays per close mic and piece, off-axis cutoffs)."""
+    positions = {piece: [round(c + _jitter(rng, 0.05), 3) for c in KIT_LAYOUT[piece]] for piece in PIECES}
+    source_db = {piece: round(SOURCE_DB[piece] + _jitter(rng, 2.0), 2) for piece in PIECES}
     bleed_db: dict[str, dict[str, float]] = {}
     bleed_delay_ms: dict[str, dict[str, float]] = {}
     for mic in CLOSE_MIC_SLOTS:
@@ -90,15 +88,20 @@ def draw_recording_params(rng: np.random.Generator, conditions: Conditions = TRA
             if piece == mic:
                 bleed_db[mic][piece], bleed_delay_ms[mic][piece] = 0.0, 0.0
                 continue
-            level = source_db[piece] - 20 * np.log10(distance / CLOSE_DISTANCE) - MIC_REJECTION_DB[mic] + jitter(3.0)
+            level = (source_db[piece] - 20 * np.log10(distance / CLOSE_DISTANCE) - MIC_REJECTION_DB[mic]
+                     + _jitter(rng, 3.0))
             bleed_db[mic][piece] = round(float(level), 2)
             bleed_delay_ms[mic][piece] = round(1000 * distance / SPEED_OF_SOUND, 3)
     off_axis_cutoff_hz = {mic: round(float(rng.uniform(1000, 2500) if mic == "kick" else rng.uniform(2500, 7000)))
                           for mic in CLOSE_MIC_SLOTS}
+    return positions, source_db, bleed_db, bleed_delay_ms, off_axis_cutoff_hz
 
+
+def _draw_overheads(rng: np.random.Generator, positions: dict, source_db: dict) -> tuple[dict, dict, dict]:
+    """(the overhead pair's positions, each overhead's level and delay of each piece)."""
     spacing = float(rng.uniform(0.7, 1.3))
     height = float(rng.uniform(1.6, 1.95))
-    centre_y = 0.35 + jitter(0.1)
+    centre_y = 0.35 + _jitter(rng, 0.1)
     overhead_positions = {"overhead_L": [round(-spacing / 2, 3), round(centre_y, 3), round(height, 3)],
                           "overhead_R": [round(spacing / 2, 3), round(centre_y, 3), round(height, 3)]}
     overhead_db: dict[str, dict[str, float]] = {}
@@ -108,7 +111,11 @@ def draw_recording_params(rng: np.random.Generator, conditions: Conditions = TRA
         overhead_db[side] = {piece: round(float(OVERHEAD_REFERENCE_DB + source_db[piece] - 20 * np.log10(d)), 2)
                              for piece, d in distances.items()}
         overhead_delay_ms[side] = {piece: round(1000 * d / SPEED_OF_SOUND, 3) for piece, d in distances.items()}
+    return overhead_positions, overhead_db, overhead_delay_ms
 
+
+def _draw_reflections(rng: np.random.Generator, conditions: Conditions) -> dict[str, list[list[float]]]:
+    """Six early reflections (delay ms, gain dB) per slot, in the ranges of `conditions`."""
     reflections = {}
     for slot in DEFAULT_SLOTS:
         overhead = slot in OVERHEAD_SLOTS
@@ -117,6 +124,17 @@ def draw_recording_params(rng: np.random.Generator, conditions: Conditions = TRA
         gains = (rng.uniform(*conditions.overhead_reflection_db, 6) if overhead
                  else rng.uniform(*conditions.close_reflection_db, 6))
         reflections[slot] = [[round(float(d), 3), round(float(g), 2)] for d, g in zip(delays, gains, strict=True)]
+    return reflections
+
+
+def draw_recording_params(rng: np.random.Generator, conditions: Conditions = TRAINING_CONDITIONS) -> RecordingParams:
+    """Draw one song's mic placement, levels, room and gains; room and gain ranges from `conditions`.
+
+    Every conditions make the same draws in the same order, so only the ranges change.
+    """
+    positions, source_db, bleed_db, bleed_delay_ms, off_axis_cutoff_hz = _draw_close_mics(rng)
+    overhead_positions, overhead_db, overhead_delay_ms = _draw_overheads(rng, positions, source_db)
+    reflections = _draw_reflections(rng, conditions)
 
     # The loudest velocity-100 stroke a mic hears sets its sound-check gain; the overheads share one.
     loudest_overhead_db = max(max(levels.values()) for levels in overhead_db.values())

@@ -1,0 +1,110 @@
+"""Which stem files the `mixwave` commands mix: files and folders, --map SLOT=FILE, then name matching.
+
+`find_stems(inputs, mappings, slot_names)` prints what it assigned and left out; `read_stems` reads them.
+
+    tracks, sample_rate = read_stems(find_stems(["stems/"], ["kick=bd_in.wav"], model.slot_names), None)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mixwave_hf.audio import is_audio_file, read_tracks
+from mixwave_hf.cli_checks import CommandError, warn
+from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
+
+
+def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, Path]:
+    """Files by slot: explicit --map entries first, then the rest matched by name (`assign_slots`: the
+    primary mic per slot). Prints the result and notes on what was left out."""
+    files = stem_files(inputs)
+    explicit = mapped_stems(mappings, slot_names)
+    assignment, unmatched, notes = matched_stems(files, explicit, slot_names)
+    for note in notes:
+        print(f"note: {note}")
+    if unmatched:
+        warn(f"no slot matches {', '.join(unmatched)}: left out (slots: {', '.join(accepted_names(slot_names))}; "
+             "use --map SLOT=FILE to include one)")
+    if not assignment:
+        found = ", ".join(str(path) for path in files) or "no audio files"
+        raise CommandError(f"no file matches any slot (found: {found}); expected names such as "
+                           f"{', '.join(accepted_names(slot_names))}, or --map SLOT=FILE")
+    order = accepted_names(slot_names)
+    for slot in sorted(assignment, key=order.index):
+        print(f"  {slot:<11} <- {assignment[slot]}")
+    return assignment
+
+
+def stem_files(inputs: list[str]) -> list[Path]:
+    """The files named, and the audio files (by extension) in the folders named, in order; prints a note on
+    the folders' other files (skipped). CommandError for a path that does not exist."""
+    files: list[Path] = []
+    skipped: list[str] = []
+    for entry in inputs:
+        path = Path(entry)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.name.startswith(".") or not child.is_file():
+                    continue
+                if is_audio_file(child):
+                    files.append(child)
+                else:
+                    skipped.append(child.name)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise CommandError(f"{path}: no such file or folder")
+    if skipped:
+        print(f"note: not audio by extension, skipped: {', '.join(skipped)}")
+    return files
+
+
+def mapped_stems(mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, Path]:
+    """--map SLOT=FILE entries -> {slot: file}; CommandError for a malformed entry, an unknown slot, a slot
+    given twice or a missing file."""
+    explicit: dict[str, Path] = {}
+    for mapping in mappings:
+        slot_text, separator, file_text = mapping.partition("=")
+        if not separator or not file_text:
+            raise CommandError(f"--map {mapping}: expected SLOT=FILE, e.g. --map kick=stems/bd_in.wav")
+        try:
+            slot = resolve_slot_name(slot_text, slot_names)
+        except ValueError as error:
+            raise CommandError(f"--map {mapping}: {error}") from error
+        if slot in explicit:
+            raise CommandError(f"--map gives slot {slot!r} twice ({explicit[slot]} and {file_text}); keep one")
+        if not Path(file_text).is_file():
+            raise CommandError(f"--map {mapping}: {file_text}: no such file")
+        explicit[slot] = Path(file_text)
+    return explicit
+
+
+def matched_stems(files: list[Path], explicit: dict[str, Path],
+                  slot_names: tuple[str, ...]) -> tuple[dict[str, Path], list[str], list[str]]:
+    """The files not mapped by hand matched to slots by name, then the --map entries over them:
+    ({slot: file}, names no slot matches, notes). Prints a note for each match a --map entry replaces."""
+    mapped = {path.resolve() for path in explicit.values()}
+    by_name = {str(path): path for path in files if path.resolve() not in mapped}
+    try:
+        matched, unmatched, notes = assign_slots(by_name, slot_names)
+        assignment = {slot: by_name[name] for slot, name in matched.items()}
+        for slot, path in list(assignment.items()):
+            if slot in explicit:
+                print(f"note: {path} left out: --map assigns {explicit[slot]} to {slot}")
+                del assignment[slot]
+        assignment.update(explicit)
+        check_overhead_pair({slot: str(path) for slot, path in assignment.items()})
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    return assignment, unmatched, notes
+
+
+def read_stems(assignment: dict[str, Path], sample_rate: int | None) -> tuple[dict[str, np.ndarray], int]:
+    """Read the assigned files at one rate (`audio.read_tracks`), printing its warnings: (tracks by slot, Hz)."""
+    tracks, sample_rate, warnings = read_tracks(assignment, sample_rate, max_channels=2)
+    for warning in warnings:
+        warn(warning)
+    return tracks, sample_rate
+

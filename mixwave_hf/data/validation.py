@@ -1,0 +1,82 @@
+"""`ValidationDataset`: a fixed, map-style set of validation crops (evenly spaced, no gain), held in memory.
+
+    validation = ValidationDataset.from_split("org/drums", "validation", config, max_crops=64)
+    validation = ValidationDataset.from_bundle("validation.npz", config)  # numpy only
+    loader = accelerator.prepare(torch.utils.data.DataLoader(validation, batch_size=8))
+
+Unlike the training readers it is meant for `accelerator.prepare` (see docs/data-loading.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from torch.utils.data import Dataset
+
+from mixwave_hf.data.bundle import BundleSegments, bundle_crop_config
+from mixwave_hf.data.crops import (
+    CropConfig,
+    LoaderStats,
+    Segment,
+    cut_crop,
+    evenly_spaced_starts,
+    levelled_segment,
+    segment_from_row,
+)
+
+
+class ValidationDataset(Dataset):
+    """A fixed, map-style set of validation crops: evenly spaced windows per segment, no gain, in memory.
+
+    Built once from segments in order; `crops_per_segment` windows each, at most `max_crops` in all.
+    Items are those of the training streams. Memory: 4.6 MB per default-size crop.
+    """
+
+    def __init__(self, segments: Iterable[Segment], config: CropConfig | None = None, *,
+                 crops_per_segment: int = 2, max_crops: int = 64, stats: LoaderStats | None = None) -> None:
+        if crops_per_segment < 1 or max_crops < 1:
+            raise ValueError(f"crops_per_segment={crops_per_segment}, max_crops={max_crops}; expected at least 1")
+        self.config = config or CropConfig()
+        self.stats = stats or LoaderStats()
+        self.crops: list[dict] = []
+        for segment in segments:
+            if len(self.crops) >= max_crops:
+                break
+            if segment.length < self.config.min_segment_samples:
+                self.stats.short += 1
+                continue
+            self.stats.segments += 1
+            segment = levelled_segment(segment, self.config)
+            for start in evenly_spaced_starts(segment.length, self.config, crops_per_segment):
+                if len(self.crops) < max_crops:
+                    self.crops.append(cut_crop(segment, start, self.config))
+        self.stats.crops = len(self.crops)
+        if not self.crops:
+            raise ValueError(f"no validation crop: {self.stats.summary()}")
+
+    @classmethod
+    def from_split(cls, path_or_repo_id: str | os.PathLike, split: str = "validation",
+                   config: CropConfig | None = None, **options: Any) -> ValidationDataset:
+        """Stream `split` in order and keep its first crops (options: crops_per_segment, max_crops)."""
+        from mixwave_hf.data.schema import open_split  # imports datasets
+
+        config, stats = config or CropConfig(), LoaderStats()
+        rows = open_split(str(path_or_repo_id), split, streaming=True)
+        segments = (segment for segment in (segment_from_row(row, config, stats) for row in rows) if segment)
+        return cls(segments, config, stats=stats, **options)
+
+    @classmethod
+    def from_bundle(cls, file: str | os.PathLike, config: CropConfig | None = None,
+                    **options: Any) -> ValidationDataset:
+        """The validation set from a bundle (`export_bundle` of the validation split); numpy only."""
+        segments = BundleSegments(file)
+        return cls(iter(segments), bundle_crop_config(segments.index, config, file), **options)
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def __getitem__(self, item: int) -> dict:
+        return self.crops[item]
+

@@ -1,0 +1,101 @@
+"""The package's shape: dependencies point one way, modules and functions stay small, the wheel holds the package only.
+
+Layers, lowest first: a module imports only from its own layer or lower ones (imports under
+`if TYPE_CHECKING:` are type hints, not dependencies). The two documented upward calls are the model's
+conveniences `MixWaveUNet.mix` (-> mixing) and `generate_model_card` (-> card).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "mixwave_hf"
+LAYERS = (
+    {"slots", "files", "resources"},
+    {"audio"},
+    {"tracks", "metrics"},
+    {"data"},
+    {"model"},
+    {"streaming"},
+    {"mixing"},
+    {"baselines", "evaluate", "card", "publish", "training", "demo", "cli", "cli_parser", "cli_checks", "cli_stems"},
+)
+UPWARD_CALLS = {("model", "mixing"), ("model", "card")}
+#: "~400 lines" per module, "~60" per function (docstrings included for modules, not for functions).
+MAX_MODULE_LINES = 440
+MAX_FUNCTION_LINES = 60
+
+
+def unit(module: str) -> str:
+    """mixwave_hf.data.loader -> "data", mixwave_hf.audio -> "audio": what the layers list."""
+    return module.split(".")[1]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def runtime_imports(tree: ast.AST) -> set[str]:
+    """Every mixwave_hf module imported anywhere in `tree` (functions included), except under TYPE_CHECKING."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            return
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mixwave_hf."):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("mixwave_hf."))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def package_modules() -> dict[str, ast.AST]:
+    return {module_name(path): ast.parse(path.read_text()) for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def test_every_module_is_in_a_layer():
+    layered = set().union(*LAYERS)
+    assert {unit(name) for name in package_modules() if name != "mixwave_hf"} <= layered
+
+
+def test_dependencies_point_down_the_layers():
+    rank = {name: index for index, layer in enumerate(LAYERS) for name in layer}
+    upward = []
+    for name, tree in package_modules().items():
+        if name == "mixwave_hf":  # the package's re-exports
+            continue
+        for imported in runtime_imports(tree):
+            edge = (unit(name), unit(imported))
+            if rank[edge[1]] > rank[edge[0]] and edge not in UPWARD_CALLS:
+                upward.append(f"{name} imports {imported}")
+    assert not upward, upward
+
+
+def test_data_depends_only_on_slots_audio_and_itself():
+    allowed = {"data", "slots", "audio", "tracks", "files", "resources"}
+    outside = [f"{name} imports {imported}" for name, tree in package_modules().items()
+               if name != "mixwave_hf" and unit(name) == "data"
+               for imported in runtime_imports(tree) if unit(imported) not in allowed]
+    assert not outside, outside
+
+
+def test_modules_and_functions_stay_small():
+    too_long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        source = path.read_text()
+        if len(source.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{path.relative_to(PACKAGE.parent)}: {len(source.splitlines())} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                docstring = ast.get_docstring(node, clean=False)
+                body_start = node.body[1].lineno if docstring is not None and len(node.body) > 1 else node.lineno
+                length = node.end_lineno - body_start + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name}: {length} lines")
+    assert not too_long, too_long
