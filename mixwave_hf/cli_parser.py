@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mixwave_hf.audio import OUTPUT_FORMATS
 from mixwave_hf.cli_checks import MAX_BATCH_SIZE
+from mixwave_hf.data.schema import TARGETS
 from mixwave_hf.mixing import DEFAULT_PEAK_CEILING_DB, DEFAULT_WINDOW_SECONDS, MAX_TRIM_DB, MAX_WINDOW_SECONDS
 
 
@@ -68,7 +69,7 @@ def add_evaluate_command(commands) -> argparse.ArgumentParser:
     source.add_argument("--stems", nargs="+", metavar="STEMS_DIR_OR_FILE", help="one song's stems (with --reference)")
     evaluate.add_argument("--reference", type=Path, help="the reference mix of --stems")
     evaluate.add_argument("--split", default="test", help="dataset split (default test)")
-    evaluate.add_argument("--target", choices=["wet", "dry"], default="wet", help="reference mix (default wet)")
+    evaluate.add_argument("--target", choices=list(TARGETS), default="wet", help="reference mix (default wet)")
     evaluate.add_argument("--output", type=Path, default=Path("evaluation.json"),
                           help="where to write the JSON (default evaluation.json)")
     evaluate.add_argument("--examples", type=int, default=0, help="write the mixes of the first N songs")

@@ -20,6 +20,7 @@ import numpy as np
 
 from mixwave_hf.data.crops import CropConfig, LoaderStats, Segment, segment_from_row
 from mixwave_hf.data.sharded import ShardedCropDataset
+from mixwave_hf.files import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -84,11 +85,9 @@ def export_bundle(path_or_repo_id: str | os.PathLike, split: str, out_file: str 
         "segments": [{"song_id": s.song_id, "segment_index": s.segment_index, **s.metadata} for s in segments],
     }
     out_file = Path(out_file)
-    partial = out_file.with_name(f".{out_file.name}.partial")
-    with open(partial, "wb") as file:
+    with atomic_path(out_file) as partial, open(partial, "wb") as file:
         np.savez(file, audio=stored, offsets=offsets.astype(np.int64), scales=np.stack(scales),
                  index=np.frombuffer(json.dumps(index).encode(), np.uint8))
-    partial.replace(out_file)
     logger.info("wrote %s: %s", out_file, stats.summary())
     return index
 
