@@ -5,8 +5,9 @@ for 89,093 output samples) that is 17% more work than one pass over the song. He
 keeps just the state it needs between chunks (the last kernel-1 inputs of a convolution, the
 decimation phase, the skip samples its decoder level has not consumed yet), so every sample of
 every layer is computed once, as in one forward pass over the whole song, while memory is set by
-the chunk size. Decoder levels skip building the upsampled signal (`DecoderLevelStream`). The
-output equals a full pass to float rounding.
+the chunk size. Decoder levels skip building the upsampled signal (`DecoderLevelStream`). Signals
+are held time-major (`time_major_empty`), where oneDNN's convolutions run fastest. The output
+equals a full pass to float rounding.
 """
 
 from __future__ import annotations
@@ -20,20 +21,45 @@ from torch import nn
 from mixwave_hf.model import NEGATIVE_SLOPE, MixWaveUNet
 
 
+def time_major_empty(like: torch.Tensor, batch: int, channels: int, samples: int) -> torch.Tensor:
+    """An uninitialised [batch, channels, samples] tensor stored time-major (samples, then channels).
+
+    oneDNN convolves this layout (channels-last) 1.4-3.7x faster than channel-major on the paper
+    model's full- and half-rate levels (2 threads, Zen 5: 24->24 channels kernel 5 at 65k samples
+    1.1 vs 4.1 ms, 96->48 kernel 4 at 33k 2.4 vs 4.1 ms), and the same on the deep, short levels;
+    the whole stream of a 20 s song: 0.85 -> 0.64 s.
+    """
+    return like.new_empty(batch, samples, channels).transpose(1, 2)
+
+
+def time_major_weight(weight: torch.Tensor) -> torch.Tensor:
+    """[out, in, taps] convolution weight -> [out, in, 1, taps] channels-last, for `convolve`."""
+    return weight.detach()[:, :, None, :].contiguous(memory_format=torch.channels_last)
+
+
+def convolve(signal: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """Valid convolution of a time-major [batch, in, n] signal with a `time_major_weight`:
+    [batch, out, n - taps + 1], time-major."""
+    return F.conv2d(signal.unsqueeze(2), weight, bias).squeeze(2)
+
+
 class ConvStream:
-    """A valid convolution (and LeakyReLU) over a stream: keeps the last kernel-1 input samples."""
+    """A valid convolution (and LeakyReLU) over a stream: keeps the last kernel-1 input samples.
+    Weights are read when the stream is made."""
 
     def __init__(self, conv: nn.Conv1d, activation: bool = True) -> None:
-        self.conv, self.activation = conv, activation
+        self.activation = activation
+        self.weight = time_major_weight(conv.weight)
+        self.bias = None if conv.bias is None else conv.bias.detach()
         self.keep = conv.kernel_size[0] - 1
-        self.out_channels = conv.out_channels
+        self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
         self.tail: torch.Tensor | None = None
 
     def input_buffer(self, like: torch.Tensor, new_samples: int) -> tuple[torch.Tensor, int]:
-        """An uninitialised [batch, in_channels, held + new_samples] input with the held tail copied in
-        front; returns it and `held`, where the caller writes the new samples."""
+        """An uninitialised time-major [batch, in_channels, held + new_samples] input with the held
+        tail copied in front; returns it and `held`, where the caller writes the new samples."""
         held = 0 if self.tail is None else self.tail.shape[-1]
-        buffer = like.new_empty(like.shape[0], self.conv.in_channels, held + new_samples)
+        buffer = time_major_empty(like, like.shape[0], self.in_channels, held + new_samples)
         if held:
             buffer[..., :held] = self.tail
         return buffer, held
@@ -48,24 +74,24 @@ class ConvStream:
         return F.leaky_relu_(outputs, NEGATIVE_SLOPE) if self.activation else outputs
 
     def convolve(self, buffer: torch.Tensor) -> torch.Tensor:
-        return self.conv(buffer)
+        return convolve(buffer, self.weight, self.bias)
 
 
 class SplitOutputStream(ConvStream):
     """The output convolution as its two parts, stacked: [batch, 2·outputs, n], the static part (its
     weights on the `tracks` input tracks, no bias) then the processed part (its weights on the features,
-    and the bias). Their sum is the model's output; `mixing.mix_tracks` blends them for `intensity`."""
+    and the bias). Their sum is the model's output; `mixing.mix_tracks` blends them for `intensity`.
+    Both run as one convolution whose weights are zero where a part does not reach (x·0 adds nothing)."""
 
     def __init__(self, conv: nn.Conv1d, tracks: int) -> None:
         super().__init__(conv, activation=False)
         weight = conv.weight.detach()
-        self.tracks, self.out_channels = tracks, 2 * conv.out_channels
-        self.track_weight, self.feature_weight = weight[:, :tracks], weight[:, tracks:]
-        self.bias = None if conv.bias is None else conv.bias.detach()
-
-    def convolve(self, buffer: torch.Tensor) -> torch.Tensor:
-        return torch.cat([F.conv1d(buffer[:, : self.tracks], self.track_weight),
-                          F.conv1d(buffer[:, self.tracks :], self.feature_weight, self.bias)], dim=1)
+        parts = weight.new_zeros(2, *weight.shape)  # [static/processed, out, in, taps]
+        parts[0, :, :tracks], parts[1, :, tracks:] = weight[:, :tracks], weight[:, tracks:]
+        self.weight = time_major_weight(parts.flatten(0, 1))
+        self.out_channels = 2 * conv.out_channels
+        if self.bias is not None:
+            self.bias = torch.cat([torch.zeros_like(self.bias), self.bias])
 
 
 class CropStream:
@@ -126,31 +152,40 @@ class DecoderLevelStream:
                 else:
                     phases[parity, ..., position // 2] += share * up_weight[..., k]
                     phases[parity, ..., position // 2 + 1] += (1 - share) * up_weight[..., k]
-        self.polyphase_weight = phases.flatten(0, 1).contiguous()  # [2·out, in, taps]: even, then odd
-        self.skip_weight, self.bias = skip_weight.contiguous(), conv.bias.detach()
+        self.polyphase_weight = time_major_weight(phases.flatten(0, 1))  # [2·out, in, 1, taps]: even, then odd
+        self.skip_weight, self.bias = time_major_weight(skip_weight), conv.bias.detach()
+        self.in_channels, self.skip_channels = up_weight.shape[1], skip_weight.shape[1]
         self.skip_overlap = kernel - 1
         self.skip = skip
         self.features_tail: torch.Tensor | None = None
         self.skip_tail: torch.Tensor | None = None
 
     def push(self, features: torch.Tensor) -> torch.Tensor:
-        """[batch, channels, n] new deeper-level features -> [batch, out_channels, 2m] new outputs."""
-        if self.features_tail is not None:
-            features = torch.cat([self.features_tail, features], dim=-1)
+        """[batch, channels, n] new deeper-level features -> [batch, out_channels, 2m] new outputs,
+        time-major."""
+        batch = features.shape[0]
+        held = 0 if self.features_tail is None else self.features_tail.shape[-1]
+        if held:
+            joined = time_major_empty(features, batch, self.in_channels, held + features.shape[-1])
+            joined[..., :held] = self.features_tail
+            joined[..., held:] = features
+            features = joined
         self.features_tail = features[..., max(0, features.shape[-1] - self.taps + 1) :].clone()
         pairs = features.shape[-1] - self.taps + 1
         if pairs <= 0:
-            return features.new_empty(features.shape[0], self.out_channels, 0)
-        upsampled_part = F.conv1d(features, self.polyphase_weight)  # [batch, 2·out, pairs]: even, then odd
+            return features.new_empty(batch, self.out_channels, 0)
+        # [batch, 2·out, pairs] time-major holds, per pair, the even then the odd outputs: in memory,
+        # that is the [batch, out, 2·pairs] interleaved signal, time-major, so no copy interleaves it.
+        upsampled_part = convolve(features, self.polyphase_weight, None).transpose(1, 2)
+        upsampled_part = upsampled_part.reshape(batch, 2 * pairs, self.out_channels).transpose(1, 2)
         held = 0 if self.skip_tail is None else self.skip_tail.shape[-1]
-        skip = features.new_empty(features.shape[0], self.skip_weight.shape[1], 2 * pairs + self.skip_overlap)
+        skip = time_major_empty(features, batch, self.skip_channels, 2 * pairs + self.skip_overlap)
         if held:
             skip[..., :held] = self.skip_tail
         self.skip.take_into(skip[..., held:])
         self.skip_tail = skip[..., skip.shape[-1] - self.skip_overlap :].clone() if self.skip_overlap else None
-        outputs = F.conv1d(skip, self.skip_weight, self.bias)
-        outputs[..., 0::2] += upsampled_part[:, : self.out_channels]
-        outputs[..., 1::2] += upsampled_part[:, self.out_channels :]
+        outputs = convolve(skip, self.skip_weight, self.bias)
+        outputs += upsampled_part
         return F.leaky_relu_(outputs, NEGATIVE_SLOPE)
 
 
@@ -179,8 +214,10 @@ class StreamingMixWaveUNet:
 
     def push(self, tracks: torch.Tensor) -> torch.Tensor:
         """[batch, slots, n] next input samples -> [batch, outputs, m] next output samples (m may be 0)."""
-        self.input_crop.push(tracks.clone())  # kept past this call: the caller may reuse `tracks`
-        features = tracks
+        # One time-major copy, kept past this call for the output layer (the caller may reuse `tracks`).
+        features = time_major_empty(tracks, *tracks.shape)
+        features.copy_(tracks)
+        self.input_crop.push(features)
         for level, (conv, skip) in enumerate(zip(self.down, reversed(self.skips), strict=True)):
             buffer, held = conv.input_buffer(tracks, features.shape[-1])
             buffer[..., held:] = features
