@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +36,7 @@ from mixwave_hf.cli_parser import (
     add_train_command,
 )
 from mixwave_hf.cli_stems import find_stems, read_stems
+from mixwave_hf.files import atomic_path
 from mixwave_hf.mixing import mix_tracks, warnings_beyond_reading
 
 __all__ = ["MAX_BATCH_SIZE", "SAMPLE_RATE_RANGE", "CommandError", "build_parser", "check_intensity", "find_stems",
@@ -252,29 +252,19 @@ def load_model(name: str | None):
 
 
 def write_atomically(path: Path, audio: np.ndarray, sample_rate: int, output_format: str) -> None:
-    """Write to a temporary file beside `path`, then rename: a failed write leaves no partial file.
+    """`write_audio` through `files.atomic_path`: a failed write leaves no partial file.
 
     Raises CommandError naming `path` (never the temporary file) when the write fails.
     """
-    temporary = None
+    partial = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(suffix=path.suffix, prefix=f".{path.stem}.", dir=path.parent)
-        os.close(handle)
-        write_audio(temporary, audio, sample_rate, output_format)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; the mix is an ordinary file
-        os.replace(temporary, path)
-    except BaseException as error:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, (OSError, RuntimeError, ValueError)):
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-            reason = reason.replace(temporary, str(path)) if temporary else reason
-            raise CommandError(f"{path}: cannot be written ({reason})") from error
-        raise
-
+        with atomic_path(path) as partial:
+            write_audio(partial, audio, sample_rate, output_format)
+    except (OSError, RuntimeError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        reason = reason.replace(str(partial), str(path)) if partial else reason
+        raise CommandError(f"{path}: cannot be written ({reason})") from error
 
 
 if __name__ == "__main__":

@@ -23,10 +23,11 @@ def _remove(path: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside `path` (".NAME.partial") for the block to write a file or a folder to;
-    when the block succeeds it replaces `path` (a folder whole), when it fails it is removed."""
+    """A temporary path beside `path` (".STEM.partial.SUFFIX": writers that go by the extension still
+    can) for the block to write a file or a folder to; when the block succeeds it replaces `path` (a
+    folder whole), when it fails it is removed."""
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
     _remove(partial)
     try:
         yield partial
