@@ -29,7 +29,7 @@ def add_mix_command(commands) -> argparse.ArgumentParser:
     mix.add_argument("inputs", nargs="+", metavar="STEMS_DIR_OR_FILE", help="a folder of stems, or stem files")
     mix.add_argument("-o", "--output", required=True, type=Path,
                      help="the mix to write: .wav, or .flac/.aiff/.w64/.caf (.flac with --format pcm24 or pcm16)")
-    mix.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
+    add_model_argument(mix)
     mix.add_argument("--map", action="append", default=[], metavar="SLOT=FILE",
                      help="assign FILE to SLOT, overriding name matching (repeatable)")
     mix.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
@@ -57,13 +57,18 @@ def add_mix_command(commands) -> argparse.ArgumentParser:
     return mix
 
 
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """`--model`: the model a command uses (a folder, a Hub repo id, or the embedded default)."""
+    parser.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
+
+
 def add_evaluate_command(commands) -> argparse.ArgumentParser:
     """`mixwave evaluate (--dataset D | --stems S... --reference R)` and its options."""
     evaluate = commands.add_parser(
         "evaluate", help="score a model and the baselines against reference mixes",
         description="Score a model beside the baselines (plain sum, loudness-matched sum, rule-based mix): "
         "on every song of a dataset split (--dataset), or on one song (--stems and --reference).")
-    evaluate.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
+    add_model_argument(evaluate)
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="dataset folder or Hub dataset repo id")
     source.add_argument("--stems", nargs="+", metavar="STEMS_DIR_OR_FILE", help="one song's stems (with --reference)")
@@ -99,7 +104,7 @@ def add_demo_command(commands) -> argparse.ArgumentParser:
         "demo", help="serve the web demo (Gradio): upload stems, hear and download the mix",
         description="Serve the drum mixing demo in the browser: upload stems, check which slot each file feeds, "
         "hear and download the mix (the app of app.py and the Hugging Face Space). Runs until interrupted.")
-    demo.add_argument("--model", help="model directory or Hugging Face Hub repo id (default: the embedded model)")
+    add_model_argument(demo)
     demo.add_argument("--host", default=None, help="address to listen on (default: $GRADIO_SERVER_NAME, else "
                       "127.0.0.1; 0.0.0.0 for every interface)")
     demo.add_argument("--port", type=int, default=None,

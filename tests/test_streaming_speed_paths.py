@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from test_mixing import full_pass  # one forward pass over a whole song: the reference every stream equals
 
 from mixwave_hf.mixing import run_streamed
 from mixwave_hf.model import MixWaveUNet
@@ -21,15 +22,6 @@ def test_time_major_convolution_equals_conv1d(batch, channels_in, channels_out, 
     torch.testing.assert_close(result, F.conv1d(signal, weight, bias), atol=1e-5, rtol=1e-5)
     if channels_out > 1:
         assert result.stride(1) == 1  # time-major out, as the next layer reads it without a reorder
-
-
-def full_pass(model: MixWaveUNet, tracks: torch.Tensor) -> torch.Tensor:
-    """One forward pass over the whole song (zero context beyond both ends): [slots, n] -> [outputs, n]."""
-    lengths = model.valid_lengths(tracks.shape[-1])
-    padded = torch.zeros(1, tracks.shape[0], lengths.input)
-    padded[0, :, lengths.context : lengths.context + tracks.shape[-1]] = tracks
-    with torch.inference_mode():
-        return model(padded)[0, :, : tracks.shape[-1]]
 
 
 @pytest.mark.parametrize("window_steps,segments", [(1, 1), (5, 3)])
