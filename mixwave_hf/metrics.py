@@ -12,12 +12,12 @@ import functools
 import math
 from dataclasses import dataclass
 
-import auraloss
 import numpy as np
 import torch
 
 from mixwave_hf.audio import check_finite
 from mixwave_hf.audio import integrated_loudness as meter_loudness
+from mixwave_hf.stft_loss import SumAndDifferenceSTFTLoss
 
 #: The stereo STFT distance's resolutions (FFT size = window; hop = FFT size / 4), as FxNorm-automix.
 STFT_FFT_SIZES = (512, 2048, 8192)
@@ -186,20 +186,17 @@ def loudness_error(estimate: np.ndarray, reference: np.ndarray, sample_rate: int
 
 
 @functools.lru_cache(maxsize=1)
-def _stereo_stft_loss() -> auraloss.freq.SumAndDifferenceSTFTLoss:
-    return auraloss.freq.SumAndDifferenceSTFTLoss(
-        fft_sizes=list(STFT_FFT_SIZES),
-        hop_sizes=[size // 4 for size in STFT_FFT_SIZES],
-        win_lengths=list(STFT_FFT_SIZES),
-    )
+def _stereo_stft_loss() -> SumAndDifferenceSTFTLoss:
+    return SumAndDifferenceSTFTLoss(STFT_FFT_SIZES)
 
 
 def stereo_stft_distance(estimate: np.ndarray, reference: np.ndarray) -> float:
     """Stereo multi-resolution STFT distance (unitless; 0 for identical mixes; lower is better).
 
-    auraloss `SumAndDifferenceSTFTLoss`: the mean over FFT sizes STFT_FFT_SIZES (Hann window of the
-    FFT size, hop a quarter of it) of spectral convergence plus log-magnitude L1, of the sum (L+R)
-    and difference (L-R) signals, averaged. Mixes shorter than the largest FFT are zero-padded to it
+    auraloss's `SumAndDifferenceSTFTLoss`, computed by `stft_loss.SumAndDifferenceSTFTLoss` (the training
+    loss): the mean over FFT sizes STFT_FFT_SIZES (Hann window of the FFT size, hop a quarter of it) of
+    spectral convergence plus log-magnitude L1, of the sum (L+R) and difference (L-R) signals,
+    averaged. Mixes shorter than the largest FFT are zero-padded to it
     (torch's centred STFT needs that much). Blind spots: L-R and R-L have the same magnitudes, so a
     mirrored mix scores 0 (the panning errors see it); and a reference with no stereo difference
     (mono) makes the difference term large for any estimate with some (spectral convergence divides by it).

@@ -499,7 +499,7 @@ def test_the_stft_loss_equals_auralosss_sum_and_difference_loss_and_its_gradient
     import auraloss
 
     from mixwave_hf.metrics import STFT_FFT_SIZES
-    from mixwave_hf.training.objectives import SumAndDifferenceSTFTLoss
+    from mixwave_hf.stft_loss import SumAndDifferenceSTFTLoss
 
     generator = torch.Generator().manual_seed(0)
     estimate = (0.1 * torch.randn(3, 2, 9000, generator=generator)).requires_grad_()

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from mixwave_hf.metrics import HEADLINE_METRIC, STFT_FFT_SIZES, l1_distance, loudness_matched_stereo_stft_distance
+from mixwave_hf.stft_loss import SumAndDifferenceSTFTLoss
 from mixwave_hf.training.config import ScheduleOptions
 
 #: Validation figures, in the order they are reported; the first is the one the best model is chosen by.
@@ -83,47 +84,6 @@ class TrainingLoss(torch.nn.Module):
     def describe(self) -> str:
         names = {"l1": "L1 (waveform)", "stft": "stereo multi-resolution STFT (sum and difference)"}
         return " + ".join(f"{weight:g} x {names[name]}" for name, weight in self.weights.items())
-
-
-class SumAndDifferenceSTFTLoss(torch.nn.Module):
-    """auraloss's `SumAndDifferenceSTFTLoss` at its defaults (per FFT size: spectral convergence + mean
-    |log magnitude difference|, Hann window, hop = size / 4, magnitudes floored at sqrt(1e-8); the mean
-    over sizes, then over sum and difference), in half its STFTs: sum and difference in one call, the
-    target's without autograd, and no phase (auraloss computes an unused angle). Equal to auraloss to
-    float rounding (tests/test_training.py); 17% of a default-model CPU step before (bench/training.py).
-
-    forward([batch, 2, samples] estimate, target) -> the scalar loss.
-    """
-
-    EPS = 1e-8
-
-    def __init__(self, fft_sizes: tuple[int, ...]) -> None:
-        super().__init__()
-        self.fft_sizes = tuple(fft_sizes)
-        for size in self.fft_sizes:
-            self.register_buffer(f"window_{size}", torch.hann_window(size), persistent=False)
-
-    def magnitudes(self, audio: torch.Tensor, size: int) -> torch.Tensor:
-        """[batch, 2, samples] -> [2 (sum, difference), batch, size // 2 + 1, frames] STFT magnitudes."""
-        sum_and_difference = torch.stack([audio[:, 0] + audio[:, 1], audio[:, 0] - audio[:, 1]])
-        spectrum = torch.stft(sum_and_difference.reshape(-1, audio.shape[-1]), size, size // 4, size,
-                              getattr(self, f"window_{size}"), return_complex=True)
-        magnitude = torch.clamp(spectrum.abs(), min=self.EPS**0.5)  # = sqrt(max(power, EPS)), one kernel
-        return magnitude.reshape(2, audio.shape[0], *magnitude.shape[-2:])
-
-    def forward(self, estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        total = estimate.new_zeros(())
-        for size in self.fft_sizes:
-            estimated = self.magnitudes(estimate, size)
-            with torch.no_grad():
-                reference = self.magnitudes(target, size)
-                log_reference = torch.log(reference)
-            dims = (1, 2, 3)
-            convergence = (torch.linalg.vector_norm(reference - estimated, dim=dims)
-                           / torch.linalg.vector_norm(reference, dim=dims))
-            log_distance = (torch.log(estimated) - log_reference).abs().mean(dim=dims)
-            total = total + (convergence + log_distance).sum()
-        return total / (2 * len(self.fft_sizes))
 
 
 def exponential_moving_average(model: torch.nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel:
