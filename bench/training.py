@@ -27,6 +27,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from mixwave_hf.data.loader import export_bundle
+from mixwave_hf.metrics import STFT_FFT_SIZES
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.training import (
     DataSource,
@@ -44,6 +45,8 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_CONFIG = REPOSITORY / "configs" / "default_model_cpu.yaml"
 #: The paper model trained with the default model's data and loss options, at a CPU-sized batch.
 PAPER_OVERRIDES = {"model": {"levels": 10, "base_channels": 24}, "training": {"batch_size": 4}}
+#: The default model's training step as the shipped model was trained: one thread, auraloss's STFT loss.
+BEFORE = "default, 1 thread, auraloss (as shipped)"
 PARTS = ("load", "forward", "loss", "backward", "optimizer", "ema")
 NETWORK_PARTS = ("forward", "backward")
 
@@ -85,9 +88,10 @@ def network_flops(model: MixWaveUNet, batch_size: int, input_samples: int) -> in
 
 
 def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threads: int | None = None,
-                     num_workers: int | None = None) -> dict:
+                     num_workers: int | None = None, auraloss_stft: bool = False) -> dict:
     """Seconds per training step (after a warm epoch of the bundle), per part, with `threads` torch
-    threads (None: as set) and `num_workers` loader processes (None: as configured)."""
+    threads (None: as set) and `num_workers` loader processes (None: as configured); `auraloss_stft`
+    computes the STFT term with auraloss itself, as training did before bench/training.py existed."""
     from torchdata.stateful_dataloader import StatefulDataLoader
 
     previous_threads = torch.get_num_threads()
@@ -105,6 +109,8 @@ def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threa
             optimizer, WarmupDecay.from_options(config.schedule, config.training.steps))
         ema = exponential_moving_average(model, config.training.ema_decay) if config.training.ema_decay else None
         loss_function = TrainingLoss(config.loss.l1, config.loss.stft)
+        if auraloss_stft:
+            loss_function.stft = auraloss_stft_loss()
         max_norm = config.optimizer.max_grad_norm or math.inf
         batches = iter(loader)
 
@@ -170,15 +176,25 @@ def matmul_gflops_on(threads: int) -> float:
         torch.set_num_threads(previous)
 
 
+def auraloss_stft_loss() -> torch.nn.Module:
+    """auraloss's sum-and-difference STFT loss at the metric's sizes (the same value as ours, its own speed)."""
+    import auraloss
+
+    return auraloss.freq.SumAndDifferenceSTFTLoss(fft_sizes=list(STFT_FFT_SIZES),
+                                                  hop_sizes=[size // 4 for size in STFT_FFT_SIZES],
+                                                  win_lengths=list(STFT_FFT_SIZES))
+
+
 def measure_cpu_training(steps: int = 6, paper_steps: int = 2) -> dict[str, dict]:
-    """The default model's configuration on 1 and on 2 threads (and on 1 thread with a loader process),
-    and the paper model's on all threads, each with its own small bundle; each row carries the matmul
-    GFLOP/s of its thread count ("matmul_gflops")."""
+    """The default model's configuration as the shipped model was trained (`BEFORE`), on 1 and on 2
+    threads (and on 1 thread with a loader process), and the paper model's on all threads, each with its
+    own small bundle; each row carries the matmul GFLOP/s of its thread count ("matmul_gflops")."""
     default, paper = training_config(), training_config(PAPER_OVERRIDES)
     figures = {}
     with tempfile.TemporaryDirectory(prefix="mixwave-bench-training-") as directory:
         default_bundle = write_bundle(Path(directory) / "default", default)
         paper_bundle = write_bundle(Path(directory) / "paper", paper)
+        figures[BEFORE] = measure_pipeline(default, default_bundle, steps, threads=1, auraloss_stft=True)
         figures["default, 1 thread"] = measure_pipeline(default, default_bundle, steps, threads=1)
         figures["default, 2 threads"] = measure_pipeline(default, default_bundle, steps, threads=2)
         figures["default, 1 thread + 1 loader process"] = measure_pipeline(default, default_bundle, steps, threads=1,
