@@ -88,6 +88,8 @@ class _SpectralDistance(torch.autograd.Function):
         grad_per_magnitude = (grad_magnitude * grad / estimated).masked_fill_(estimated <= MAGNITUDE_FLOOR, 0)
         grad_spectrum = estimated_spectrum * grad_per_magnitude.reshape(estimated_spectrum.shape)
         grad_spectrum[..., 1:-1] *= 0.5  # interior bins stand for two conjugate bins of the full spectrum
+        for real_bin in (0, -1):  # DC and Nyquist: only their real part reaches a real signal (irfft
+            grad_spectrum[..., real_bin].imag.zero_()  # ignores the rest on the CPU, cuFFT need not)
         size, samples = window.shape[0], ctx.samples
         grad_frames = torch.fft.irfft(grad_spectrum, n=size) * (size * window)
         grad_padded = _overlap_add(grad_frames, size // 4, samples + 2 * (size // 2))

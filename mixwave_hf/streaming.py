@@ -143,7 +143,7 @@ class DecoderLevelStream:
         skip_weight, up_weight = weight[:, : self.out_channels], weight[:, self.out_channels :]
         share = 0.5 if interpolation is None else torch.sigmoid(interpolation.detach())[None, :]
         self.taps = (kernel + 1) // 2 + 1  # samples of x that an output pair reaches
-        phases = torch.zeros(2, *up_weight.shape[:2], self.taps)  # [even/odd, out, in, taps]
+        phases = up_weight.new_zeros(2, *up_weight.shape[:2], self.taps)  # [even/odd, out, in, taps]
         for parity in (0, 1):
             for k in range(kernel):  # upsampled sample 2m + parity + k, in terms of x
                 position = parity + k

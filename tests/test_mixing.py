@@ -6,6 +6,7 @@ import torch
 
 from mixwave_hf.mixing import LIMITER_HOLD_SECONDS, limit_peaks, mix_tracks, run_streamed
 from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.streaming import StreamingMixWaveUNet
 
 
 @pytest.fixture(scope="module")
@@ -311,3 +312,34 @@ def test_the_dc_decision_does_not_depend_on_the_level():
     for gain in (0.01, 1.0, 10.0):
         _, offsets = remove_dc(gain * track[None], 44_100)
         assert offsets[0] == 0.0
+
+
+def tensors_held(value, seen=None):
+    """Every tensor reachable from `value` through object attributes, lists, tuples and dicts."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from tensors_held(item, seen)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from tensors_held(item, seen)
+    elif hasattr(value, "__dict__") and not isinstance(value, torch.nn.Module | type):
+        for item in vars(value).values():
+            yield from tensors_held(item, seen)
+
+
+@pytest.mark.parametrize("split_output", [False, True])
+def test_the_stream_makes_its_weights_on_the_models_device(split_output):
+    """A weight the stream builds on the CPU broke `mix_tracks(device="cuda")` (found by bench/cuda.py);
+    the meta device stands in for a GPU here: every tensor the stream holds must be on it."""
+    model = MixWaveUNet(levels=3, base_channels=4, upsampling="learned").to("meta").eval()
+    with torch.inference_mode():
+        stream = StreamingMixWaveUNet(model, split_output=split_output)
+        stream.push(torch.zeros(1, len(model.slot_names), 4096, device="meta"))
+    devices = {tensor.device.type for tensor in tensors_held(stream)}
+    assert devices == {"meta"}
