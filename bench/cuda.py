@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -89,10 +90,11 @@ def check_mix() -> float:
     return float(np.abs(on_cuda - on_cpu).max() / np.abs(on_cpu).max())
 
 
-def train_and_resume(directory: Path) -> dict[str, float]:
+def train_and_resume(directory: Path, bundle: Path | None = None) -> dict[str, float]:
     """30 bf16 steps of the default model's configuration on CUDA with a checkpoint at 20, then a resume
-    to 40; returns each run's wall seconds and the newest checkpoint's marker."""
-    bundle = write_bundle(directory / "data", training_config())
+    to 40, on `bundle` (default: a synthetic one written here, which needs `datasets`); returns each
+    run's wall seconds and the newest checkpoint's marker."""
+    bundle = bundle or write_bundle(directory / "data", training_config())
     command = [sys.executable, str(REPOSITORY / "train_accelerate.py"), "--bundle", str(bundle),
                "--config", str(REPOSITORY / "configs" / "default_model_cpu.yaml"), "--output-dir",
                str(directory / "run"), "--mixed-precision", "bf16", "--batch-size", "16",
@@ -107,6 +109,10 @@ def train_and_resume(directory: Path) -> dict[str, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, help="training bundle for the train-and-resume check "
+                        "(default: write a synthetic one, which needs the datasets library)")
+    args = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("bench.cuda needs CUDA; this machine has none")
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
@@ -123,7 +129,7 @@ def main() -> None:
             failed.append(f"STFT loss at batch {batch}")
     mix_difference = check_mix()
     print(f"default model on the example: CUDA mix differs from the CPU mix by {mix_difference:.1e} of its peak")
-    if mix_difference > 1e-4:
+    if mix_difference > 1e-3:  # cuDNN's convolutions run in TF32 by default
         failed.append("CUDA mix")
     gpu = gpu_figures()
     for precision in ("fp32", "bf16"):
@@ -131,7 +137,7 @@ def main() -> None:
               f"{gpu[precision]['crops_per_second']:.0f} crops/s, peak {gpu[precision]['peak_memory_gb']:.1f} GB")
     print(f"paper model mixing a 60 s song: real-time factor {gpu['mix_rtf']:.4f}")
     with tempfile.TemporaryDirectory(prefix="mixwave-cuda-") as directory:
-        run = train_and_resume(Path(directory))
+        run = train_and_resume(Path(directory), args.bundle)
     print(f"train_accelerate.py on CUDA, bf16, batch 16: 30 steps in {run['first run']:.0f} s, resumed to 40 in "
           f"{run['resumed run']:.0f} s (wall, start-up included); newest checkpoint: {run['checkpoint']}")
     if failed:
