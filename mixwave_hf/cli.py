@@ -9,7 +9,6 @@ Exit status: 0 on success (warnings included), 1 when an input or the model cann
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -237,18 +236,14 @@ def run_push(args: argparse.Namespace) -> int:
 
 
 def load_model(name: str | None):
-    """MixWaveUNet from a directory or Hub repo id (None: the embedded default); CommandError if it fails."""
-    from mixwave_hf.model import MixWaveUNet
+    """`model.load_model` for a command: CommandError naming --model if it fails."""
+    from mixwave_hf.model import ModelLoadError
+    from mixwave_hf.model import load_model as load
 
-    if name is not None and os.path.isdir(name) and not os.path.exists(os.path.join(name, "model.safetensors")):
-        raise CommandError(f"--model {name}: the folder holds no model.safetensors; expected a folder "
-                           "written by save_pretrained (config.json + model.safetensors) or a Hub repo id")
     try:
-        return MixWaveUNet.from_pretrained(name)
-    except Exception as error:  # noqa: BLE001 - any failure to load is reported the same way
-        raise CommandError(f"--model {name or '(the embedded default)'}: cannot load a model "
-                           f"({type(error).__name__}: {error}); expected a directory written by save_pretrained "
-                           "or a Hub repo id") from error
+        return load(name)
+    except ModelLoadError as error:
+        raise CommandError(f"--model {error}") from error
 
 
 def write_atomically(path: Path, audio: np.ndarray, sample_rate: int, output_format: str) -> None:

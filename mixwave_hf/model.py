@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -321,6 +322,23 @@ class MixWaveUNet(
                 f"{pretrained_model_name_or_path}: the weights do not match its config.json: {error}"
             ) from error
 
+
+
+class ModelLoadError(ValueError):
+    """A model that does not load; the message names it, says why and what would be accepted."""
+
+
+def load_model(name: str | None) -> MixWaveUNet:
+    """`MixWaveUNet.from_pretrained(name)` (None: the embedded default model), for entry points:
+    any failure becomes a ModelLoadError naming `name`, the reason, and what is accepted."""
+    expected = "expected a folder written by save_pretrained (config.json + model.safetensors) or a Hub repo id"
+    if name is not None and os.path.isdir(name) and not os.path.exists(os.path.join(name, "model.safetensors")):
+        raise ModelLoadError(f"{name}: the folder holds no model.safetensors; {expected}")
+    try:
+        return MixWaveUNet.from_pretrained(name)
+    except Exception as error:  # noqa: BLE001 - any failure to load is reported the same way
+        raise ModelLoadError(f"{name or '(the embedded default)'}: cannot load a model "
+                             f"({type(error).__name__}: {error}); {expected}") from error
 
 
 def _check_options(*, format_version: int, upsampling: str, levels: int, base_channels: int, outputs: int,

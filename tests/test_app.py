@@ -477,3 +477,14 @@ def test_make_test_installs_the_browser_it_needs():
     dry_run = subprocess.run(["make", "-n", "test"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert f"[ ! -x {CHROMIUM} ]" in dry_run.stdout and "apt-get install -y -qq chromium" in dry_run.stdout
     assert dry_run.stdout.index("chromium") < dry_run.stdout.index("pytest")
+
+
+def test_the_demo_ends_with_the_reason_when_its_model_does_not_load(tmp_path):
+    """The same message as `mixwave mix --model` (one `model.load_model`), as the app's exit reason."""
+    from mixwave_hf.demo import load_demo_model
+
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(SystemExit, match=f"mixwave demo: {tmp_path}: the folder holds no model.safetensors; "
+                                         "expected a folder written by save_pretrained"):
+        load_demo_model(str(tmp_path))
+    assert isinstance(load_demo_model(None), MixWaveUNet)

@@ -20,7 +20,7 @@ from mixwave_hf.demo.plots import spectrogram_pair, waveform_points
 from mixwave_hf.demo.results import LEVELS_EXCERPT_SECONDS, mix_uploads
 from mixwave_hf.demo.uploads import EMPTY, DemoError, Limits, upload_names, upload_note
 from mixwave_hf.mixing import MAX_TRIM_DB
-from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.model import MixWaveUNet, ModelLoadError, load_model
 from mixwave_hf.resources import example_stems
 from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, accepted_names
 
@@ -42,12 +42,12 @@ CSS = """
 
 
 def load_demo_model(name: str | None) -> MixWaveUNet:
-    """The model the demo mixes with: a directory or Hub repo id, or None for the embedded default."""
+    """The model the demo mixes with: a directory or Hub repo id, or None for the embedded default;
+    SystemExit with the reason if it does not load."""
     try:
-        return MixWaveUNet.from_pretrained(name)
-    except Exception as error:  # noqa: BLE001 - any failure to load ends the app with its reason
-        raise SystemExit(f"mixwave demo: cannot load the model {name or '(the embedded default)'}: "
-                         f"{type(error).__name__}: {error}") from error
+        return load_model(name)
+    except ModelLoadError as error:
+        raise SystemExit(f"mixwave demo: {error}") from error
 
 
 def request_folder() -> Path:
