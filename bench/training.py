@@ -45,8 +45,8 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_CONFIG = REPOSITORY / "configs" / "default_model_cpu.yaml"
 #: The paper model trained with the default model's data and loss options, at a CPU-sized batch.
 PAPER_OVERRIDES = {"model": {"levels": 10, "base_channels": 24}, "training": {"batch_size": 4}}
-#: The default model's training step as the shipped model was trained: one thread, auraloss's STFT loss.
-BEFORE = "default, 1 thread, auraloss (as shipped)"
+#: The default model's training step before this benchmark's speed work: one thread, auraloss's STFT loss.
+BEFORE = "default, 1 thread, auraloss (before)"
 PARTS = ("load", "forward", "loss", "backward", "optimizer", "ema")
 NETWORK_PARTS = ("forward", "backward")
 
@@ -186,7 +186,7 @@ def auraloss_stft_loss() -> torch.nn.Module:
 
 
 def measure_cpu_training(steps: int = 6, paper_steps: int = 2) -> dict[str, dict]:
-    """The default model's configuration as the shipped model was trained (`BEFORE`), on 1 and on 2
+    """The default model's configuration as it was trained before the speed work (`BEFORE`), on 1 and on 2
     threads (and on 1 thread with a loader process), and the paper model's on all threads, each with its
     own small bundle; each row carries the matmul GFLOP/s of its thread count ("matmul_gflops")."""
     default, paper = training_config(), training_config(PAPER_OVERRIDES)
