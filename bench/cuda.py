@@ -57,9 +57,9 @@ def cuda_milliseconds(run, repeats: int = 20) -> float:
     return (time.perf_counter() - start) / repeats * 1e3
 
 
-def check_stft_loss(batch: int, samples: int) -> dict[str, float]:
+def check_stft_loss(batch: int, samples: int) -> dict:
     """The hand-written loss and the autograd reference in float32 on CUDA, each against the reference
-    in float64 (relative differences of value and gradient), and their milliseconds."""
+    in float64: {name: (value, gradient) relative differences, f"{name} ms": milliseconds}."""
     generator = torch.Generator(device="cuda").manual_seed(0)
     estimate = 0.1 * torch.randn(batch, 2, samples, device="cuda", generator=generator)
     target = 0.1 * torch.randn(batch, 2, samples, device="cuda", generator=generator)
@@ -90,7 +90,7 @@ def check_mix() -> float:
     return float(np.abs(on_cuda - on_cpu).max() / np.abs(on_cpu).max())
 
 
-def train_and_resume(directory: Path, bundle: Path | None = None) -> dict[str, float]:
+def train_and_resume(directory: Path, bundle: Path | None = None) -> dict:
     """30 bf16 steps of the default model's configuration on CUDA with a checkpoint at 20, then a resume
     to 40, on `bundle` (default: a synthetic one written here, which needs `datasets`); returns each
     run's wall seconds and the newest checkpoint's marker."""
