@@ -30,6 +30,9 @@ ARTICULATIONS: dict[str, tuple[str, ...]] = {
     "crash_2": ("hit",),
     "ride": ("hit", "bell"),
 }
+#: Articulations that only some kits sample (brushes): a kit lists them in its notes when it has them
+#: (`KitSpec.has_note`); where it does not, the dry render approximates them from its other notes.
+OPTIONAL_ARTICULATIONS: dict[str, tuple[str, ...]] = {"snare": ("brush_tap", "brush_sweep")}
 #: Peak (dBFS, mono) of every articulation at MIDI velocity 100 after calibration, so that kits whose
 #: samples sit at different levels play with the same balance; some articulations are naturally
 #: softer or louder than a plain hit (ARTICULATION_OFFSET_DB).
@@ -95,6 +98,10 @@ class KitSpec:
                 f"kit {self.name!r}: no note for {piece} {articulation!r}; "
                 f"expected a piece of {list(self.notes)} and an articulation of {ARTICULATIONS.get(piece)}"
             ) from None
+
+    def has_note(self, piece: str, articulation: str) -> bool:
+        """Whether the kit samples `articulation` of `piece` (always, for those of ARTICULATIONS)."""
+        return articulation in self.notes.get(piece, {})
 
     def as_metadata(self) -> dict:
         """The spec as JSON-serialisable data (notes as {piece: {articulation: [key, semitones]}})."""
@@ -196,7 +203,12 @@ class KitPlayer:
         self._cache_bytes = 0
         #: Gain (dB) per piece and articulation that brings its velocity-100 peak to the calibrated level.
         self.calibration_db = {piece: {articulation: self._calibration_db(piece, articulation)
-                                       for articulation in ARTICULATIONS[piece]} for piece in PIECES}
+                                       for articulation in self.articulations(piece)} for piece in PIECES}
+
+    def articulations(self, piece: str) -> tuple[str, ...]:
+        """The articulations of `piece` this kit samples: ARTICULATIONS, then the optional ones it has."""
+        optional = tuple(art for art in OPTIONAL_ARTICULATIONS.get(piece, ()) if self.spec.has_note(piece, art))
+        return ARTICULATIONS[piece] + optional
 
     def _raw_one_shot(self, note: Note, velocity: int, seconds: float) -> np.ndarray:
         key = (note.key, note.semitones, velocity, seconds)
