@@ -1,4 +1,5 @@
-"""Writing files and folders so that a reader never sees half of one: `atomic_path`, `write_json`.
+"""Writing files and folders so that a reader never sees half of one (`atomic_path`, `write_json`), and
+never over an input of the same command (`clashing_input`, `folder_relation`).
 
     with atomic_path(out_file) as partial:   # write to `partial`; renamed to `out_file` on success
         numpy.savez(partial, ...)
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +45,26 @@ def write_json(path: str | Path, values: Any) -> None:
     """`values` as indented JSON (NaN allowed), written atomically."""
     with atomic_path(path) as partial:
         partial.write_text(json.dumps(values, indent=2, allow_nan=True) + "\n")
+
+
+def same_file(first: str | Path, second: str | Path) -> bool:
+    """Whether two paths name one file or folder: through any path, symbolic link or hard link (where both
+    exist), else by their resolved paths."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return Path(first).resolve() == Path(second).resolve()
+
+
+def clashing_input(output: str | Path, inputs: Iterable[str | Path]) -> Path | None:
+    """The first of `inputs` that writing the file `output` would replace (`same_file`), or None."""
+    return next((Path(path) for path in inputs if same_file(output, path)), None)
+
+
+def folder_relation(folder: str | Path, path: str | Path) -> str | None:
+    """How a folder a command writes (or replaces whole) meets an input `path`, resolved: "is" (the same),
+    "holds" (the input lies inside it), "lies inside" (it lies inside the input), or None (apart)."""
+    if same_file(folder, path):
+        return "is"
+    folder, path = Path(folder).resolve(), Path(path).resolve()
+    return "holds" if folder in path.parents else "lies inside" if path in folder.parents else None
