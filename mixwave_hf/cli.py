@@ -21,7 +21,9 @@ from mixwave_hf.cli_checks import (
     CommandError,
     check_intensity,
     check_mix_options,
+    check_not_an_input,
     check_output,
+    check_output_file,
     parse_trims,
     resolve_device,
     warn,
@@ -34,8 +36,8 @@ from mixwave_hf.cli_parser import (
     add_push_command,
     add_train_command,
 )
-from mixwave_hf.cli_stems import find_stems, read_stems
-from mixwave_hf.files import atomic_path
+from mixwave_hf.cli_stems import find_stems, input_files, list_stem_files, read_stems
+from mixwave_hf.files import atomic_path, folder_relation
 from mixwave_hf.mixing import mix_tracks, warnings_beyond_reading
 
 __all__ = ["MAX_BATCH_SIZE", "SAMPLE_RATE_RANGE", "CommandError", "build_parser", "check_intensity", "find_stems",
@@ -92,9 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_mix(args: argparse.Namespace) -> int:
-    """`mixwave mix`: check the options and the output path, match files to slots, read, mix, write."""
+    """`mixwave mix`: check the options and the output path (never one of the inputs), match files to slots,
+    read, mix, write."""
     check_mix_options(args)
     check_output(args.output, args.format)
+    check_not_an_input("-o", args.output, input_files(args.inputs, args.map))
     device = resolve_device(args.device)
     model = load_model(args.model)
     trims = parse_trims(args.trim, model.slot_names)
@@ -120,7 +124,7 @@ def run_mix(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """`mixwave evaluate`: score, print the table, write the JSON."""
+    """`mixwave evaluate`: check the outputs (`check_evaluation_outputs`), score, print the table, write the JSON."""
     import json
 
     from mixwave_hf.evaluate import EvaluationSong, dataset_songs, evaluate, format_table
@@ -130,6 +134,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.examples < 0:
         raise CommandError(f"--examples {args.examples}; expected 0 or more")
     check_intensity(args.intensity)
+    check_evaluation_outputs(args)
     device = resolve_device(args.device)
     model = load_model(args.model)
     command = "mixwave evaluate " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["evaluate"] else ""
@@ -153,6 +158,32 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(format_table(evaluation))
     print(f"{evaluation['songs']} songs; wrote {args.output}")
     return 0
+
+
+def check_evaluation_outputs(args: argparse.Namespace) -> None:
+    """CommandError, before anything is read, for an --output that cannot be written or is one of the inputs,
+    and (with --examples) an --examples-dir that is a file or holds an input."""
+    check_output_file(args.output, "evaluation.json")
+    inputs = evaluation_inputs(args)
+    check_not_an_input("--output", args.output, inputs)
+    if not args.examples:
+        return
+    if args.examples_dir.exists() and not args.examples_dir.is_dir():
+        raise CommandError(f"--examples-dir {args.examples_dir}: is a file; expected a folder (new or existing) "
+                           "for the example mixes")
+    held = next((path for path in inputs if folder_relation(args.examples_dir, path) in ("is", "holds")), None)
+    if held is not None:
+        raise CommandError(f"--examples-dir {args.examples_dir} holds the input {held}; choose another folder for "
+                           "the example mixes")
+
+
+def evaluation_inputs(args: argparse.Namespace) -> list[Path]:
+    """The files `mixwave evaluate` reads, as given: the --stems files (as `mix` lists them) and the
+    --reference, or every file of a local --dataset folder (none for a Hub id)."""
+    if args.stems:
+        return [*list_stem_files(args.stems)[0], args.reference]
+    folder = Path(args.dataset)
+    return [path for path in folder.rglob("*") if path.is_file()] if folder.is_dir() else []
 
 
 def run_build(args: argparse.Namespace) -> int:

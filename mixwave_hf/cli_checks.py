@@ -12,9 +12,11 @@ import math
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from mixwave_hf.audio import AudioError, output_encoding
+from mixwave_hf.files import clashing_input
 from mixwave_hf.mixing import MAX_WINDOW_SECONDS, slot_trims
 
 #: Output sample rates `--sample-rate` accepts (Hz): telephone band to the highest studio rate.
@@ -75,15 +77,24 @@ def check_mix_options(args: argparse.Namespace) -> None:
 def check_output(path: Path, output_format: str) -> None:
     """CommandError naming `path` if the mix could not be written there: found before any mixing.
 
-    Refused: an existing folder, an extension/format pair libsndfile cannot write (`audio.output_encoding`),
-    a folder that is a file or cannot be written (checked by creating and removing a file in it).
+    Refused: what `check_output_file` refuses, and an extension/format pair libsndfile cannot write
+    (`audio.output_encoding`).
     """
-    if path.is_dir():
-        raise CommandError(f"{path}: is a folder; expected a file name such as {path / 'mix.wav'}")
+    check_output_file(path, "mix.wav")
     try:
         output_encoding(path, output_format)
     except AudioError as error:
         raise CommandError(str(error)) from error
+
+
+def check_output_file(path: Path, example: str) -> None:
+    """CommandError naming `path` if a command could not write its output file there: found before any work.
+
+    Refused: an existing folder (`example`: the file name suggested in it), a folder that is a file or
+    cannot be written (checked by creating and removing a file in it).
+    """
+    if path.is_dir():
+        raise CommandError(f"{path}: is a folder; expected a file name such as {path / example}")
     folder = existing = path.parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent  # the folders still to be created are made in the nearest existing one
@@ -97,6 +108,14 @@ def check_output(path: Path, output_format: str) -> None:
                 pass
         except OSError as error:
             raise CommandError(f"{path}: cannot be written in {folder} ({error.strerror or error})") from error
+
+
+def check_not_an_input(option: str, output: Path, inputs: Iterable[Path]) -> None:
+    """CommandError naming both if writing `output` (given as `option`, e.g. "-o") would replace one of
+    `inputs` (`files.clashing_input`: the same file through any path, symbolic or hard link)."""
+    clash = clashing_input(output, inputs)
+    if clash is not None:
+        raise CommandError(f"{option} {output} is one of the inputs ({clash}); choose another output name or folder")
 
 
 def resolve_device(name: str | None):

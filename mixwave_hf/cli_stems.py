@@ -1,6 +1,7 @@
 """Which stem files the `mixwave` commands mix: files and folders, --map SLOT=FILE, then name matching.
 
-`find_stems(inputs, mappings, slot_names)` prints what it assigned and left out; `read_stems` reads them.
+`find_stems(inputs, mappings, slot_names)` prints what it assigned and left out; `read_stems` reads them;
+`input_files` lists every file a command could read, for the check that no output replaces one.
 
     tracks, sample_rate = read_stems(find_stems(["stems/"], ["kick=bd_in.wav"], model.slot_names), None)
 """
@@ -19,7 +20,9 @@ from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, 
 def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, Path]:
     """Files by slot: explicit --map entries first, then the rest matched by name (`assign_slots`: the
     primary mic per slot). Prints the result and notes on what was left out."""
-    files = stem_files(inputs)
+    files, skipped = list_stem_files(inputs)
+    if skipped:
+        print(f"note: not audio by extension, skipped: {', '.join(skipped)}")
     explicit = mapped_stems(mappings, slot_names)
     assignment, unmatched, notes = matched_stems(files, explicit, slot_names)
     for note in notes:
@@ -37,9 +40,10 @@ def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ..
     return assignment
 
 
-def stem_files(inputs: list[str]) -> list[Path]:
-    """The files named, and the audio files (by extension) in the folders named, in order; prints a note on
-    the folders' other files (skipped). CommandError for a path that does not exist."""
+def list_stem_files(inputs: list[str]) -> tuple[list[Path], list[str]]:
+    """(files, skipped names): the files named and the audio files (by extension) in the folders named, in
+    order, and the names of the folders' other files. Prints nothing; CommandError for a path that does not
+    exist."""
     files: list[Path] = []
     skipped: list[str] = []
     for entry in inputs:
@@ -56,9 +60,14 @@ def stem_files(inputs: list[str]) -> list[Path]:
             files.append(path)
         else:
             raise CommandError(f"{path}: no such file or folder")
-    if skipped:
-        print(f"note: not audio by extension, skipped: {', '.join(skipped)}")
-    return files
+    return files, skipped
+
+
+def input_files(inputs: list[str], mappings: list[str]) -> list[Path]:
+    """Every file of the user's that a `mix` of `inputs` and --map `mappings` may read, as given: the files
+    `list_stem_files` finds (those no slot takes too: recordings all the same) and the --map files."""
+    mapped = [Path(mapping.partition("=")[2]) for mapping in mappings if mapping.partition("=")[2]]
+    return [*list_stem_files(inputs)[0], *mapped]
 
 
 def mapped_stems(mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, Path]:
