@@ -187,11 +187,15 @@ def evaluation_inputs(args: argparse.Namespace) -> list[Path]:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    """`mixwave data build ...`: write the dataset folder and print its splits."""
+    """`mixwave data build ...`: write the dataset folder (never into or over ROOT) and print its splits."""
     from mixwave_hf.data import builders
 
     if args.train_shards < 1 or args.segment_seconds <= 0:
         raise CommandError("--train-shards must be at least 1 and --segment-seconds positive")
+    relation = folder_relation(args.out, args.root) if args.builder != "synth" else None
+    if relation:
+        raise CommandError(f"OUT {args.out} {relation} ROOT {args.root}: the build would write into or over the "
+                           "collection it reads; choose an output folder apart from it")
     options = {key: str(value) for key, value in vars(args).items() if key not in ("run", "command", "data_command")}
     splits = builders.SPLITS
     try:

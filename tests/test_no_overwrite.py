@@ -187,3 +187,37 @@ def test_evaluate_examples_dir_that_is_a_file_or_holds_the_stems_is_refused(tmp_
     assert_refused(status, err, f"--examples-dir . holds the input {Path('stems/kick.wav')}; choose another folder "
                    "for the example mixes")
     assert snapshot(tmp_path) == before and loads == [] and not stems.joinpath("mix").exists()
+
+
+# ---- mixwave data build ---------------------------------------------------------------------------------
+
+def write_sessions(root: Path) -> Path:
+    """A folder builder's collection: one song folder with a track and its mix."""
+    write_tone(root / "song_a" / "kick.wav")
+    write_tone(root / "song_a" / "mix.wav", channels=2)
+    return root
+
+
+@pytest.mark.parametrize("builder", ["folder", "synth"])
+def test_data_build_into_an_existing_file_is_one_line(tmp_path, capsys, builder):
+    root = write_sessions(tmp_path / "sessions")
+    out = tmp_path / "dataset.parquet"
+    out.write_bytes(b"PAR1 someone's file")
+    before = snapshot(tmp_path)
+    arguments = [root, out] if builder == "folder" else [out, "--hours", "0.01", "--workers", "1"]
+    status, err = run(capsys, "data", "build", builder, *arguments)
+    assert_refused(status, err, f"{out}: is a file; expected a new or empty folder, or a built dataset to add "
+                   "other splits to (nothing is overwritten)")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("out,relation", [("sessions", "is"), ("sessions/dataset", "lies inside"),
+                                          (".", "holds")])
+def test_data_build_folder_into_or_over_its_root_is_refused(tmp_path, monkeypatch, capsys, out, relation):
+    root = write_sessions(tmp_path / "sessions")
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(tmp_path)
+    status, err = run(capsys, "data", "build", "folder", "sessions", out)
+    assert_refused(status, err, f"OUT {out} {relation} ROOT sessions: the build would write into or over the "
+                   "collection it reads; choose an output folder apart from it")
+    assert snapshot(tmp_path) == before and sorted(path.name for path in root.iterdir()) == ["song_a"]

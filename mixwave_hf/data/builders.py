@@ -79,7 +79,10 @@ def build_dataset(songs: Iterable[tuple[str, Iterable[dict]]], out: str | Path, 
 
 def existing_splits(out: Path, splits: Sequence[str]) -> list[str]:
     """The splits already built in `out` (none for a new or empty folder); BuildError where `out` holds
-    anything else than a finished dataset, or any of `splits`."""
+    anything else than a finished dataset, or any of `splits`, or is a file."""
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out}: is a file; expected a new or empty folder, or a built dataset to add other splits "
+                         "to (nothing is overwritten)")
     if not out.exists() or not any(out.iterdir()):
         return []
     shards = sorted((out / "data").glob("*.parquet")) if (out / "data").is_dir() else []
