@@ -188,6 +188,60 @@ def test_command_line_errors_name_the_problem(data, tmp_path, capsys) -> None:
     assert "data.gain_db=-1; expected a number >= 0" in capsys.readouterr().err
 
 
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder`, by its path inside it: compared before and after a refused run."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def assert_refused(command: list[str], capsys, message: str) -> None:
+    """`mixwave train COMMAND` stops with exit status 1 and `message` as its one line."""
+    from mixwave_hf.cli import main as mixwave
+
+    assert mixwave(["train", *command]) == 1
+    assert capsys.readouterr().err == f"mixwave train: error: {message}\n"
+
+
+APART = "the run writes its config, checkpoints, logs and models there: choose a folder apart from its inputs"
+
+
+def test_an_output_dir_that_is_the_dataset_folder_is_refused(data, tmp_path, capsys) -> None:
+    dataset = shutil.copytree(data["dataset"], tmp_path / "dataset")
+    before = snapshot(dataset)
+    assert_refused(["--dataset", str(dataset), "--config", str(data["config"]), "--output-dir", str(dataset)],
+                   capsys, f"--output-dir {dataset} is the input --dataset {dataset}; {APART}")
+    assert snapshot(dataset) == before
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_an_output_dir_that_is_or_holds_the_init_from_model_is_refused(data, tmp_path, capsys, inside) -> None:
+    # inside: fine-tuning a run's best model into that run's folder, whose best/ the new run would replace
+    model_dir = tmp_path / "run" / "best" if inside else tmp_path / "model"
+    MixWaveUNet(**TINY["model"]).save_pretrained(model_dir)
+    output_dir = tmp_path / "run" if inside else model_dir
+    before = snapshot(model_dir)
+    relation = "holds" if inside else "is"
+    assert_refused(bundle_command(data, output_dir, "--init-from", str(model_dir))[1:], capsys,
+                   f"--output-dir {output_dir} {relation} the input --init-from {model_dir}; {APART}")
+    assert snapshot(model_dir) == before
+
+
+def test_an_output_dir_that_holds_a_bundle_is_refused(data, tmp_path, capsys) -> None:
+    bundles = {"train": shutil.copy(data["train"], tmp_path), "validation": shutil.copy(data["validation"], tmp_path),
+               "config": data["config"]}
+    before = snapshot(tmp_path)
+    assert_refused(bundle_command(bundles, tmp_path)[1:], capsys,
+                   f"--output-dir {tmp_path} holds the input --bundle {bundles['train']}; {APART}")
+    assert snapshot(tmp_path) == before
+
+
+def test_an_output_dir_that_is_a_file_is_refused(data, tmp_path, capsys) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a folder")
+    assert_refused(bundle_command(data, notes)[1:], capsys,
+                   f"--output-dir {notes}: is a file; expected a folder (a new one, or a run's to --resume)")
+    assert notes.read_text() == "not a folder"
+
+
 # ---- single-process training from a bundle ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")

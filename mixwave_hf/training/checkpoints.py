@@ -20,7 +20,7 @@ from typing import Any
 import torch
 import yaml
 
-from mixwave_hf.files import write_json
+from mixwave_hf.files import folder_relation, write_json
 from mixwave_hf.training.config import ConfigError, TrainingConfig
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,20 @@ def checkpoint_to_resume(output_dir: Path, resume: bool) -> Path | None:
         raise ConfigError(f"{output_dir} already holds a training run ({len(checkpoints)} checkpoint(s) in "
                           f"{output_dir / 'checkpoints'}): pass --resume to continue it, or use another --output-dir")
     return None
+
+
+def check_output_dir(output_dir: Path, inputs: Mapping[str, str | None]) -> None:
+    """ConfigError where `output_dir` cannot take a run: an existing file, or a folder that is, holds or lies
+    inside a local input (`inputs`: {option: a path, a Hub id or None}; `files.folder_relation`). The run writes
+    config.yaml, checkpoints/, logs/, best/ and final/ (replaced whole) there: none may replace an input."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ConfigError(f"--output-dir {output_dir}: is a file; expected a folder (a new one, or a run's "
+                          "to --resume)")
+    for option, path in inputs.items():
+        relation = folder_relation(output_dir, path) if path is not None and Path(path).exists() else None
+        if relation:
+            raise ConfigError(f"--output-dir {output_dir} {relation} the input {option} {path}; the run writes "
+                              "its config, checkpoints, logs and models there: choose a folder apart from its inputs")
 
 
 def prepare_output_dir(output_dir: Path, config: TrainingConfig, resuming: bool, accelerator) -> None:

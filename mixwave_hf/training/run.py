@@ -24,12 +24,13 @@ from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.training.build import build_accelerator, build_loaders, build_model_and_data, build_optimizer
 from mixwave_hf.training.checkpoints import (
     TrainingProgress,
+    check_output_dir,
     checkpoint_to_resume,
     load_checkpoint,
     prepare_output_dir,
     save_checkpoint,
 )
-from mixwave_hf.training.config import ConfigError, TrainingConfig, TrainingOptions, load_init_model
+from mixwave_hf.training.config import DEFAULT_INIT, ConfigError, TrainingConfig, TrainingOptions, load_init_model
 from mixwave_hf.training.data import DataSource
 from mixwave_hf.training.objectives import (
     VALIDATION_METRICS,
@@ -130,6 +131,7 @@ class TrainingRun:
         """A run built from `config`, fresh or (`resume`) from the newest complete checkpoint in
         `output_dir`; `cpu` forces CPU processes. ConfigError for a config the data or folder rejects."""
         output_dir = Path(output_dir)
+        check_output_dir(output_dir, run_inputs(config, source))
         resume_from = checkpoint_to_resume(output_dir, resume)
         if source.bundle is not None and config.training.validate_every and source.validation_bundle is None:
             raise ConfigError("--bundle trains without a validation set unless --validation-bundle FILE.npz is given "
@@ -294,6 +296,14 @@ class TrainingRun:
         accelerator.end_training()
         return TrainingResult(progress.step, progress.best_value if best_dir else math.nan, progress.best_step,
                               best_dir, final_dir, hub_url)
+
+
+def run_inputs(config: TrainingConfig, source: DataSource) -> dict[str, str | None]:
+    """What a run reads, by option: the data's paths or Hub ids, and the model it starts from (None for
+    none, or the embedded default model: no file of the user's)."""
+    init_from = config.training.init_from
+    return {"--dataset": source.dataset, "--bundle": source.bundle, "--validation-bundle": source.validation_bundle,
+            "--init-from": None if init_from == DEFAULT_INIT else init_from}
 
 
 def train(config: TrainingConfig, source: DataSource, output_dir: str | Path, *, resume: bool = False,
