@@ -132,7 +132,7 @@ def test_shapes_and_metadata(songs):
             assert mix.shape == (2, length) and mix.dtype == np.float32
         metadata = json.loads(json.dumps(song.metadata))  # JSON-serialisable, and survives the round trip
         assert (metadata["seed"], metadata["kit"], metadata["style"]) == (seed, kit, style)
-        assert 70 <= metadata["bpm"] <= 180
+        assert 60 <= metadata["bpm"] <= 180  # grooves.STYLE_TEMPI: a ballad may be as slow as 60
         for stage in ("groove", "recording", "engineer", "kit_spec", "events"):
             assert metadata[stage], stage
         assert all(abs(gain) <= 12 for gain in metadata["recording"]["input_gain_db"].values())
