@@ -215,8 +215,9 @@ def run_build(args: argparse.Namespace) -> int:
 
             splits = tuple(args.splits or SYNTH_SPLITS)
             options["splits"] = " ".join(splits)
-            total, songs = builders.synth_songs(args.hours, args.seed, args.workers, args.segment_seconds, splits)
-            description = builders.synth_description()
+            total, songs = builders.synth_songs(args.hours, args.seed, args.workers, args.segment_seconds, splits,
+                                                args.recipe)
+            description = builders.synth_description(args.recipe)
         description.parameters = options
         summary = builders.build_dataset(songs, args.out, description, train_shards=args.train_shards, total=total,
                                          splits=splits)

@@ -161,6 +161,9 @@ def add_data_commands(commands, run_build: Callable[[argparse.Namespace], int],
     synth.add_argument("--hours", type=float, required=True, help="about how many hours to render")
     synth.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     synth.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="render processes (default: all cores)")
+    synth.add_argument("--recipe", choices=["session", "classic"], default="session",
+                       help="session (default: room model, brushes, unplayed toms, a light-handed engineer, the "
+                       "audience's perspective) or classic (the first corpus, bit for bit)")
     synth.add_argument("--splits", nargs="+", metavar="SPLIT",
                        help="render only these splits (train validation test stress; default all), the same songs "
                        "as in the whole corpus; OUT may then be a built dataset without them, which they join")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from mixwave_hf.data.synth import KITS, SPLIT_KITS, STYLES, plan_corpus, render_song, write_rendered_example
+from mixwave_hf.data.synth import CLASSIC_RECIPE, KITS, STYLES, plan_corpus, render_song, write_rendered_example
 from mixwave_hf.data.synth.engineer import engineer_mix, integrated_loudness, stroke_regions
 from mixwave_hf.data.synth.grooves import HitEvent
 from mixwave_hf.data.synth.kits import ARTICULATIONS, KitNotInstalledError, kit_installed, kit_player, soundfont_path
@@ -38,7 +38,8 @@ def songs() -> dict[tuple[int, str, str], object]:
     if not ALL_KITS_INSTALLED:
         pytest.skip("drum soundfonts or tinysoundfont not installed: run `make data`")
     kits = sorted(KITS)
-    return {(seed, kits[seed % len(kits)], style): render_song(seed, kits[seed % len(kits)], 6.0, style=style)
+    return {(seed, kits[seed % len(kits)], style): render_song(seed, kits[seed % len(kits)], 6.0, style=style,
+                                                               recipe="classic")
             for seed, style in enumerate(STYLES)}
 
 
@@ -107,17 +108,17 @@ def test_every_kit_plays_every_articulation():
 
 @needs_kits
 def test_render_is_deterministic():
-    first = render_song(11, "avl_red_zeppelin", 3.0)
-    second = render_song(11, "avl_red_zeppelin", 3.0)
+    first = render_song(11, "avl_red_zeppelin", 3.0, recipe="classic")
+    second = render_song(11, "avl_red_zeppelin", 3.0, recipe="classic")
     for slot in DEFAULT_SLOTS:
         np.testing.assert_array_equal(first.tracks[slot], second.tracks[slot])
     np.testing.assert_array_equal(first.wet_mix, second.wet_mix)
     np.testing.assert_array_equal(first.dry_mix, second.dry_mix)
     assert json.dumps(first.metadata, sort_keys=True) == json.dumps(second.metadata, sort_keys=True)
-    other = render_song(12, "avl_red_zeppelin", 3.0)
+    other = render_song(12, "avl_red_zeppelin", 3.0, recipe="classic")
     assert not np.array_equal(first.tracks["snare"], other.tracks["snare"])
     # The same seed on another kit is the same performance.
-    assert render_song(11, "fluid_jazz", 3.0).metadata["events"] == first.metadata["events"]
+    assert render_song(11, "fluid_jazz", 3.0, recipe="classic").metadata["events"] == first.metadata["events"]
 
 
 @needs_kits
@@ -195,7 +196,7 @@ def test_mixes_are_loud_below_full_scale_and_close_to_the_dry_balance(songs):
 @needs_kits
 def test_engineer_mix_does_not_depend_on_input_gains():
     # Each track's level is measured on the track itself, so the gain it was recorded at cancels.
-    song = render_song(5, "fluid_power", 3.0)
+    song = render_song(5, "fluid_power", 3.0, recipe="classic")
     events = [HitEvent(*event) for event in events_of(song)]
     onsets = stroke_onsets(events, SAMPLE_RATE)
     regained = {slot: track * np.float32(10 ** (gain / 20)) for (slot, track), gain in
@@ -216,22 +217,23 @@ def test_integrated_loudness_matches_pyloudnorm():
 
 
 def test_plan_corpus_splits_hold_out_the_test_kit():
-    plans = plan_corpus(0.01, seed=3)
+    plans = plan_corpus(0.01, seed=3, recipe="classic")
     splits = {plan.split for plan in plans}
     assert splits == {"train", "validation", "test", "stress"}
     train_kits = {plan.kit for plan in plans if plan.split == "train"}
     test_kits = {plan.kit for plan in plans if plan.split == "test"}
-    assert test_kits and not test_kits & train_kits and not set(SPLIT_KITS["test"]) & set(SPLIT_KITS["train"])
+    split_kits = CLASSIC_RECIPE.split_kits
+    assert test_kits and not test_kits & train_kits and not set(split_kits["test"]) & set(split_kits["train"])
     assert len({plan.song_id for plan in plans}) == len(plans) == len({plan.seed for plan in plans})
     assert all(plan.kit in KITS and plan.seconds >= 10 for plan in plans)
-    assert plan_corpus(0.01, seed=3) == plans and plan_corpus(0.01, seed=4) != plans
+    assert plan_corpus(0.01, seed=3, recipe="classic") == plans and plan_corpus(0.01, seed=4, recipe="classic") != plans
 
-    larger = plan_corpus(2.0, seed=3)
+    larger = plan_corpus(2.0, seed=3, recipe="classic")
     hours = {split: sum(plan.seconds for plan in larger if plan.split == split) / 3600 for split in splits}
     assert hours["train"] == pytest.approx(1.6, abs=0.01) and hours["test"] == pytest.approx(0.2, abs=0.01)
     assert hours["stress"] == pytest.approx(0.2, abs=0.01)  # on top of the 2 hours asked
     assert all(20 <= plan.seconds <= 60 for plan in larger)
-    assert {plan.kit for plan in larger if plan.split == "train"} == set(SPLIT_KITS["train"])
+    assert {plan.kit for plan in larger if plan.split == "train"} == set(CLASSIC_RECIPE.split_kits["train"])
     # A larger corpus extends a smaller one: the same songs (up to the last one's length) come first.
     for split in splits:
         small = [(plan.song_id, plan.seed, plan.kit) for plan in plans if plan.split == split]
@@ -240,9 +242,9 @@ def test_plan_corpus_splits_hold_out_the_test_kit():
 
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="unknown kit 'cardboard'"):
-        render_song(0, "cardboard", 1.0)
+        render_song(0, "cardboard", 1.0, recipe="classic")
     with pytest.raises(ValueError, match="seconds"):
-        render_song(0, "fluid_standard", 0.0)
+        render_song(0, "fluid_standard", 0.0, recipe="classic")
     with pytest.raises(ValueError, match="seed"):
         render_song(-1, "fluid_standard", 1.0)
     with pytest.raises(ValueError, match="hours"):

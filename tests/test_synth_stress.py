@@ -12,8 +12,8 @@ import pytest
 
 from mixwave_hf.cli import main
 from mixwave_hf.data.synth import (
+    CLASSIC_RECIPE,
     KITS,
-    SPLIT_KITS,
     STRESS_CONDITIONS,
     TRAINING_CONDITIONS,
     kit_installed,
@@ -35,7 +35,7 @@ ALL_KITS_INSTALLED = all(kit_installed(kit) for kit in KITS)
 needs_kits = pytest.mark.skipif(not ALL_KITS_INSTALLED, reason="drum soundfonts or tinysoundfont not installed: "
                                 "run `make data`")
 SAMPLE_RATE = 44100
-# render_song(11, "avl_red_zeppelin", 2.0) before conditions existed: a digest of its groove, events,
+# render_song(11, "avl_red_zeppelin", 2.0, recipe="classic") before conditions existed: a digest of its groove, events,
 # recording parameters and stroke counts, and each track's RMS.
 PINNED_METADATA_SHA256 = "b9bd4c34436707c10c5029123edc3223efb2579d0b10b68796a95d80f7aaba1e"
 PINNED_TRACK_RMS = {
@@ -60,13 +60,13 @@ def energy_db(audio: np.ndarray) -> float:
 
 @needs_kits
 def test_training_conditions_render_as_before():
-    song = render_song(11, "avl_red_zeppelin", 2.0)
+    song = render_song(11, "avl_red_zeppelin", 2.0, recipe="classic")
     metadata = {key: song.metadata[key] for key in ("groove", "events", "recording", "stroke_counts")}
     assert hashlib.sha256(json.dumps(metadata, sort_keys=True).encode()).hexdigest() == PINNED_METADATA_SHA256
     rms = {slot: float(np.sqrt(np.mean(track.astype(np.float64) ** 2))) for slot, track in song.tracks.items()}
     assert rms == pytest.approx(PINNED_TRACK_RMS, rel=1e-5)
     assert "stress" not in song.metadata
-    explicit = render_song(11, "avl_red_zeppelin", 2.0, conditions=TRAINING_CONDITIONS)
+    explicit = render_song(11, "avl_red_zeppelin", 2.0, conditions=TRAINING_CONDITIONS, recipe="classic")
     for slot in song.tracks:
         np.testing.assert_array_equal(explicit.tracks[slot], song.tracks[slot])
 
@@ -127,7 +127,7 @@ def test_restrict_toms_keeps_the_rhythm():
 def test_stress_songs_with_toms_barely_or_never_played():
     found = seeds_by_tom_playing()
     for toms in ("never", "barely"):
-        song = render_song(found[toms][0], "avl_red_zeppelin", 3.0, conditions=STRESS_CONDITIONS)
+        song = render_song(found[toms][0], "avl_red_zeppelin", 3.0, conditions=STRESS_CONDITIONS, recipe="classic")
         stress = song.metadata["stress"]
         assert stress["conditions"] == "stress" and stress["toms"] == toms
         tom_strokes = sum(song.metadata["stroke_counts"].get(tom, 0) for tom in TOMS)
@@ -150,16 +150,18 @@ def test_stress_songs_with_toms_barely_or_never_played():
 
 
 def test_plan_corpus_adds_stress_on_the_test_kit_without_changing_other_splits(monkeypatch):
-    plans = plan_corpus(0.5, seed=7)
+    plans = plan_corpus(0.5, seed=7, recipe="classic")
     stress = [plan for plan in plans if plan.split == "stress"]
-    assert stress and {plan.kit for plan in stress} == set(SPLIT_KITS["test"]) == set(SPLIT_KITS["stress"])
+    split_kits = CLASSIC_RECIPE.split_kits
+    assert stress and {plan.kit for plan in stress} == set(split_kits["test"]) == set(split_kits["stress"])
     assert all(plan.conditions == STRESS_CONDITIONS for plan in stress)
     assert all(plan.conditions == TRAINING_CONDITIONS for plan in plans if plan.split != "stress")
     assert sum(plan.seconds for plan in stress) == pytest.approx(0.05 * 3600, abs=1)
-    assert len([plan for plan in plan_corpus(0.001, seed=7) if plan.split == "stress"]) == 1
+    assert len([plan for plan in plan_corpus(0.001, seed=7, recipe="classic") if plan.split == "stress"]) == 1
     # The corpus as planned before the stress split existed: the same songs.
     monkeypatch.setattr(corpus_module, "SPLITS", ("train", "validation", "test"))
-    assert corpus_module.plan_corpus(0.5, seed=7) == [plan for plan in plans if plan.split != "stress"]
+    before = corpus_module.plan_corpus(0.5, seed=7, recipe="classic")
+    assert before == [plan for plan in plans if plan.split != "stress"]
 
 
 @needs_kits

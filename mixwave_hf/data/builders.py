@@ -31,7 +31,7 @@ SHARD_NAME = re.compile(r"(?P<split>[\w.]+?)-\d{5}-of-(?P<shards>\d{5})\.parquet
 
 ENST_TRACKS = ("hi-hat", "kick", "overhead_L", "overhead_R", "snare", "tom_1", "tom_2", "tom_3")
 ENST_MIXES = ("dry_mix", "wet_mix")
-SYNTH_ENGINEER = "mixwave-hf fixed engineer v1"
+SYNTH_ENGINEER = "mixwave-hf fixed engineer v1"  # the classic recipe's engineer
 ENST_LICENSE = "other"  # ENST-drums: free for non-commercial research, on request from its authors
 
 
@@ -250,31 +250,58 @@ def folder_songs(root: str | Path, mix_name: str = "mix", license: str = "unknow
 
 # ---- the synthetic drum corpus ---------------------------------------------------------------------
 
-def synth_description() -> DatasetDescription:
-    from mixwave_hf.data.synth import KITS
+def synth_description(recipe: str = "session") -> DatasetDescription:
+    """The dataset card's text for a corpus rendered with `recipe` (a name of synth.RECIPES)."""
+    from mixwave_hf.data.synth import KITS, corpus_recipe
 
-    credits = " ".join(f"{name}: {kit.attribution}" for name, kit in KITS.items())
+    recipe = corpus_recipe(recipe)
+    kits = sorted({kit for kits in recipe.split_kits.values() for kit in kits})
+    credits = " ".join(f"{name}: {KITS[name].attribution}" for name in kits)
+    licenses = sorted({KITS[name].license for name in kits})
+    held_out = ", ".join(recipe.split_kits["test"])
+    if recipe.in_room:
+        how_made = (
+            "Rendered with `mixwave data build synth` (mixwave_hf/data/synth/, recipe `session`) from sampled "
+            "drum kits: seeded grooves (sticks, brushes or rods; songs without crashes, ride-only songs; toms "
+            "played, barely played or never played), per-piece renders, and a room model (pyroomacoustics' image "
+            "sources and a statistical tail in a drawn room from a dead booth to a live room, the kit and its mics "
+            "placed in it: cardioid close mics aimed at their drums, a spaced, ORTF or XY overhead pair) with a "
+            "noise floor and a random input gain. One fixed light-handed engineer (levels, EQ that brightens "
+            "overheads and hi-hat, gentle compression, a subtle reverb send in dead rooms, no limiter) makes the "
+            f"wet mix from the {recipe.perspective}'s perspective (the hi-hat "
+            f"{'right' if recipe.perspective == 'audience' else 'left'}); the dry mix has the same gains and pans "
+            f"without effects. The test split plays kits the training split never saw ({held_out}); the stress "
+            "split plays them under conditions outside the training ranges (larger, more reverberant rooms, mics "
+            "further from their drums, input gains of ±24 dB, an overhead pair out of balance). Every parameter is "
+            "in each row's `metadata`, so any song can be re-rendered from its seed.")
+    else:
+        how_made = (
+            "Rendered with `mixwave data build synth --recipe classic` (mixwave_hf/data/synth/) from sampled "
+            "acoustic kits: seeded grooves, per-piece renders into 8 close and overhead microphones, a recording "
+            "model (bleed, spaced overhead pair, room, noise floor, random input gain), and one fixed engineer "
+            "(loudness normalisation, EQ, compression, panning from the drummer's perspective, reverb send, bus "
+            "compression, limiter) making the wet mix; the dry mix has the same gains and pans without effects. "
+            "The test split uses a kit the training split never saw; the stress split plays that kit under "
+            "recording conditions outside the training ranges (input gains of ±24 dB, an overhead pair out of "
+            "balance by up to 12 dB, stronger bleed, a larger room, toms barely or never played; "
+            "`metadata.stress` says which). Every parameter is in each row's `metadata`, so any song can be "
+            "re-rendered from its seed.")
     return DatasetDescription(
         pretty_name="mixwave-hf synthetic drum multitracks",
-        license="cc-by-sa-3.0",
-        how_made="Rendered with `mixwave data build synth` (mixwave_hf/data/synth/) from sampled acoustic "
-        "kits: seeded grooves, per-piece renders into 8 close and overhead microphones, a recording model "
-        "(bleed, spaced overhead pair, room, noise floor, random input gain), and one fixed engineer "
-        "(loudness normalisation, EQ, compression, panning, reverb send, bus compression, limiter) making "
-        "the wet mix; the dry mix has the same gains and pans without effects. The test split uses a kit "
-        "the training split never saw; the stress split plays that kit under recording conditions outside "
-        "the training ranges (input gains of ±24 dB, an overhead pair out of balance by up to 12 dB, stronger "
-        "bleed, a larger room, toms barely or never played; `metadata.stress` says which). Every parameter "
-        "is in each row's `metadata`, so any song can be re-rendered from its seed.",
-        attribution=f"Rendered audio of the AVL Drumkits is shared under CC-BY-SA-3.0 with attribution. {credits}",
+        license=licenses[0].lower() if len(licenses) == 1 else "other",
+        how_made=how_made,
+        attribution=f"Rendered audio carries the licence of the kit it was rendered from ({', '.join(licenses)}; "
+        f"each row's `license` and `kit` say which), with attribution. {credits}",
         tags=["synthetic"],
     )
 
 
 def synth_songs(hours: float, seed: int, workers: int = 2, segment_seconds: float = SEGMENT_SECONDS,
-                splits: Sequence[str] | None = None) -> tuple[int, Iterator[tuple[str, list[dict]]]]:
+                splits: Sequence[str] | None = None, recipe: str = "session") -> tuple[int, Iterator[tuple[str,
+                                                                                                     list[dict]]]]:
     """(number of songs, iterator of (split, rows)) for a rendered corpus of about `hours` hours, or
     only its `splits` (names of synth.SPLITS; default all): the same songs as in the whole corpus.
+    `recipe` (synth.RECIPES) sets the kits, the recording model, the engineer and the perspective.
 
     Songs are rendered and FLAC-encoded in `workers` processes (one core each), in plan order, so
     the corpus is the same whatever the worker count.
@@ -285,7 +312,7 @@ def synth_songs(hours: float, seed: int, workers: int = 2, segment_seconds: floa
     unknown = sorted(set(splits or ()) - set(SYNTH_SPLITS))
     if unknown or (splits is not None and not splits):
         raise BuildError(f"splits {list(splits)}; expected one or more of {list(SYNTH_SPLITS)}")
-    plans = [plan for plan in plan_corpus(hours, seed) if splits is None or plan.split in splits]
+    plans = [plan for plan in plan_corpus(hours, seed, recipe) if splits is None or plan.split in splits]
 
     render = functools.partial(render_planned_song, segment_seconds=segment_seconds)
 
@@ -323,12 +350,15 @@ def render_planned_song(plan, segment_seconds: float = SEGMENT_SECONDS) -> tuple
     """Render one planned song (`synth.SongPlan`) and encode its rows: (split, rows)."""
     from mixwave_hf.data.synth import KITS, render_song
 
-    rendered = render_song(plan.seed, plan.kit, plan.seconds, conditions=plan.conditions)
+    rendered = render_song(plan.seed, plan.kit, plan.seconds, conditions=plan.conditions, recipe=plan.recipe)
     kit = KITS[plan.kit]
+    engineer = SYNTH_ENGINEER if plan.recipe == "classic" else (
+        f"mixwave-hf {rendered.metadata['engineer']['engineer']} engineer, {rendered.metadata['perspective']}'s "
+        "perspective")
     song = Song(
         song_id=plan.song_id, tracks=rendered.tracks, wet_mix=rendered.wet_mix, dry_mix=rendered.dry_mix,
         sample_rate=rendered.sample_rate, source="mixwave-hf synthetic drums", license=kit.license,
-        engineer=SYNTH_ENGINEER, style=str(rendered.metadata.get("style", "")), kit=plan.kit, seed=plan.seed,
+        engineer=engineer, style=str(rendered.metadata.get("style", "")), kit=plan.kit, seed=plan.seed,
         metadata=rendered.metadata,
     )
     return plan.split, list(song_rows(song, segment_seconds))

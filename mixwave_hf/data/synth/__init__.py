@@ -1,7 +1,8 @@
 """The synthetic drum corpus: ENST-like 8-track drum recordings rendered from sampled acoustic kits.
 
 `render_song` renders one song (groove -> dry pieces -> recorded tracks -> the engineer's mixes);
-`plan_corpus` plans the splits. The stages, one module each, are described in docs/synthetic-corpus.md.
+`plan_corpus` plans the splits of a recipe (`RECIPES`: session, the default, and classic). The stages,
+one module each, are described in docs/synthetic-corpus.md.
 
     >>> song = render_song(seed=7, kit="avl_black_pearl", seconds=30.0)
     >>> song.tracks["snare"].shape, song.wet_mix.shape
@@ -9,14 +10,24 @@
 """
 
 from mixwave_hf.data.synth.conditions import STRESS_CONDITIONS, TRAINING_CONDITIONS, Conditions
-from mixwave_hf.data.synth.corpus import SPLIT_CONDITIONS, SPLIT_KITS, SPLITS, SongPlan, plan_corpus
+from mixwave_hf.data.synth.corpus import SongPlan, plan_corpus
 from mixwave_hf.data.synth.example import write_rendered_example
 from mixwave_hf.data.synth.grooves import STYLES, HitEvent
 from mixwave_hf.data.synth.kits import KITS, PIECES, KitNotInstalledError, KitSpec, kit_installed
-from mixwave_hf.data.synth.song import SYNTH_VERSION, RenderedSong, render_song
+from mixwave_hf.data.synth.recipes import (
+    CLASSIC_RECIPE,
+    DEFAULT_RECIPE,
+    RECIPES,
+    SESSION_RECIPE,
+    SPLITS,
+    CorpusRecipe,
+    corpus_recipe,
+)
+from mixwave_hf.data.synth.song import RenderedSong, render_song
 
 __all__ = [
-    "KITS", "PIECES", "SPLITS", "SPLIT_CONDITIONS", "SPLIT_KITS", "STRESS_CONDITIONS", "STYLES", "SYNTH_VERSION",
-    "TRAINING_CONDITIONS", "Conditions", "HitEvent", "KitNotInstalledError", "KitSpec", "RenderedSong", "SongPlan",
-    "kit_installed", "plan_corpus", "render_song", "write_rendered_example",
+    "CLASSIC_RECIPE", "DEFAULT_RECIPE", "KITS", "PIECES", "RECIPES", "SESSION_RECIPE", "SPLITS", "STRESS_CONDITIONS",
+    "STYLES", "TRAINING_CONDITIONS", "Conditions", "CorpusRecipe", "HitEvent", "KitNotInstalledError", "KitSpec",
+    "RenderedSong", "SongPlan", "corpus_recipe", "kit_installed", "plan_corpus", "render_song",
+    "write_rendered_example",
 ]

@@ -47,19 +47,55 @@ class Conditions:
     barely_tom_strokes: tuple[int, int] = (1, 2)
 
     def __post_init__(self) -> None:
-        unknown = [name for name, _ in self.tom_playing if name not in TOM_PLAYING]
-        if unknown or not self.tom_playing or abs(sum(share for _, share in self.tom_playing) - 1.0) > 1e-9:
-            raise ValueError(f"conditions {self.name!r}: tom_playing {self.tom_playing!r}; expected "
-                             f"(name, share) pairs of {list(TOM_PLAYING)} with shares adding up to 1")
-        if not 1 <= self.barely_tom_strokes[0] <= self.barely_tom_strokes[1]:
-            raise ValueError(f"conditions {self.name!r}: barely_tom_strokes {self.barely_tom_strokes!r}; "
-                             "expected (low, high) with 1 <= low <= high")
+        _check_tom_playing(self.name, self.tom_playing, self.barely_tom_strokes)
 
     @property
     def draws_extras(self) -> bool:
         """Whether songs need draws the training conditions never make (imbalance, bleed, toms)."""
         return (self.overhead_imbalance_db != (0.0, 0.0) or self.rejection_cut_db != (0.0, 0.0)
                 or self.tom_playing != (("normal", 1.0),))
+
+    def as_metadata(self) -> dict:
+        """The conditions as JSON-serialisable data."""
+        return asdict(self)
+
+
+def _check_tom_playing(name: str, tom_playing: tuple, barely_tom_strokes: tuple[int, int]) -> None:
+    """ValueError unless `tom_playing` are (TOM_PLAYING name, share) pairs adding up to 1 and
+    `barely_tom_strokes` is (low, high) with 1 <= low <= high."""
+    unknown = [playing for playing, _ in tom_playing if playing not in TOM_PLAYING]
+    if unknown or not tom_playing or abs(sum(share for _, share in tom_playing) - 1.0) > 1e-9:
+        raise ValueError(f"conditions {name!r}: tom_playing {tom_playing!r}; expected "
+                         f"(name, share) pairs of {list(TOM_PLAYING)} with shares adding up to 1")
+    if not 1 <= barely_tom_strokes[0] <= barely_tom_strokes[1]:
+        raise ValueError(f"conditions {name!r}: barely_tom_strokes {barely_tom_strokes!r}; "
+                         "expected (low, high) with 1 <= low <= high")
+
+
+@dataclass(frozen=True)
+class RoomConditions:
+    """Ranges (low, high) of a song recorded in a room (room.py) and of its tom playing; m, s, dB.
+
+    room_size_m: length, width and height ranges; rt60_s: the reverberation time drawn (the nearest
+        one the drawn size allows); close_distance_m: a close mic from its drum's centre;
+        kick_mic_distance_m: the kick mic inside the shell from the beater; kick_isolation_db: what
+        the shell takes off the other pieces at the kick mic; input_gain_range_db, overhead_imbalance_db,
+        tom_playing, barely_tom_strokes: as in `Conditions`.
+    """
+
+    name: str = "session"
+    room_size_m: tuple[tuple[float, float], ...] = ((3.0, 10.0), (2.8, 8.0), (2.4, 4.5))
+    rt60_s: tuple[float, float] = (0.15, 0.8)
+    close_distance_m: tuple[float, float] = (0.08, 0.2)
+    kick_mic_distance_m: tuple[float, float] = (0.1, 0.35)
+    kick_isolation_db: tuple[float, float] = (6.0, 14.0)
+    input_gain_range_db: float = 12.0
+    overhead_imbalance_db: tuple[float, float] = (0.0, 0.0)
+    tom_playing: tuple[tuple[str, float], ...] = (("normal", 0.5), ("barely", 0.25), ("never", 0.25))
+    barely_tom_strokes: tuple[int, int] = (1, 2)
+
+    def __post_init__(self) -> None:
+        _check_tom_playing(self.name, self.tom_playing, self.barely_tom_strokes)
 
     def as_metadata(self) -> dict:
         """The conditions as JSON-serialisable data."""
@@ -79,9 +115,26 @@ STRESS_CONDITIONS = Conditions(
     tom_playing=(("normal", 1 / 3), ("barely", 1 / 3), ("never", 1 / 3)),
 )
 CONDITIONS = {conditions.name: conditions for conditions in (TRAINING_CONDITIONS, STRESS_CONDITIONS)}
+#: The room-model corpus: training ranges from a dead booth to a live room, and stress beyond them
+#: (larger, more reverberant rooms, mics further from their drums, a kick mic outside the shell,
+#: input gains of ±24 dB, an overhead pair out of balance).
+SESSION_CONDITIONS = RoomConditions()
+SESSION_STRESS_CONDITIONS = RoomConditions(
+    name="session_stress",
+    room_size_m=((8.0, 16.0), (6.0, 12.0), (3.5, 7.0)),
+    rt60_s=(0.9, 1.8),
+    close_distance_m=(0.2, 0.35),
+    kick_mic_distance_m=(0.35, 0.6),
+    kick_isolation_db=(0.0, 4.0),
+    input_gain_range_db=24.0,
+    overhead_imbalance_db=(0.0, 12.0),
+    tom_playing=(("normal", 1 / 3), ("barely", 1 / 3), ("never", 1 / 3)),
+)
+#: Whose view the engineer pans from: the drummer's (hi-hat left) or a listener's in front of the kit (hi-hat right).
+PERSPECTIVES = ("audience", "drummer")
 
 
-def draw_tom_playing(rng: np.random.Generator, conditions: Conditions) -> tuple[str, int | None]:
+def draw_tom_playing(rng: np.random.Generator, conditions: Conditions | RoomConditions) -> tuple[str, int | None]:
     """(TOM_PLAYING name, tom strokes to keep: None to keep the performance's) of one song; no draws
     where `conditions` play every song's toms normally."""
     names = [name for name, _ in conditions.tom_playing]

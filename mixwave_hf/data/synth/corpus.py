@@ -1,9 +1,9 @@
 """Corpus plans: which songs to render (id, seed, kit, length) and which split each belongs to.
 
-Splits hold out whole kits: the test and stress splits play a kit the training split never sees
-(the reasoning: docs/synthetic-corpus.md).
+Splits hold out whole kits: the test and stress splits play kits the training split never sees
+(the reasoning: docs/synthetic-corpus.md). A recipe (recipes.py) says which kits and conditions.
 
-    plans = plan_corpus(hours=1.0, seed=0)  # [SongPlan(song_id, seed, kit, seconds, split, conditions), ...]
+    plans = plan_corpus(hours=1.0, seed=0)  # [SongPlan(song_id, seed, kit, seconds, split, conditions, recipe), ...]
 """
 
 from __future__ import annotations
@@ -13,21 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixwave_hf.data.synth.conditions import STRESS_CONDITIONS, TRAINING_CONDITIONS, Conditions
+from mixwave_hf.data.synth.conditions import TRAINING_CONDITIONS, Conditions, RoomConditions
 from mixwave_hf.data.synth.kits import KITS
+from mixwave_hf.data.synth.recipes import DEFAULT_RECIPE, SPLITS, CorpusRecipe, corpus_recipe
 
-#: In plan order; a split's songs come from stream (seed, its index here), so splits are only ever appended.
-SPLITS = ("train", "validation", "test", "stress")
-SPLIT_KITS: dict[str, tuple[str, ...]] = {
-    "train": ("avl_black_pearl", "fluid_standard", "fluid_room", "fluid_power", "fluid_jazz", "fluid_brush"),
-    "validation": ("avl_black_pearl", "fluid_standard", "fluid_room", "fluid_power", "fluid_jazz", "fluid_brush"),
-    "test": ("avl_red_zeppelin",),
-    "stress": ("avl_red_zeppelin",),
-}
 #: Shares of the asked hours; stress comes on top (a corpus of H hours holds about 1.1 H).
 SPLIT_SHARES = {"train": 0.8, "validation": 0.1, "test": 0.1, "stress": 0.1}
-SPLIT_CONDITIONS: dict[str, Conditions] = {"train": TRAINING_CONDITIONS, "validation": TRAINING_CONDITIONS,
-                                           "test": TRAINING_CONDITIONS, "stress": STRESS_CONDITIONS}
 #: Song lengths are drawn in this range (seconds); the last song of a split takes what is left.
 SONG_SECONDS = (20.0, 60.0)
 #: No song is shorter, so a tiny corpus comes out a little longer than asked.
@@ -36,19 +27,20 @@ MIN_SONG_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class SongPlan:
-    """One song to render: render_song(seed, kit, seconds, conditions=conditions) gives its audio."""
+    """One song to render: render_song(seed, kit, seconds, conditions=conditions, recipe=recipe) gives its audio."""
 
     song_id: str
     seed: int
     kit: str
     seconds: float
     split: str
-    conditions: Conditions = TRAINING_CONDITIONS
+    conditions: Conditions | RoomConditions = TRAINING_CONDITIONS
+    recipe: str = "classic"
 
 
-def plan_corpus(hours: float, seed: int) -> list[SongPlan]:
+def plan_corpus(hours: float, seed: int, recipe: str | CorpusRecipe = DEFAULT_RECIPE) -> list[SongPlan]:
     """Songs adding up to about `hours` of audio (80% train, 10% validation, 10% test), and 10% more
-    in the stress split, from `seed`.
+    in the stress split, from `seed`, with the kits and conditions of `recipe` (a name of recipes.RECIPES).
 
     Each split draws its songs from its own stream of `seed`, so a larger corpus with the same seed
     extends a smaller one (only each split's last song changes length). Kits take turns within a
@@ -58,14 +50,16 @@ def plan_corpus(hours: float, seed: int) -> list[SongPlan]:
         raise ValueError(f"hours {hours!r}; expected a positive number of hours")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed {seed!r}; expected a non-negative integer")
-    unknown = {kit for kits in SPLIT_KITS.values() for kit in kits} - set(KITS)
+    recipe = corpus_recipe(recipe)
+    unknown = {kit for kits in recipe.split_kits.values() for kit in kits} - set(KITS)
     if unknown:
-        raise ValueError(f"SPLIT_KITS names unknown kits {sorted(unknown)}; expected names of {sorted(KITS)}")
+        raise ValueError(f"recipe {recipe.name!r} names unknown kits {sorted(unknown)}; expected names of "
+                         f"{sorted(KITS)}")
     plans: list[SongPlan] = []
     used_seeds: set[int] = set()
     for split_index, split in enumerate(SPLITS):
         rng = np.random.default_rng([int(seed), split_index])
-        kits = SPLIT_KITS[split]
+        kits = recipe.split_kits[split]
         kit_order = [kits[i] for i in rng.permutation(len(kits))]
         remaining = hours * 3600 * SPLIT_SHARES[split]
         index = 0
@@ -82,7 +76,7 @@ def plan_corpus(hours: float, seed: int) -> list[SongPlan]:
                 song_seed = int(rng.integers(2**62))
             used_seeds.add(song_seed)
             plans.append(SongPlan(f"{split}-{index:05d}", song_seed, kit_order[index % len(kit_order)], seconds, split,
-                                  SPLIT_CONDITIONS[split]))
+                                  recipe.split_conditions[split], recipe.name))
             remaining -= seconds
             index += 1
     return plans

@@ -251,12 +251,20 @@ def record_tracks(stems: dict[str, np.ndarray], params: RecordingParams, sample_
         for delay_ms, gain_db in params.reflections[slot]:
             _add_delayed(reflected, direct[slot], samples(delay_ms), _db(gain_db))
         track = direct[slot] + _lowpass(reflected, params.reflection_cutoff_hz, sample_rate, order=1)
-        track *= np.float32(_db(params.sound_check_gain_db[slot]))
-        noise_rms = _db(SOUND_CHECK_PEAK_DB + params.noise_db[slot])
-        track += np.float32(noise_rms) * noise_rng.standard_normal(length, dtype=np.float32)
-        track *= np.float32(_db(params.input_gain_db[slot]))
-        peak = float(np.max(np.abs(track))) if length else 0.0
-        cap = min(1.0, _db(PEAK_CAP_DB) / peak) if peak > 0 else 1.0
-        tracks[slot] = (track * np.float32(cap)).astype(np.float32)
-        peak_cap_db[slot] = round(float(20 * np.log10(cap)), 3)
+        tracks[slot], peak_cap_db[slot] = preamp(track, params.sound_check_gain_db[slot], params.noise_db[slot],
+                                                 params.input_gain_db[slot], noise_rng)
     return tracks, peak_cap_db
+
+
+def preamp(track: np.ndarray, sound_check_gain_db: float, noise_db: float, input_gain_db: float,
+           noise_rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """(the recorded [samples] float32 track, its peak-cap gain dB <= 0): what a mic heard, at its
+    sound-check gain, with its noise floor (`noise_db` RMS against the sound-check peak, drawn from
+    `noise_rng`), at its input gain, its peak capped at PEAK_CAP_DB. `track` is modified in place."""
+    track *= np.float32(_db(sound_check_gain_db))
+    noise_rms = _db(SOUND_CHECK_PEAK_DB + noise_db)
+    track += np.float32(noise_rms) * noise_rng.standard_normal(len(track), dtype=np.float32)
+    track *= np.float32(_db(input_gain_db))
+    peak = float(np.max(np.abs(track))) if len(track) else 0.0
+    cap = min(1.0, _db(PEAK_CAP_DB) / peak) if peak > 0 else 1.0
+    return (track * np.float32(cap)).astype(np.float32), round(float(20 * np.log10(cap)), 3)

@@ -12,11 +12,19 @@ from importlib import metadata as package_metadata
 
 import numpy as np
 
-from mixwave_hf.data.synth.conditions import TRAINING_CONDITIONS, Conditions, draw_tom_playing
+from mixwave_hf.data.synth.conditions import TRAINING_CONDITIONS, Conditions, RoomConditions, draw_tom_playing
 from mixwave_hf.data.synth.dry import CHOKED_PIECES, render_dry_pieces
-from mixwave_hf.data.synth.engineer import engineer_mix
-from mixwave_hf.data.synth.grooves import TOMS, HitEvent, draw_groove, events_as_metadata, restrict_toms
+from mixwave_hf.data.synth.engineer import ENGINEERS, engineer_mix
+from mixwave_hf.data.synth.grooves import (
+    TOMS,
+    HitEvent,
+    draw_groove,
+    draw_playing,
+    events_as_metadata,
+    restrict_toms,
+)
 from mixwave_hf.data.synth.kits import kit_player, kit_spec
+from mixwave_hf.data.synth.recipes import CLASSIC_RECIPE, DEFAULT_RECIPE, CorpusRecipe, corpus_recipe
 from mixwave_hf.data.synth.recording import (
     CLOSE_MIC_SLOTS,
     draw_recording_params,
@@ -24,10 +32,8 @@ from mixwave_hf.data.synth.recording import (
     record_tracks,
     with_recording_stress,
 )
+from mixwave_hf.data.synth.room import draw_room_recording, record_in_room
 from mixwave_hf.slots import DEFAULT_SLOTS
-
-#: Bumped whenever a change to any stage changes the audio a (seed, kit, seconds) renders.
-SYNTH_VERSION = 1
 
 
 @dataclass
@@ -42,46 +48,46 @@ class RenderedSong:
 
 
 def render_song(seed: int, kit: str, seconds: float, sample_rate: int = 44100, *, style: str | None = None,
-                include_events: bool = True, conditions: Conditions = TRAINING_CONDITIONS) -> RenderedSong:
+                include_events: bool = True, conditions: Conditions | RoomConditions | None = None,
+                recipe: str | CorpusRecipe = DEFAULT_RECIPE) -> RenderedSong:
     """Render `seconds` of a drum performance on `kit` (a name in KITS), fully determined by the arguments.
 
-    The seed drives independent streams: the performance (style, tempo, strokes) and the recording
-    (mic placement, room, noise, input gains); the same seed on another kit is the same performance
-    recorded the same way. `style` (one of grooves.STYLES) overrides the drawn style. The metadata
-    holds every parameter and, with `include_events`, every stroke (time, piece, articulation,
-    velocity). Uses one core; loads the kit's soundfont once per process.
-
-    `conditions` set the ranges of the recording and of tom playing (conditions.py). Under other than
-    the training conditions, a third stream draws what only they have (toms barely or never played,
-    the overhead imbalance, the stronger bleed), recorded in metadata["stress"]; the training
-    conditions never draw from it, so their songs are those rendered before conditions existed.
+    The seed drives independent streams: the performance (style, tempo, strokes), the recording
+    (room, mic placement, noise, input gains), what only some conditions draw (toms barely or never
+    played; for the classic recipe's stress conditions the overhead imbalance and stronger bleed,
+    recorded in metadata["stress"]), and how the song is played (brushes, rods, crashes, ride-only:
+    recipes that draw it). The same seed on another kit is the same performance recorded the same
+    way. `style` (one of grooves.STYLES) overrides the drawn style. `recipe` (recipes.RECIPES) sets
+    the recording model, the engineer and the perspective; `conditions` (default: its training
+    conditions) the ranges. The metadata holds every parameter and, with `include_events`, every
+    stroke. Uses one core; loads the kit's samples once per process.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed {seed!r}; expected a non-negative integer")
-    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
-        raise ValueError(f"seconds {seconds!r}; expected a positive number of seconds")
-    if not (isinstance(sample_rate, (int, np.integer)) and 8000 <= sample_rate <= 192000):
-        raise ValueError(f"sample rate {sample_rate!r}; expected an integer in 8000-192000 Hz")
+    recipe, conditions = _checked_arguments(seed, seconds, sample_rate, conditions, recipe)
     spec = kit_spec(kit)
     seed, sample_rate = int(seed), int(sample_rate)
-    # spawn(3) gives the same first two streams as spawn(2): training songs are unchanged by the third.
-    groove_stream, recording_stream, conditions_stream = np.random.SeedSequence(seed).spawn(3)
+    # spawn(4) gives the same first three streams as spawn(3) and spawn(2): older songs are unchanged.
+    groove_stream, recording_stream, conditions_stream, playing_stream = np.random.SeedSequence(seed).spawn(4)
     conditions_rng = np.random.default_rng(conditions_stream)
-    groove, events = draw_groove(np.random.default_rng(groove_stream), float(seconds), style)
+    playing = draw_playing(np.random.default_rng(playing_stream)) if recipe.draws_playing else None
+    groove, events = draw_groove(np.random.default_rng(groove_stream), float(seconds), style, playing)
     toms, keep_tom_strokes = draw_tom_playing(conditions_rng, conditions)
     if keep_tom_strokes is not None:
-        events = restrict_toms(events, keep_tom_strokes, conditions_rng, float(seconds))
+        events = restrict_toms(events, keep_tom_strokes, conditions_rng, float(seconds), groove.touch)
     player = kit_player(spec.name, sample_rate)
-    length = int(round(seconds * sample_rate))
-    stems = render_dry_pieces(player, events, length)
-    recording = draw_recording_params(np.random.default_rng(recording_stream), conditions)
-    recording_stress = draw_recording_stress(conditions_rng, conditions)
-    if conditions != TRAINING_CONDITIONS:
-        recording = with_recording_stress(recording, recording_stress)
-    tracks, peak_cap_db = record_tracks(stems, recording, sample_rate)
-    wet, dry, engineer = engineer_mix(tracks, stroke_onsets(events, sample_rate), sample_rate)
+    stems = render_dry_pieces(player, events, int(round(seconds * sample_rate)), seed)
+    recording_rng = np.random.default_rng(recording_stream)
+    if recipe.in_room:
+        room = draw_room_recording(recording_rng, conditions, recipe.perspective)
+        tracks, peak_cap_db = record_in_room(stems, room, sample_rate)
+        recording, extra, room_rt60_s = room.as_metadata(), {}, room.rt60_s
+    else:
+        tracks, peak_cap_db, recording, extra = _record_classic(stems, recording_rng, conditions_rng, conditions,
+                                                                sample_rate)
+        room_rt60_s = None
+    wet, dry, engineer = engineer_mix(tracks, stroke_onsets(events, sample_rate), sample_rate,
+                                      ENGINEERS[recipe.engineer], recipe.perspective, room_rt60_s)
     metadata = {
-        "synth_version": SYNTH_VERSION,
+        "synth_version": recipe.synth_version,
         "seed": seed,
         "kit": spec.name,
         "seconds": float(seconds),
@@ -95,23 +101,58 @@ def render_song(seed: int, kit: str, seconds: float, sample_rate: int = 44100, *
         "groove": groove.as_metadata(),
         "stroke_counts": dict(Counter(event.piece for event in events)),
         "dry_render": {"choke_fade_seconds": dict(CHOKED_PIECES)},
-        "recording": {**recording.as_metadata(), "peak_cap_db": peak_cap_db},
+        "recording": {**recording, "peak_cap_db": peak_cap_db},
         "engineer": engineer,
         "software": _software_versions(),
     }
-    if conditions != TRAINING_CONDITIONS:
+    if recipe is not CLASSIC_RECIPE:  # the classic corpus's metadata stays as it was
+        metadata.update(recipe=recipe.name, perspective=recipe.perspective, conditions=conditions.name, toms=toms,
+                        tom_strokes=sum(1 for event in events if event.piece in TOMS),
+                        playing=playing.as_metadata() if playing else None)
+    elif conditions != TRAINING_CONDITIONS:
         metadata["stress"] = {"conditions": conditions.name, "toms": toms,
                               "tom_strokes": sum(1 for event in events if event.piece in TOMS),
-                              **recording_stress, "ranges": conditions.as_metadata()}
+                              **extra, "ranges": conditions.as_metadata()}
     if include_events:
         metadata["events"] = events_as_metadata(events)
     return RenderedSong(tracks, wet, dry, sample_rate, metadata)
 
 
+def _checked_arguments(seed: int, seconds: float, sample_rate: int, conditions: Conditions | RoomConditions | None,
+                       recipe: str | CorpusRecipe) -> tuple[CorpusRecipe, Conditions | RoomConditions]:
+    """(the recipe, the conditions: given, or the recipe's training ones); ValueError naming a bad argument."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed {seed!r}; expected a non-negative integer")
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"seconds {seconds!r}; expected a positive number of seconds")
+    if not (isinstance(sample_rate, (int, np.integer)) and 8000 <= sample_rate <= 192000):
+        raise ValueError(f"sample rate {sample_rate!r}; expected an integer in 8000-192000 Hz")
+    recipe = corpus_recipe(recipe)
+    conditions = recipe.split_conditions["train"] if conditions is None else conditions
+    if isinstance(conditions, RoomConditions) != recipe.in_room:
+        raise ValueError(f"conditions {conditions.name!r} do not go with recipe {recipe.name!r}; expected "
+                         f"{type(recipe.split_conditions['train']).__name__}")
+    return recipe, conditions
+
+
+def _record_classic(stems: dict[str, np.ndarray], recording_rng: np.random.Generator,
+                    conditions_rng: np.random.Generator, conditions: Conditions, sample_rate: int) -> tuple:
+    """(tracks, peak-cap dB, recording metadata, stress draws): the first recording model. The stress
+    draws (overhead imbalance, stronger bleed) apply only under other than the training conditions."""
+    recording = draw_recording_params(recording_rng, conditions)
+    recording_stress = draw_recording_stress(conditions_rng, conditions)
+    if conditions != TRAINING_CONDITIONS:
+        recording = with_recording_stress(recording, recording_stress)
+    tracks, peak_cap_db = record_tracks(stems, recording, sample_rate)
+    return tracks, peak_cap_db, recording.as_metadata(), recording_stress
+
+
 def stroke_onsets(events: list[HitEvent], sample_rate: int) -> dict[str, np.ndarray]:
-    """{close-mic slot: onset samples of its own drum's strokes} (int64 arrays, possibly empty)."""
-    return {slot: np.array([int(round(event.time * sample_rate)) for event in events if event.piece == slot],
-                           dtype=np.int64) for slot in CLOSE_MIC_SLOTS}
+    """{close-mic slot: onset samples of its own drum's strokes} (int64 arrays, possibly empty). Brush
+    sweeps are left out: a continuous swish is no stroke to set a fader by."""
+    return {slot: np.array([int(round(event.time * sample_rate)) for event in events
+                            if event.piece == slot and event.articulation != "brush_sweep"], dtype=np.int64)
+            for slot in CLOSE_MIC_SLOTS}
 
 
 def _software_versions() -> dict[str, str]:
