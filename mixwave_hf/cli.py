@@ -45,7 +45,8 @@ __all__ = ["MAX_BATCH_SIZE", "SAMPLE_RATE_RANGE", "CommandError", "build_parser"
 
 
 #: Modules of the optional extras (pyproject.toml), by the extra that installs them.
-OPTIONAL_MODULES = {"pedalboard": "data", "datasets": "data", "pyarrow": "data", "accelerate": "train",
+OPTIONAL_MODULES = {"pedalboard": "data", "datasets": "data", "pyarrow": "data", "pyroomacoustics": "data",
+                    "accelerate": "train",
                     "torchdata": "train", "tensorboard": "train", "yaml": "train", "gradio": "demo"}
 
 
