@@ -15,7 +15,7 @@ import numpy as np
 
 from mixwave_hf.audio import level_tracks, pan_gains
 from mixwave_hf.metrics import gain_to_loudness, loudness_matching_gain
-from mixwave_hf.slots import DEFAULT_SLOTS, STATIC_BALANCE
+from mixwave_hf.slots import DEFAULT_SLOTS, static_balance
 from mixwave_hf.tracks import arrange_tracks
 
 #: Pans of the plain and loudness-matched sums: the overheads to their sides, everything else centre.
@@ -25,8 +25,6 @@ TRACK_LOUDNESS_LUFS = -30.0
 
 #: How the baselines level each track (`audio.track_level`): as the default model levels its inputs.
 TRACK_LEVELLING = "close_strokes"
-#: The rule-based mix: (gain in dB after levelling, pan) per slot; see `rule_based_mix`.
-RULE_BASED_SETTINGS = STATIC_BALANCE
 #: The rule-based mix is brought to this loudness (LUFS), unless that would peak above RULE_BASED_PEAK_DBFS.
 RULE_BASED_LOUDNESS_LUFS = -18.0
 RULE_BASED_PEAK_DBFS = -1.0
@@ -76,9 +74,10 @@ def loudness_matched_sum(tracks: Mapping[str, np.ndarray], sample_rate: int, ref
     return (mix * loudness_matching_gain(mix, reference, sample_rate)).astype(np.float32)
 
 
-def rule_based_mix(tracks: Mapping[str, np.ndarray], sample_rate: int) -> np.ndarray:
+def rule_based_mix(tracks: Mapping[str, np.ndarray], sample_rate: int, perspective: str = "drummer") -> np.ndarray:
     """A careful engineer's starting point: each track levelled (`levelled_tracks`), then a fixed gain
-    and pan per slot (constant-power pan law), summed, and one gain on the sum to
+    and pan per slot (constant-power pan law; from the drummer's perspective as below, or mirrored
+    from the audience's, `slots.static_balance`), summed, and one gain on the sum to
     RULE_BASED_LOUDNESS_LUFS, lowered if needed so the mix peaks at RULE_BASED_PEAK_DBFS at most (a
     gain, no limiter). No EQ, compression or reverb.
 
@@ -97,8 +96,9 @@ def rule_based_mix(tracks: Mapping[str, np.ndarray], sample_rate: int) -> np.nda
     lifts that bleed to the kick's loudness.
     """
     slot_audio = levelled_tracks(tracks, sample_rate)
-    gains_db = {slot: gain for slot, (gain, _) in RULE_BASED_SETTINGS.items()}
-    pans = {slot: pan for slot, (_, pan) in RULE_BASED_SETTINGS.items()}
+    settings = static_balance(perspective)
+    gains_db = {slot: gain for slot, (gain, _) in settings.items()}
+    pans = {slot: pan for slot, (_, pan) in settings.items()}
     mix = pan_and_sum(slot_audio, gains_db, pans, "constant_power")
     peak = float(np.abs(mix).max()) if mix.size else 0.0
     if peak == 0.0:
@@ -118,8 +118,9 @@ def _arranged(tracks: Mapping[str, np.ndarray], sample_rate: int) -> np.ndarray:
 @dataclass(frozen=True)
 class BaselineInfo:
     """A baseline: `function(tracks, sample_rate)`, or `function(tracks, sample_rate, reference)` when
-    `needs_reference`; `loudness_oracle` when its level is taken from the reference, so it is left out
-    of comparisons on metrics with `uses_loudness`. `label` is its name for tables and model cards."""
+    `needs_reference`, or `function(tracks, sample_rate, perspective)` when it `pans` tracks by their
+    role; `loudness_oracle` when its level is taken from the reference, so it is left out of
+    comparisons on metrics with `uses_loudness`. `label` is its name for tables and model cards."""
 
     name: str
     label: str
@@ -127,11 +128,14 @@ class BaselineInfo:
     needs_reference: bool
     loudness_oracle: bool
     description: str
+    pans: bool = False
 
-    def mix(self, tracks: Mapping[str, np.ndarray], sample_rate: int,
-            reference: np.ndarray | None = None) -> np.ndarray:
+    def mix(self, tracks: Mapping[str, np.ndarray], sample_rate: int, reference: np.ndarray | None = None,
+            perspective: str = "drummer") -> np.ndarray:
         """The [2, samples] mix of `tracks`; `reference` ([channels, samples]) is required when
-        `needs_reference` and ignored otherwise."""
+        `needs_reference` and ignored otherwise; `perspective` (slots.PERSPECTIVES) where it `pans`."""
+        if self.pans:
+            return self.function(tracks, sample_rate, perspective)
         if not self.needs_reference:
             return self.function(tracks, sample_rate)
         if reference is None:
@@ -149,6 +153,6 @@ BASELINES: dict[str, BaselineInfo] = {
                      "reference's loudness (a loudness oracle)"),
         BaselineInfo("rule_based_mix", "rule-based mix", rule_based_mix, False, False,
                      "tracks levelled, fixed per-role gains and constant-power pans, "
-                     f"{RULE_BASED_LOUDNESS_LUFS:g} LUFS or {RULE_BASED_PEAK_DBFS:g} dBFS peak"),
+                     f"{RULE_BASED_LOUDNESS_LUFS:g} LUFS or {RULE_BASED_PEAK_DBFS:g} dBFS peak", pans=True),
     )
 }

@@ -65,6 +65,9 @@ def render_model_card(
         model_reference=repo_id or "path/to/this/folder",
         repo_url=info.repo_url,
         slot_count=len(model.slot_names),
+        perspective=model.perspective,
+        perspective_note="a listener in front of the kit: hi-hat right, floor tom left"
+        if model.perspective == "audience" else "hi-hat left, floor tom right",
         slots=", ".join(f"`{slot}`" for slot in model.slot_names),
         sample_rate=model.sample_rate,
         outputs=model.outputs,

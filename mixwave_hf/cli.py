@@ -109,7 +109,7 @@ def run_mix(args: argparse.Namespace) -> int:
         mixed = mix_tracks(model, tracks, sample_rate, window_seconds=args.window_seconds,
                            batch_size=args.batch_size, device=device, progress=True,
                            peak_ceiling_db=None if args.no_limiter else args.peak_ceiling, trims=trims,
-                           intensity=args.intensity)
+                           intensity=args.intensity, perspective=args.perspective)
     except ValueError as error:
         raise CommandError(str(error)) from error
     for warning in warnings_beyond_reading(mixed, tracks):
@@ -119,8 +119,8 @@ def run_mix(args: argparse.Namespace) -> int:
     written_peak = float(np.abs(mixed.audio).max()) if mixed.audio.size else 0.0
     peak = f"{20 * np.log10(written_peak):+.1f} dBFS" if written_peak > 0 else "silence"
     print(f"wrote {args.output}: {mixed.audio.shape[0]} channels, {mixed.sample_rate} Hz, {seconds:.2f} s, "
-          f"{args.format}; peak {peak}, {mixed.limited_samples} limited samples, {mixed.clipped_samples} clipped "
-          "samples")
+          f"{args.format}, {mixed.perspective}'s perspective; peak {peak}, {mixed.limited_samples} limited samples, "
+          f"{mixed.clipped_samples} clipped samples")
     return 0
 
 
@@ -146,12 +146,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
         tracks, rate = read_stems(find_stems(args.stems, [], model.slot_names), None)
         reference, reference_rate = read_audio(args.reference)
         reference = np.repeat(reference, 2, axis=0) if reference.shape[0] == 1 else reference[:2]
-        songs = [EvaluationSong(args.reference.stem, tracks, resample(reference, reference_rate, rate), rate)]
+        songs = [EvaluationSong(args.reference.stem, tracks, resample(reference, reference_rate, rate), rate,
+                                {"perspective": args.perspective or "audience"})]
         dataset, split, target = str(args.reference), "", "reference"
     try:
         evaluation = evaluate(model, songs, dataset=dataset, split=split, target=target, command=command,
                               examples=args.examples, examples_dir=args.examples_dir, device=str(device),
-                              intensity=args.intensity)
+                              intensity=args.intensity, perspective=args.perspective)
     except ValueError as error:
         raise CommandError(str(error)) from error
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from mixwave_hf.audio import OUTPUT_FORMATS
 from mixwave_hf.cli_checks import MAX_BATCH_SIZE
 from mixwave_hf.data.schema import TARGETS
 from mixwave_hf.mixing import DEFAULT_PEAK_CEILING_DB, DEFAULT_WINDOW_SECONDS, MAX_TRIM_DB, MAX_WINDOW_SECONDS
+from mixwave_hf.slots import PERSPECTIVES
 
 
 def add_mix_command(commands) -> argparse.ArgumentParser:
@@ -54,6 +55,9 @@ def add_mix_command(commands) -> argparse.ArgumentParser:
                      "levelling, before the network, "
                      "e.g. --trim snare=+2 --trim overheads=-3 (repeatable; aliases accepted)")
     add_intensity_argument(mix)
+    mix.add_argument("--perspective", choices=list(PERSPECTIVES), default="audience",
+                     help="whose view the mix pans from: audience (a listener in front of the kit: hi-hat right; "
+                     "default) or drummer (hi-hat left); OH L/R files go to the mix's left/right either way")
     return mix
 
 
@@ -82,6 +86,9 @@ def add_evaluate_command(commands) -> argparse.ArgumentParser:
                           help="folder for --examples (default evaluation-examples)")
     evaluate.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     add_intensity_argument(evaluate)
+    evaluate.add_argument("--perspective", choices=list(PERSPECTIVES), default=None,
+                          help="whose view the model and the rule-based mix pan from (default: the dataset's, "
+                          "as its songs' metadata says, drummer where it says nothing; audience for --stems)")
     return evaluate
 
 

@@ -37,13 +37,21 @@ class EvaluationSong:
     metadata: dict = field(default_factory=dict)  # the dataset row's metadata (e.g. the synthetic render's)
 
     @property
-    def group(self) -> str | None:
-        """The song's condition group, reported apart: stress songs by how their toms are played."""
-        toms = self.metadata.get("stress", {}).get("toms") if isinstance(self.metadata.get("stress"), dict) else None
+    def tom_group(self) -> str | None:
+        """How the song's toms are played, for songs of the synthetic corpus that say so (TOM_GROUPS):
+        metadata["toms"] (session recipe), or metadata["stress"]["toms"] (the classic stress split)."""
+        stress = self.metadata.get("stress")
+        toms = self.metadata.get("toms") or (stress.get("toms") if isinstance(stress, dict) else None)
         return TOM_GROUPS.get(toms) if toms else None
 
+    @property
+    def perspective(self) -> str:
+        """Whose view the reference mix pans from: metadata["perspective"] where the dataset says so,
+        else "drummer" (the classic synthetic corpus)."""
+        return self.metadata.get("perspective", "drummer")
 
-#: Stress songs grouped by their toms (`metadata["stress"]["toms"]` of the synthetic corpus).
+
+#: Songs grouped by how their toms are played (the synthetic corpus's metadata).
 TOM_GROUPS = {"never": "bleed-only toms (never played)", "barely": "toms barely played (1-2 strokes)",
               "normal": "toms played"}
 
@@ -82,41 +90,53 @@ def _metadata(row: dict) -> dict:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def score_song(model: MixWaveUNet, song: EvaluationSong, device: str | None = None, intensity: float = 1.0
-               ) -> tuple[dict, dict]:
+def score_song(model: MixWaveUNet, song: EvaluationSong, device: str | None = None, intensity: float = 1.0,
+               perspective: str | None = None) -> tuple[dict, dict]:
     """({system: {metric: value}}, {system: [2, samples] mix}) for the model (mixed at processing
-    `intensity`, see `mix_tracks`) and every baseline."""
+    `intensity`, see `mix_tracks`) and every baseline, panned from `perspective` (default: the song's)."""
+    perspective = perspective or song.perspective
     slot_tracks = {name: audio for name, audio in song.tracks.items() if match_slot(name, model.slot_names)}
     length = song.reference.shape[-1]
-    mixed = mix_tracks(model, slot_tracks, song.sample_rate, device=device, intensity=intensity)
+    mixed = mix_tracks(model, slot_tracks, song.sample_rate, device=device, intensity=intensity,
+                       perspective=perspective)
     mixes = {MODEL_SYSTEM: fit_length(mixed.audio, length)}
     for name, baseline in baselines.BASELINES.items():
         reference = song.reference if baseline.needs_reference else None
-        mixes[name] = fit_length(baseline.mix(slot_tracks, song.sample_rate, reference), length)
+        mixes[name] = fit_length(baseline.mix(slot_tracks, song.sample_rate, reference, perspective), length)
     scores = {name: metrics.score(mix, song.reference, song.sample_rate) for name, mix in mixes.items()}
     return scores, mixes
 
 
 def evaluate(model: MixWaveUNet, songs: Iterable[EvaluationSong], *, dataset: str = "", split: str = "",
              target: str = "", command: str = "", examples: int = 0, examples_dir: str | Path | None = None,
-             device: str | None = None, total: int | None = None, intensity: float = 1.0) -> dict:
+             device: str | None = None, total: int | None = None, intensity: float = 1.0,
+             perspective: str | None = None) -> dict:
     """Score `model` (mixed at processing `intensity`, recorded in the result) and the baselines on
-    every song; returns the evaluation dict (JSON-able).
+    every song, panned from `perspective` (default: each song's, `EvaluationSong.perspective`); returns
+    the evaluation dict (JSON-able). Songs are also summarised in groups: by how their toms are
+    played, and by kit where the songs play more than one.
 
     The first `examples` songs' mixes are written to `examples_dir` as float WAVs.
     """
     per_song: dict[str, dict[str, dict[str, float]]] = {}
     groups: dict[str, list[str]] = {}
+    kits: dict[str, list[str]] = {}
+    perspectives = set()
     for index, song in enumerate(tqdm(songs, total=total, unit="song", desc="evaluating")):
-        scores, mixes = score_song(model, song, device, intensity)
+        scores, mixes = score_song(model, song, device, intensity, perspective)
         per_song[song.song_id] = scores
-        if song.group is not None:
-            groups.setdefault(song.group, []).append(song.song_id)
+        perspectives.add(perspective or song.perspective)
+        if song.tom_group is not None:
+            groups.setdefault(song.tom_group, []).append(song.song_id)
+        if song.metadata.get("kit"):
+            kits.setdefault(f"kit {song.metadata['kit']}", []).append(song.song_id)
         if index < examples and examples_dir is not None:
             for name, mix in {**mixes, "reference": song.reference}.items():
                 write_audio(Path(examples_dir) / song.song_id.replace("/", "_") / f"{name}.wav", mix, song.sample_rate)
     if not per_song:
         raise ValueError(f"no songs to evaluate in {dataset or 'the input'} (split {split!r}, target {target!r})")
+    if len(kits) > 1:
+        groups.update(kits)
     systems = {MODEL_SYSTEM: {"label": "model", "loudness_oracle": False, "description": ""}}
     for name, baseline in baselines.BASELINES.items():
         systems[name] = {"label": baseline.label, "loudness_oracle": baseline.loudness_oracle,
@@ -130,7 +150,7 @@ def evaluate(model: MixWaveUNet, songs: Iterable[EvaluationSong], *, dataset: st
                        for group, song_ids in sorted(groups.items())}
     return {
         "dataset": dataset, "split": split, "target": target, "songs": len(per_song), "command": command,
-        "intensity": intensity,
+        "intensity": intensity, "perspective": " / ".join(sorted(perspectives)),
         "metrics": {name: {"unit": info.unit, "lower_is_better": info.lower_is_better,
                            "uses_loudness": info.uses_loudness, "description": info.description}
                     for name, info in metrics.METRICS.items()},

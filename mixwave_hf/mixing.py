@@ -29,7 +29,7 @@ from mixwave_hf.audio import (
     remove_dc,
     resample,
 )
-from mixwave_hf.slots import fed_slots, resolve_slot_name
+from mixwave_hf.slots import OVERHEAD_PAIR_SLOTS, check_perspective, fed_slots, resolve_slot_name
 from mixwave_hf.streaming import StreamingMixWaveUNet
 from mixwave_hf.tracks import arrange_tracks
 
@@ -64,7 +64,8 @@ class MixResult:
     `clipped_samples` those still beyond full scale that were clipped (only without the limiter).
     `input_gains_db` is the gain (dB) levelling applied to each slot's track, for models that level
     their inputs; `trims_db` the user's trims by slot (dB, after levelling); `intensity` the processing
-    intensity mixed at. `warnings` says what was done to the input and the output.
+    intensity mixed at; `perspective` whose view the mix pans from. `warnings` says what was done to
+    the input and the output.
     """
 
     audio: np.ndarray
@@ -75,6 +76,7 @@ class MixResult:
     input_gains_db: dict[str, float] = field(default_factory=dict)
     trims_db: dict[str, float] = field(default_factory=dict)
     intensity: float = 1.0
+    perspective: str = "audience"
     warnings: list[str] = field(default_factory=list)
 
 
@@ -90,6 +92,7 @@ def mix_tracks(
     peak_ceiling_db: float | None = DEFAULT_PEAK_CEILING_DB,
     trims: Mapping[str, float] | None = None,
     intensity: float = 1.0,
+    perspective: str | None = None,
 ) -> MixResult:
     """Mix a whole song with `model`.
 
@@ -119,6 +122,10 @@ def mix_tracks(
             processed. 1 (default) is the model as trained, bit for bit; 0 its static balance alone.
             Below 1, a static part more than STATIC_LOUDNESS_GAP_LU from the full mix's loudness is
             reported: such a model keeps much of its balance in the processed part.
+        perspective: "audience" (a listener in front of the kit: hi-hat right) or "drummer" (hi-hat
+            left); None (default): the model's own (`model.perspective`, the one it was trained in).
+            The overhead slots' L/R name the mix's sides in that perspective. The other perspective
+            is the model's exact mirror: the overhead tracks swap slots, and the mix its channels.
 
     A track with a DC offset has it removed first (`audio.remove_dc`, reported). Models with
     `levelling` get every track levelled (`audio.level_tracks`), as in training; for models without
@@ -128,11 +135,13 @@ def mix_tracks(
         MixResult with [model.outputs, samples] audio at `sample_rate`, as long as the longest track.
     """
     _check_mix_options(sample_rate, window_seconds, peak_ceiling_db, intensity)
+    perspective = check_perspective(perspective or getattr(model, "perspective", "drummer"))
+    mirrored = mirrors_model(model, perspective)
     trims_db = slot_trims(trims, model.slot_names)
     slot_audio, warnings = arrange_tracks(tracks, model.slot_names)
     length = slot_audio.shape[-1]
     mix = MixResult(np.zeros((model.outputs, length), np.float32), sample_rate, trims_db=trims_db,
-                    intensity=float(intensity), warnings=warnings)
+                    intensity=float(intensity), perspective=perspective, warnings=warnings)
     if length == 0:
         warnings.append("all tracks are empty; the mix is empty")
         return mix
@@ -143,6 +152,8 @@ def mix_tracks(
     model_audio = resample(slot_audio, sample_rate, model.sample_rate)
     del slot_audio
     model_audio = network_input(model, model_audio, mix)
+    if mirrored:
+        model_audio = model_audio[overhead_swap(model.slot_names)]
     if device is not None:
         model.to(device)
     device = next(model.parameters()).device
@@ -158,10 +169,30 @@ def mix_tracks(
         del parts
     del model_audio
 
+    output = output.flip(0) if mirrored else output  # the mirror's left is the model's right
     audio = fit_length(resample(output.numpy(), model.sample_rate, sample_rate), length)
     del output
     mix.audio = limited(audio, mix, peak_ceiling_db)
     return mix
+
+
+def mirrors_model(model: MixWaveUNet, perspective: str) -> bool:
+    """Whether mixing in `perspective` mirrors the model's own; ValueError where it cannot (a model
+    without a stereo output and both overhead slots)."""
+    if perspective == getattr(model, "perspective", "drummer"):
+        return False
+    if model.outputs != 2 or not all(slot in model.slot_names for slot in OVERHEAD_PAIR_SLOTS):
+        raise ValueError(f"perspective {perspective!r}: this model mixes from the {model.perspective}'s only "
+                         f"(mirroring needs a stereo output and the slots {list(OVERHEAD_PAIR_SLOTS)})")
+    return True
+
+
+def overhead_swap(slot_names: tuple[str, ...]) -> list[int]:
+    """Track order with overhead_L and overhead_R swapped (the other perspective's names for them)."""
+    order = list(range(len(slot_names)))
+    left, right = (slot_names.index(slot) for slot in OVERHEAD_PAIR_SLOTS)
+    order[left], order[right] = right, left
+    return order
 
 
 def _check_mix_options(sample_rate: int, window_seconds: float, peak_ceiling_db: float | None,

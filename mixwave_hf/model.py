@@ -22,7 +22,7 @@ from torch import nn
 
 from mixwave_hf.audio import LEVELLING_METHODS, pan_gains
 from mixwave_hf.resources import DEFAULT_MODEL_DIR
-from mixwave_hf.slots import DEFAULT_SLOTS, STATIC_BALANCE
+from mixwave_hf.slots import DEFAULT_SLOTS, check_perspective, static_balance
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
 #: Version of the config.json layout this code writes; configs from a newer version are refused.
 #: Version 2 added `levelling`, `levelling_lufs`, `output_init`, `balance`, `balance_gain_db`; a
-#: version-1 config has none of them and loads as no levelling (the paper's behaviour).
-FORMAT_VERSION = 2
+#: version-1 config has none of them and loads as no levelling (the paper's behaviour). Version 3
+#: added `perspective`; earlier configs load as "drummer" (what their synthetic corpus panned from),
+#: newer ones without it as "audience".
+FORMAT_VERSION = 3
 OUTPUT_INITS = ("default", "balance")
 REPO_URL = "https://github.com/mixwave-hf/mixwave-hf"
 PAPER_URL = "https://doi.org/10.17743/jaes.2020.0031"
@@ -87,9 +89,13 @@ class MixWaveUNet(
             on the input tracks start as the static mix `balance` (gain x constant-power pan per
             slot, then `balance_gain_db` on the sum), its weights on the features at zero, so the
             untrained model mixes exactly that static balance.
-        balance: {slot: [gain dB, pan]} for output_init="balance" (default `slots.STATIC_BALANCE`;
-            slots not named are left out of the static mix).
+        balance: {slot: [gain dB, pan]} for output_init="balance" (default
+            `slots.static_balance(perspective)`; slots not named are left out of the static mix).
         balance_gain_db: gain (dB) on the static mix (fitted to the data's loudness by training).
+        perspective: whose view the model's mixes pan from, as its training data did: "audience"
+            (hi-hat right) or "drummer" (hi-hat left); `mix_tracks(perspective=...)` mirrors the other
+            one exactly. The default static balance pans from it. None: "audience", or "drummer" for a
+            config written before format version 3 (the first synthetic corpus panned from the drummer's).
         format_version: config layout version; written to config.json.
     """
 
@@ -110,6 +116,7 @@ class MixWaveUNet(
         output_init: str = "default",
         balance: Mapping[str, Sequence[float]] | None = None,
         balance_gain_db: float = 0.0,
+        perspective: str | None = None,
         format_version: int = FORMAT_VERSION,
     ) -> None:
         super().__init__()
@@ -122,7 +129,8 @@ class MixWaveUNet(
         self.levelling = levelling
         self.levelling_lufs = float(levelling_lufs)
         self.output_init = output_init
-        self.balance = _checked_balance(balance, slot_names) if output_init == "balance" else None
+        self.perspective = check_perspective(perspective or ("drummer" if format_version < 3 else "audience"))
+        self.balance = _checked_balance(balance, slot_names, self.perspective) if output_init == "balance" else None
         self.balance_gain_db = float(balance_gain_db)
 
         self.levels = levels
@@ -368,11 +376,12 @@ def _check_options(*, format_version: int, upsampling: str, levels: int, base_ch
         raise ValueError(f"output_init={output_init!r}; expected one of {OUTPUT_INITS}")
 
 
-def _checked_balance(balance: Mapping[str, Sequence[float]] | None, slot_names: tuple[str, ...]
-                     ) -> dict[str, list[float]]:
-    """{slot: [gain dB, pan]} checked against the slots; None -> STATIC_BALANCE for the slots it names."""
+def _checked_balance(balance: Mapping[str, Sequence[float]] | None, slot_names: tuple[str, ...],
+                     perspective: str) -> dict[str, list[float]]:
+    """{slot: [gain dB, pan]} checked against the slots; None -> `slots.static_balance(perspective)` for
+    the slots it names."""
     if balance is None:
-        balance = {slot: setting for slot, setting in STATIC_BALANCE.items() if slot in slot_names}
+        balance = {slot: setting for slot, setting in static_balance(perspective).items() if slot in slot_names}
     checked = {}
     for slot, setting in balance.items():
         if slot not in slot_names or len(setting) != 2 or not -1 <= float(setting[1]) <= 1:

@@ -20,10 +20,14 @@ def fed_slots(slot: str) -> tuple[str, ...]:
     """The model slots a resolved slot name feeds: both overhead slots for the pair, else the slot itself."""
     return OVERHEAD_PAIR_SLOTS if slot == OVERHEAD_PAIR else (slot,)
 
+#: Whose view a stereo drum mix pans from: a listener's in front of the kit (hi-hat right, floor tom
+#: left) or the drummer's (hi-hat left). The overhead slots' L/R always name the mix's sides.
+PERSPECTIVES = ("audience", "drummer")
+
 #: A static drum balance on levelled tracks: (gain in dB, pan -1 left .. +1 right, constant power) per
 #: slot. The rule-based baseline mixes with it; a model with output_init="balance" starts from it.
-#: Pans from the drummer's perspective (hi-hat left, floor tom right). Toms sit well down: a tom mic
-#: is mostly bleed between fills.
+#: Pans from the drummer's perspective (hi-hat left, floor tom right; `static_balance("audience")`
+#: mirrors them). Toms sit well down: a tom mic is mostly bleed between fills.
 STATIC_BALANCE: dict[str, tuple[float, float]] = {
     "kick": (0.0, 0.0),
     "snare": (0.0, 0.0),
@@ -34,6 +38,26 @@ STATIC_BALANCE: dict[str, tuple[float, float]] = {
     "overhead_L": (-6.0, -1.0),
     "overhead_R": (-6.0, 1.0),
 }
+
+def check_perspective(perspective: str) -> str:
+    """`perspective` if it is one of PERSPECTIVES; ValueError naming it and the accepted ones."""
+    if perspective not in PERSPECTIVES:
+        raise ValueError(f"perspective {perspective!r}; expected one of {list(PERSPECTIVES)}")
+    return perspective
+
+
+def mirrored_pan(slot: str, pan: float) -> float:
+    """`pan` of `slot` seen from the other perspective: a close mic's side flips; an overhead slot's
+    does not (overhead_L is, by its name, the overhead on the mix's left)."""
+    return pan if slot.startswith("overhead") else (-pan or 0.0)
+
+
+def static_balance(perspective: str = "drummer") -> dict[str, tuple[float, float]]:
+    """STATIC_BALANCE with its pans from `perspective` (one of PERSPECTIVES)."""
+    if check_perspective(perspective) == "drummer":
+        return dict(STATIC_BALANCE)
+    return {slot: (gain, mirrored_pan(slot, pan)) for slot, (gain, pan) in STATIC_BALANCE.items()}
+
 
 # Aliases as token sequences of a normalised name (see `normalise_name`); a slot's own name is
 # always an alias of itself.

@@ -134,7 +134,7 @@ def test_client_remixes_with_trims_and_intensity_as_mix_tracks_does(client, tiny
     _, download_path, _, report, *outputs = client.predict(
         [handle_file(str(path)) for path in stems], *menus, 0.5, *trims.values(), api_name="/mix")
     balance = outputs[-3]
-    assert "Intensity 0.5; trims: snare +6.0 dB, overhead_L -3.0 dB." in report
+    assert "Intensity 0.5; trims: snare +6.0 dB, overhead_L -3.0 dB; audience's perspective." in report
 
     tracks, rate, _ = read_tracks(dict(zip(model.slot_names, stems, strict=True)))
     expected = mix_tracks(model, tracks, rate, trims=trims, intensity=0.5).audio
@@ -152,6 +152,29 @@ def test_client_remixes_with_trims_and_intensity_as_mix_tracks_does(client, tiny
         assert rows[slot]["static gain (dB)"] == pytest.approx(gain_db, abs=0.051)
         assert rows[slot]["static pan (L -1 .. R +1)"] == pytest.approx(pan, abs=0.0051)
         assert rows[slot]["trim (dB)"] == trims[slot]
+
+
+def test_client_mixes_from_the_drummers_perspective_as_mix_tracks_does(client, tiny_model_dir):
+    """The perspective switch reaches `mix_tracks`: the demo's drummer mix is the API's drummer mix, the
+    audience mix mirrored (overhead files kept on their sides), and the static-balance pans follow it."""
+    stems = example_stems()
+    menus, _ = assign(client, stems)
+    model = MixWaveUNet.from_pretrained(tiny_model_dir).eval()
+    zero_trims = [0.0] * len(model.slot_names)
+    outputs = {}
+    for perspective in ("audience", "drummer"):
+        _, download_path, _, report, *rest = client.predict(
+            [handle_file(str(path)) for path in stems], *menus, 1.0, *zero_trims, perspective, api_name="/mix")
+        assert f"{perspective}'s perspective" in report
+        outputs[perspective] = (soundfile.read(download_path, dtype="float32")[0].T, rest[-3])
+    tracks, rate, _ = read_tracks(dict(zip(model.slot_names, stems, strict=True)))
+    expected = mix_tracks(model, tracks, rate, perspective="drummer").audio
+    np.testing.assert_allclose(outputs["drummer"][0], expected, atol=1e-6)
+    pans = {perspective: {row[0]: dict(zip(table["headers"], row, strict=True))["static pan (L -1 .. R +1)"]
+                          for row in table["data"]} for perspective, (_, table) in outputs.items()}
+    for slot in ("kick", "snare", "hihat", "tom_1"):
+        assert pans["drummer"][slot] == pytest.approx(-pans["audience"][slot], abs=0.011), slot
+    assert pans["drummer"]["overhead_L"] == pytest.approx(-pans["audience"]["overhead_R"], abs=0.011)
 
 
 def test_unmatched_file_is_noted_and_can_be_assigned_by_hand(client, tmp_path):

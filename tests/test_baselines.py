@@ -10,7 +10,6 @@ from mixwave_hf.audio import LEVELLING_METHODS, track_level
 from mixwave_hf.baselines import (
     BASELINES,
     RULE_BASED_PEAK_DBFS,
-    RULE_BASED_SETTINGS,
     TRACK_LOUDNESS_LUFS,
     levelled_tracks,
     loudness_matched_sum,
@@ -19,7 +18,7 @@ from mixwave_hf.baselines import (
     rule_based_mix,
 )
 from mixwave_hf.metrics import METRICS, integrated_loudness, score
-from mixwave_hf.slots import DEFAULT_SLOTS
+from mixwave_hf.slots import DEFAULT_SLOTS, STATIC_BALANCE, static_balance
 
 SR = 44_100
 
@@ -107,7 +106,7 @@ def test_rule_based_mix_peaks_below_full_scale(tracks):
 
 def test_rule_based_mix_pans_as_documented(tracks):
     """Each track alone lands where its pan says (constant power: balance = sin(pan·π/2)); toms run left to right."""
-    for slot, (_, pan) in RULE_BASED_SETTINGS.items():
+    for slot, (_, pan) in STATIC_BALANCE.items():
         assert balance(rule_based_mix({slot: tracks[slot]}, SR)) == pytest.approx(math.sin(pan * math.pi / 2),
                                                                                   abs=1e-6), slot
     tom_pans = [balance(rule_based_mix({slot: tracks[slot]}, SR)) for slot in ("tom_1", "tom_2", "tom_3")]
@@ -115,6 +114,14 @@ def test_rule_based_mix_pans_as_documented(tracks):
     assert balance(rule_based_mix({"hihat": tracks["hihat"]}, SR)) < 0
     kick_and_snare = rule_based_mix({"kick": tracks["kick"], "snare": tracks["snare"]}, SR)
     np.testing.assert_allclose(kick_and_snare[0], kick_and_snare[1])
+
+
+def test_rule_based_mix_from_the_audience_mirrors_the_kit_not_the_overheads(tracks):
+    for slot, (_, pan) in static_balance("audience").items():
+        alone = rule_based_mix({slot: tracks[slot]}, SR, "audience")
+        assert balance(alone) == pytest.approx(math.sin(pan * math.pi / 2), abs=1e-6), slot
+    assert balance(rule_based_mix({"hihat": tracks["hihat"]}, SR, "audience")) > 0
+    assert balance(rule_based_mix({"overhead_L": tracks["overhead_L"]}, SR, "audience")) < 0
 
 
 def test_rule_based_gains_are_relative_to_equal_loudness():
@@ -125,7 +132,7 @@ def test_rule_based_gains_are_relative_to_equal_loudness():
     basis = np.stack([kick, hihat], axis=1).astype(np.float64)
     weights = np.array([np.linalg.lstsq(basis, channel, rcond=None)[0] for channel in mix])  # [channel, track]
     kick_power, hihat_power = (weights**2 * np.var(basis, axis=0)).sum(axis=0)
-    expected_db = RULE_BASED_SETTINGS["hihat"][0] - RULE_BASED_SETTINGS["kick"][0]
+    expected_db = STATIC_BALANCE["hihat"][0] - STATIC_BALANCE["kick"][0]
     assert 10 * math.log10(hihat_power / kick_power) == pytest.approx(expected_db, abs=0.1)
 
 

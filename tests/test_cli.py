@@ -484,3 +484,21 @@ def test_demo_without_the_demo_extra_says_what_to_install(capsys, monkeypatch):
     assert main(["demo"]) == 1
     message = capsys.readouterr().err
     assert "`mixwave demo` needs gradio" in message and "pip install 'mixwave-hf[demo]'" in message
+
+
+def test_mix_perspective_mirrors_the_model(tiny_model_dir, drum_tracks, tmp_path, capsys):
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    for slot in ("kick", "snare", "hihat", "tom_3"):  # no overheads: the mirror is the channels swapped
+        soundfile.write(stems / f"{slot}.wav", drum_tracks[slot], 44_100, subtype="FLOAT")
+    mixes = {}
+    for perspective in ("audience", "drummer"):
+        output = tmp_path / f"{perspective}.wav"
+        status, out, _ = run("mix", stems, "-o", output, "--model", tiny_model_dir, "--perspective", perspective,
+                             capsys=capsys)
+        assert status == 0 and f"{perspective}'s perspective" in out
+        mixes[perspective], _ = soundfile.read(output, dtype="float32")
+    np.testing.assert_array_equal(mixes["drummer"], mixes["audience"][:, ::-1])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["mix", str(stems), "-o", str(tmp_path / "x.wav"), "--perspective", "stage"])
+    assert exit_info.value.code == 2 and "invalid choice: 'stage'" in capsys.readouterr().err

@@ -148,3 +148,34 @@ def test_gain_and_pan_inverts_the_constant_power_pan_law(pan, gain_db):
     measured_gain, measured_pan = gain_and_pan(left, right)
     assert measured_gain == pytest.approx(gain_db, abs=1e-9) and measured_pan == pytest.approx(pan, abs=1e-9)
     assert gain_and_pan(0.0, 0.0) == (-np.inf, 0.0)
+
+
+def test_the_other_perspective_is_the_exact_mirror():
+    """Mixing from the perspective a model was not trained in swaps the overhead tracks' slots and the
+    mix's channels: exactly, at any intensity and with trims named as the user names the tracks."""
+    model = perturbed_model()
+    assert model.perspective == "audience"  # a new model's default
+    tracks = noise_tracks()
+    swapped = {**tracks, "overhead_L": tracks["overhead_R"], "overhead_R": tracks["overhead_L"]}
+    for intensity in (1.0, 0.5):
+        own = mix_tracks(model, tracks, RATE, intensity=intensity, trims={"overhead_R": -3.0})
+        mirror = mix_tracks(model, swapped, RATE, intensity=intensity, trims={"overhead_L": -3.0},
+                            perspective="drummer")
+        assert (own.perspective, mirror.perspective) == ("audience", "drummer")
+        np.testing.assert_array_equal(mirror.audio, own.audio[::-1])
+    assert mix_tracks(model, tracks, RATE, perspective="audience").perspective == "audience"
+    with pytest.raises(ValueError, match=r"perspective 'stage'; expected one of \['audience', 'drummer'\]"):
+        mix_tracks(model, tracks, RATE, perspective="stage")
+    mono = MixWaveUNet(levels=2, base_channels=2, outputs=1, perspective="drummer").eval()
+    with pytest.raises(ValueError, match="mixes from the drummer's only"):
+        mix_tracks(mono, tracks, RATE, perspective="audience")
+
+
+def test_a_balance_initialised_model_starts_from_its_perspectives_balance():
+    for perspective, hihat_side in (("audience", 1), ("drummer", -1)):
+        model = MixWaveUNet(levels=2, base_channels=2, output_init="balance", perspective=perspective)
+        gains = model.static_part_gains()
+        hihat, overhead_l = DEFAULT_SLOTS.index("hihat"), DEFAULT_SLOTS.index("overhead_L")
+        _, pan = gain_and_pan(float(gains[0, hihat]), float(gains[1, hihat]))
+        assert np.sign(pan) == hihat_side, perspective
+        assert gain_and_pan(float(gains[0, overhead_l]), float(gains[1, overhead_l]))[1] < 0  # always left

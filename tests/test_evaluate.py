@@ -153,7 +153,7 @@ def test_stress_songs_are_grouped_by_their_toms_and_reported_apart(tiny_model_di
         metadata = {"stress": {"toms": toms}} if toms else {}
         reference = np.stack([tracks["overhead_L"], tracks["overhead_R"]])
         songs.append(EvaluationSong(f"s{index}", tracks, reference, RATE, metadata))
-    assert [song.group for song in songs] == [TOM_GROUPS["never"], TOM_GROUPS["never"], TOM_GROUPS["barely"], None]
+    assert [song.tom_group for song in songs] == [TOM_GROUPS["never"], TOM_GROUPS["never"], TOM_GROUPS["barely"], None]
     evaluation = evaluate(model, songs)
     groups = evaluation["groups"]
     assert list(groups) == sorted([TOM_GROUPS["never"], TOM_GROUPS["barely"]])

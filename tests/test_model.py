@@ -138,3 +138,16 @@ def test_newer_format_version_is_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({**config, "format_version": FORMAT_VERSION + 1}))
     with pytest.raises(ValueError, match="newer than this mixwave-hf understands"):
         MixWaveUNet.from_pretrained(tmp_path)
+
+
+def test_perspective_is_saved_and_older_configs_load_as_the_drummers(tmp_path):
+    MixWaveUNet(levels=2, base_channels=2, perspective="drummer").save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["perspective"] == "drummer" and config["format_version"] == FORMAT_VERSION == 3
+    assert MixWaveUNet.from_pretrained(tmp_path).perspective == "drummer"
+    for version, expected in ((2, "drummer"), (3, "audience")):  # written without the key
+        without = {key: value for key, value in config.items() if key != "perspective"}
+        (tmp_path / "config.json").write_text(json.dumps({**without, "format_version": version}))
+        assert MixWaveUNet.from_pretrained(tmp_path).perspective == expected, version
+    with pytest.raises(ValueError, match="perspective 'stage'; expected one of"):
+        MixWaveUNet(levels=2, base_channels=2, perspective="stage")

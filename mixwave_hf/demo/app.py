@@ -22,7 +22,7 @@ from mixwave_hf.demo.uploads import EMPTY, DemoError, Limits, upload_names, uplo
 from mixwave_hf.mixing import MAX_TRIM_DB
 from mixwave_hf.model import MixWaveUNet, ModelLoadError, load_model
 from mixwave_hf.resources import example_stems
-from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, accepted_names
+from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, PERSPECTIVES, accepted_names
 
 #: The upload limits a page gets unless given others.
 DEFAULT_LIMITS = Limits()
@@ -77,17 +77,17 @@ def assign_handler(model: MixWaveUNet, limits: Limits):
 
 
 def mix_handler(model: MixWaveUNet, limits: Limits):
-    """The `/mix` function: files, one choice per slot menu, the intensity and one trim per model slot ->
-    the values of `results_column`'s outputs."""
+    """The `/mix` function: files, one choice per slot menu, the intensity, one trim per model slot and
+    the perspective -> the values of `results_column`'s outputs."""
     slots = accepted_names(model.slot_names)
 
     def mix(files: list[str] | None, *settings, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
-        choices, (intensity, *trims) = settings[: len(slots)], settings[len(slots) :]
+        choices, (intensity, *trims, perspective) = settings[: len(slots)], settings[len(slots) :]
         names = upload_names(files)
         try:
             result = mix_uploads(model, names, dict(zip(slots, choices, strict=True)), limits, request_folder(),
                                  progress=True, trims=dict(zip(model.slot_names, trims, strict=True)),
-                                 intensity=intensity)
+                                 intensity=intensity, perspective=perspective)
         except DemoError as error:
             raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from error
         peak = max(1.0, float(np.abs(result.plain_sum).max()))
@@ -142,9 +142,11 @@ def slot_menus(slots: list[str]) -> list[gr.Dropdown]:
     return menus
 
 
-def controls(slot_names: tuple[str, ...]) -> tuple[gr.Slider, list[gr.Slider]]:
-    """The intensity slider and one trim slider (dB) per model slot: (intensity, trims)."""
-    with gr.Accordion("Controls: intensity and a trim per track (press Mix again to re-mix)", open=True):
+def controls(slot_names: tuple[str, ...]) -> tuple[gr.Slider, list[gr.Slider], gr.Radio]:
+    """The intensity slider, one trim slider (dB) per model slot and the perspective: (intensity, trims,
+    perspective)."""
+    with gr.Accordion("Controls: intensity, a trim per track, perspective (press Mix again to re-mix)",
+                      open=True):
         intensity = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Processing intensity: 0 = the model's "
                               "static balance only, 1 = its full mix (EQ, compression, ambience)",
                               elem_id="intensity")
@@ -155,7 +157,10 @@ def controls(slot_names: tuple[str, ...]) -> tuple[gr.Slider, list[gr.Slider]]:
                     trim_sliders.append(gr.Slider(-MAX_TRIM_DB, MAX_TRIM_DB, value=0.0, step=TRIM_STEP_DB,
                                                   label=f"{slot} trim (dB)", min_width=200,
                                                   elem_id=f"trim-{slot}"))
-    return intensity, trim_sliders
+        perspective = gr.Radio(list(PERSPECTIVES), value="audience", elem_id="perspective",
+                               label="Perspective: audience (a listener in front of the kit: hi-hat right) or "
+                               "drummer (hi-hat left); the OH L/R files stay on the mix's left/right")
+    return intensity, trim_sliders, perspective
 
 
 def results_column() -> tuple[gr.Column, list[gr.components.Component]]:
@@ -204,20 +209,20 @@ def build_demo(model: MixWaveUNet, limits: Limits = DEFAULT_LIMITS,
                model_name: str = "the embedded default model") -> gr.Blocks:
     """The demo's `gr.Blocks` (queue included), not launched; its API: `/assign` (files -> slot menus
     and a note) and `/mix` (files, one file name or EMPTY per slot menu, the intensity, one trim in dB per
-    model slot -> players, download, report, plots, static balance, levels)."""
+    model slot, the perspective -> players, download, report, plots, static balance, levels)."""
     model.eval()
     assign, mix = assign_handler(model, limits), mix_handler(model, limits)
     with gr.Blocks(title="Mix-Wave-U-Net drum mixing", analytics_enabled=False,
                    delete_cache=(CACHE_SECONDS // 2, CACHE_SECONDS)) as demo:
         files, note = upload_section(model, limits, model_name)
         menus = slot_menus(accepted_names(model.slot_names))
-        intensity, trim_sliders = controls(model.slot_names)
+        intensity, trim_sliders, perspective = controls(model.slot_names)
         mix_button = gr.Button("Mix", variant="primary", elem_id="mix-button")
         results, outputs = results_column()
 
         files.change(assign, inputs=[files], outputs=[*menus, note], api_name="assign")
         mix_button.click(
-            mix, inputs=[files, *menus, intensity, *trim_sliders], outputs=outputs,
+            mix, inputs=[files, *menus, intensity, *trim_sliders, perspective], outputs=outputs,
             api_name="mix", concurrency_limit=1,
         ).success(lambda: gr.Column(visible=True), outputs=[results], api_visibility="private")
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)

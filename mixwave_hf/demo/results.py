@@ -18,7 +18,7 @@ from mixwave_hf.audio import AudioError, gain_and_pan, read_tracks, write_audio
 from mixwave_hf.baselines import plain_sum
 from mixwave_hf.demo.uploads import DemoError, Limits, chosen_files
 from mixwave_hf.metrics import loudness_level
-from mixwave_hf.mixing import MixResult, mix_tracks, warnings_beyond_reading
+from mixwave_hf.mixing import MixResult, mirrors_model, mix_tracks, overhead_swap, warnings_beyond_reading
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import accepted_names, fed_slots, resolve_slot_name
 
@@ -42,8 +42,9 @@ class DemoMix:
 
 def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, str | None], limits: Limits,
                 work_dir: Path, progress: bool = False, trims: dict[str, float] | None = None,
-                intensity: float = 1.0) -> DemoMix:
-    """Mix the files chosen per slot with `mix_tracks` at `trims` ({slot: dB}) and `intensity`; write
+                intensity: float = 1.0, perspective: str | None = None) -> DemoMix:
+    """Mix the files chosen per slot with `mix_tracks` at `trims` ({slot: dB}), `intensity` and
+    `perspective` (None: the model's); write
     mix.wav and plain_sum.wav (32-bit float, at the inputs' rate) into `work_dir`. DemoError on anything
     the user can fix."""
     assignment = chosen_files(names, choices, model.slot_names, limits)
@@ -57,7 +58,8 @@ def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, s
         raise DemoError(f"nothing to mix: every chosen file is empty (0 samples): {empty}; upload tracks that "
                         "hold audio")
     try:
-        result = mix_tracks(model, tracks, sample_rate, progress=progress, trims=trims, intensity=intensity)
+        result = mix_tracks(model, tracks, sample_rate, progress=progress, trims=trims, intensity=intensity,
+                            perspective=perspective)
     except ValueError as error:
         raise DemoError(with_upload_names(str(error), display_names)) from error
     summed = plain_sum(tracks, sample_rate)
@@ -68,11 +70,13 @@ def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, s
     lines = [f"**Mixed** {len(assignment)} files: {describe_assignment(assignment, display_names, model)}.",
              f"{result.audio.shape[-1] / sample_rate:.2f} s at {sample_rate} Hz, 32-bit float WAV; mix peak "
              f"{peak_text(result.audio)}, plain sum peak {peak_text(summed)}.",
-             f"Intensity {result.intensity:g}; trims: {trims_text(result.trims_db)}."]
+             f"Intensity {result.intensity:g}; trims: {trims_text(result.trims_db)}; {result.perspective}'s "
+             "perspective."]
     warnings = [with_upload_names(warning, display_names) for warning in read_warnings]
     warnings += warnings_beyond_reading(result, tracks)
     lines += [f"Note: {warning}" for warning in warnings]
-    levels = track_levels(model, tracks, summed, sample_rate, result.trims_db, result.intensity)
+    levels = track_levels(model, tracks, summed, sample_rate, result.trims_db, result.intensity,
+                          result.perspective)
     return DemoMix(mix_path, plain_sum_path, result.audio, summed, sample_rate, levels,
                    static_balance(model, result, tracks), "\n\n".join(html.escape(line, quote=False) for line in lines))
 
@@ -85,8 +89,11 @@ def trims_text(trims_db: dict[str, float]) -> str:
 def static_balance(model: MixWaveUNet, result: MixResult, tracks: dict[str, np.ndarray]) -> pd.DataFrame:
     """Per slot fed a track: the levelling gain (models that level their inputs) and the trim applied
     before the network (dB), and the output layer's static gain (dB) and pan (-1 left .. +1 right;
-    constant-power law) on that track: the balance heard at intensity 0, under the processing at 1."""
+    constant-power law) on that track: the balance heard at intensity 0, under the processing at 1; seen
+    from the mix's perspective (the model's own, or its mirror: `mixing.mirrors_model`)."""
     gains = model.static_part_gains()
+    if mirrors_model(model, result.perspective):
+        gains = gains.flip(0)[:, overhead_swap(model.slot_names)]
     order = accepted_names(model.slot_names)
     fed = {slot for name in tracks for slot in fed_slots(resolve_slot_name(name, model.slot_names))}
     rows = []
@@ -145,17 +152,19 @@ def loudest_excerpt(audio: np.ndarray, sample_rate: int, seconds: float) -> slic
 
 
 def track_levels(model: MixWaveUNet, tracks: dict[str, np.ndarray], summed: np.ndarray, sample_rate: int,
-                 trims_db: dict[str, float] | None = None, intensity: float = 1.0) -> pd.DataFrame:
-    """Per track (slot): loudness as uploaded and mixed alone by the model (LUFS; with its trim and at
-    `intensity`), the change (dB) and the solo mix's balance (-1 left .. +1 right, by energy), over the
-    plain sum's loudest excerpt."""
+                 trims_db: dict[str, float] | None = None, intensity: float = 1.0,
+                 perspective: str | None = None) -> pd.DataFrame:
+    """Per track (slot): loudness as uploaded and mixed alone by the model (LUFS; with its trim, at
+    `intensity`, from `perspective`), the change (dB) and the solo mix's balance (-1 left .. +1 right, by
+    energy), over the plain sum's loudest excerpt."""
     excerpt = loudest_excerpt(summed, sample_rate, LEVELS_EXCERPT_SECONDS)
     rows = []
     order = accepted_names(model.slot_names)
     for slot in sorted(tracks, key=order.index):
         track = np.atleast_2d(tracks[slot])[:, excerpt]
         solo_trims = {each: trims_db[each] for each in fed_slots(slot) if (trims_db or {}).get(each)}
-        solo = mix_tracks(model, {slot: track}, sample_rate, trims=solo_trims, intensity=intensity).audio
+        solo = mix_tracks(model, {slot: track}, sample_rate, trims=solo_trims, intensity=intensity,
+                          perspective=perspective).audio
         before, after = loudness_level(track, sample_rate), loudness_level(solo, sample_rate)
         left, right = (float(np.square(channel, dtype=np.float64).sum()) for channel in solo[:2])
         rows.append({

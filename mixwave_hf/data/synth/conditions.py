@@ -130,8 +130,7 @@ SESSION_STRESS_CONDITIONS = RoomConditions(
     overhead_imbalance_db=(0.0, 12.0),
     tom_playing=(("normal", 1 / 3), ("barely", 1 / 3), ("never", 1 / 3)),
 )
-#: Whose view the engineer pans from: the drummer's (hi-hat left) or a listener's in front of the kit (hi-hat right).
-PERSPECTIVES = ("audience", "drummer")
+
 
 
 def draw_tom_playing(rng: np.random.Generator, conditions: Conditions | RoomConditions) -> tuple[str, int | None]:

@@ -17,7 +17,7 @@ import numpy as np
 import pedalboard
 
 from mixwave_hf.audio import integrated_loudness
-from mixwave_hf.slots import DEFAULT_SLOTS
+from mixwave_hf.slots import DEFAULT_SLOTS, check_perspective, mirrored_pan
 
 SLOT_ROLES = {"kick": "kick", "snare": "snare", "hihat": "hihat", "tom_1": "tom", "tom_2": "tom", "tom_3": "tom",
               "overhead_L": "overhead", "overhead_R": "overhead"}
@@ -155,13 +155,10 @@ ENGINEERS = {engineer.name: engineer for engineer in (CLASSIC_ENGINEER, LIGHT_EN
 
 
 def perspective_pans(perspective: str) -> dict[str, float]:
-    """Pan per slot in `perspective` ("drummer": PANS; "audience": the close mics mirrored). The overhead
-    slots keep their sides: overhead_L is, by its name, the overhead panned left."""
-    if perspective == "drummer":
+    """Pan per slot in `perspective` ("drummer": PANS; "audience": mirrored by `slots.mirrored_pan`)."""
+    if check_perspective(perspective) == "drummer":
         return dict(PANS)
-    if perspective != "audience":
-        raise ValueError(f"perspective {perspective!r}; expected 'audience' or 'drummer'")
-    return {slot: pan if SLOT_ROLES[slot] == "overhead" else (-pan or 0.0) for slot, pan in PANS.items()}
+    return {slot: mirrored_pan(slot, pan) for slot, pan in PANS.items()}
 
 
 def engineer_mix(tracks: dict[str, np.ndarray], stroke_onsets: dict[str, np.ndarray], sample_rate: int,

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mixwave_hf.data.synth.conditions import (
-    PERSPECTIVES,
     SESSION_CONDITIONS,
     SESSION_STRESS_CONDITIONS,
     STRESS_CONDITIONS,
@@ -20,6 +19,7 @@ from mixwave_hf.data.synth.conditions import (
     Conditions,
     RoomConditions,
 )
+from mixwave_hf.slots import check_perspective
 
 #: In plan order; a split's songs come from stream (seed, its index here), so splits are only ever appended.
 SPLITS = ("train", "validation", "test", "stress")
@@ -40,9 +40,7 @@ class CorpusRecipe:
     synth_version: int
 
     def __post_init__(self) -> None:
-        if self.perspective not in PERSPECTIVES:
-            raise ValueError(f"recipe {self.name!r}: perspective {self.perspective!r}; expected one of "
-                             f"{list(PERSPECTIVES)}")
+        check_perspective(self.perspective)
         if set(self.split_kits) != set(SPLITS) or set(self.split_conditions) != set(SPLITS):
             raise ValueError(f"recipe {self.name!r}: kits and conditions for every split of {list(SPLITS)}")
 

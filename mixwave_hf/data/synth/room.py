@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import signal
 
-from mixwave_hf.data.synth.conditions import PERSPECTIVES, RoomConditions
+from mixwave_hf.data.synth.conditions import RoomConditions
 from mixwave_hf.data.synth.kits import CALIBRATED_PEAK_DB, PIECES
 from mixwave_hf.data.synth.recording import (
     CLOSE_DISTANCE,
@@ -27,7 +27,7 @@ from mixwave_hf.data.synth.recording import (
     SPEED_OF_SOUND,
     preamp,
 )
-from mixwave_hf.slots import DEFAULT_SLOTS
+from mixwave_hf.slots import DEFAULT_SLOTS, check_perspective
 
 #: Pieces that swing and radiate from a large, unevenly vibrating surface.
 CYMBALS = ("hihat", "crash_1", "crash_2", "ride")
@@ -150,9 +150,7 @@ def _draw_overheads(rng: np.random.Generator, local: dict) -> tuple[str, dict, d
 
 def _overhead_sides(perspective: str) -> dict[str, str]:
     """Overhead slot -> the physical mic ("left"/"right" of the drummer) it carries, in `perspective`."""
-    if perspective not in PERSPECTIVES:
-        raise ValueError(f"perspective {perspective!r}; expected one of {list(PERSPECTIVES)}")
-    if perspective == "drummer":
+    if check_perspective(perspective) == "drummer":
         return {"overhead_L": "left", "overhead_R": "right"}
     return {"overhead_L": "right", "overhead_R": "left"}
 
