@@ -1,7 +1,8 @@
 """Sampled drum kits: the registry (`KITS`, registry.py), where each kit's samples are, and one-shot renders.
 
-`kit_player(kit)` renders calibrated one-shots (a SoundfontPlayer: SF2, tinysoundfont). The soundfonts
-come from Debian packages (`make data`); MIXWAVE_SOUNDFONT_DIR is searched first. Notes: docs/synthetic-corpus.md.
+`kit_player(kit)` renders calibrated one-shots: a SoundfontPlayer (SF2, tinysoundfont) or a
+hydrogen.HydrogenPlayer (a Hydrogen drumkit's sample files). The samples come from Debian packages
+(`make data`); MIXWAVE_SOUNDFONT_DIR and MIXWAVE_DRUMKIT_DIR are searched first. Notes: docs/synthetic-corpus.md.
 
     shot = kit_player("avl_black_pearl").one_shot("snare", "hit", velocity=100)  # [samples] float32
 """
@@ -20,7 +21,8 @@ from mixwave_hf.data.synth.registry import KITS
 from mixwave_hf.data.synth.specs import ARTICULATIONS, OPTIONAL_ARTICULATIONS, PIECES, KitSpec, Note
 
 __all__ = ["ARTICULATIONS", "KITS", "OPTIONAL_ARTICULATIONS", "PIECES", "KitNotInstalledError", "KitPlayer",
-           "KitSpec", "Note", "SoundfontPlayer", "kit_installed", "kit_player", "kit_spec", "soundfont_path"]
+           "KitSpec", "Note", "SoundfontPlayer", "drumkit_path", "kit_installed", "kit_player",
+           "kit_spec", "soundfont_path"]
 
 #: Peak (dBFS, mono) of every articulation at MIDI velocity 100 after calibration, so that kits whose
 #: samples sit at different levels play with the same balance; some articulations are naturally
@@ -38,12 +40,14 @@ ONE_SHOT_SECONDS = {"kick": 2.0, "snare": 2.0, "hihat": 3.5, "tom_1": 3.0, "tom_
 
 SOUNDFONT_DIR = Path("/usr/share/sounds/sf2")
 SOUNDFONT_DIR_VARIABLE = "MIXWAVE_SOUNDFONT_DIR"
+DRUMKIT_DIR = Path("/usr/share/hydrogen/data/drumkits")
+DRUMKIT_DIR_VARIABLE = "MIXWAVE_DRUMKIT_DIR"
 INSTALL_HINT = ("run `make data` (it installs the Debian packages "
                 f"{' '.join(sorted({kit.debian_package for kit in KITS.values()}))})")
 
 
 class KitNotInstalledError(FileNotFoundError):
-    """A kit's soundfont is not on this machine; the message says how to install it."""
+    """A kit's soundfont or drumkit is not on this machine; the message says how to install it."""
 
 
 def kit_spec(kit: str | KitSpec) -> KitSpec:
@@ -75,10 +79,20 @@ def soundfont_path(kit: str | KitSpec) -> Path:
     return _find(spec, "soundfont", spec.soundfont, SOUNDFONT_DIR_VARIABLE, SOUNDFONT_DIR, Path.is_file)
 
 
+def drumkit_path(kit: str | KitSpec) -> Path:
+    """The folder of the kit's Hydrogen drumkit (holding drumkit.xml); KitNotInstalledError when it is nowhere."""
+    spec = kit_spec(kit)
+    if not spec.drumkit:
+        raise ValueError(f"kit {spec.name!r} is {spec.samples}; expected a Hydrogen drumkit")
+    return _find(spec, "Hydrogen drumkit", spec.drumkit, DRUMKIT_DIR_VARIABLE, DRUMKIT_DIR,
+                 lambda folder: (folder / "drumkit.xml").is_file())
+
+
 def kit_installed(kit: str | KitSpec) -> bool:
-    """True if the kit's soundfont is found."""
+    """True if the kit's soundfont or drumkit is found."""
+    spec = kit_spec(kit)
     try:
-        soundfont_path(kit)
+        drumkit_path(spec) if spec.drumkit else soundfont_path(spec)
     except KitNotInstalledError:
         return False
     return True
@@ -118,7 +132,7 @@ def trimmed_one_shot(mono: np.ndarray, sample_rate: int) -> np.ndarray:
 
 class KitPlayer:
     """Renders calibrated one-shots of a kit's notes at one sample rate (mono float32); subclasses render
-    the raw strokes (SoundfontPlayer).
+    the raw strokes (SoundfontPlayer, hydrogen.HydrogenPlayer).
 
     A one-shot is the note struck once at MIDI velocity 1-127 from silence, in mono, scaled by the
     articulation's calibration gain; it starts 2 ms before its attack (the first sample within 12 dB of
@@ -206,5 +220,9 @@ def _loaded_soundfont(path: str, sample_rate: int):
 
 @functools.lru_cache(maxsize=16)
 def kit_player(kit: str, sample_rate: int = 44100) -> KitPlayer:
-    """The kit's player, shared within the process (soundfonts load once per file and sample rate)."""
+    """The kit's player, shared within the process (samples load once per kit and sample rate)."""
+    if kit_spec(kit).drumkit:
+        from mixwave_hf.data.synth.hydrogen import HydrogenPlayer  # it builds on KitPlayer, defined here
+
+        return HydrogenPlayer(kit, sample_rate)
     return SoundfontPlayer(kit, sample_rate)
