@@ -1,8 +1,11 @@
-"""Kits: the Hydrogen drumkit reader and player.
+"""Kits: the registry, the Hydrogen drumkit reader and player, and the installed sample sources.
 
-The reader tests write tiny drumkits (drumkit.xml and WAVs) of their own.
+The reader tests write tiny drumkits (drumkit.xml and WAVs) of their own; the tests of real kits are
+skipped where their Debian packages are not installed (`make data`).
 """
 
+import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +21,19 @@ from mixwave_hf.data.synth.hydrogen import (
     read_drumkit,
     read_sample,
 )
-from mixwave_hf.data.synth.kits import CALIBRATED_PEAK_DB, KitSpec, Note
-from mixwave_hf.data.synth.registry import _notes
+from mixwave_hf.data.synth.kits import (
+    ARTICULATION_OFFSET_DB,
+    ARTICULATIONS,
+    CALIBRATED_PEAK_DB,
+    KITS,
+    KitNotInstalledError,
+    KitSpec,
+    Note,
+    drumkit_path,
+    kit_installed,
+    kit_player,
+)
+from mixwave_hf.data.synth.registry import _by_name, _notes
 
 RATE = 44100
 NAMESPACE = 'xmlns="http://www.hydrogen-music.org/drumkit"'
@@ -126,3 +140,75 @@ def test_a_missing_sample_file_is_named(monkeypatch, tmp_path):
     spec = tiny_kit(monkeypatch, tmp_path, xml=OLD_XML, ride=1)
     with pytest.raises(DrumkitError, match=r"instrument 1 'Lost': sample file gone.wav is missing from .*tiny"):
         HydrogenPlayer(spec, RATE)
+
+
+def test_a_missing_drumkit_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(kits, "DRUMKIT_DIR", tmp_path)
+    monkeypatch.delenv(kits.DRUMKIT_DIR_VARIABLE, raising=False)
+    with pytest.raises(KitNotInstalledError, match="BJA_Pacific not found in .*make data.*hydrogen-drumkits"):
+        drumkit_path("h2_bja_pacific")
+    assert not kit_installed("h2_gmrock")
+    write_drumkit(tmp_path / "elsewhere" / "GMRockKit", OLD_XML)
+    monkeypatch.setenv(kits.DRUMKIT_DIR_VARIABLE, str(tmp_path / "elsewhere"))
+    assert drumkit_path("h2_gmrock") == tmp_path / "elsewhere" / "GMRockKit"
+
+
+def test_registry_holds_twenty_kits_of_both_kinds_and_several_makers():
+    assert len(KITS) >= 20 and all(name == spec.name for name, spec in KITS.items())
+    assert {spec.kind for spec in KITS.values()} == {"acoustic", "electronic"}
+    assert len({spec.maker for spec in KITS.values() if spec.kind == "acoustic"}) >= 3
+    for spec in KITS.values():
+        for piece, articulations in ARTICULATIONS.items():
+            assert all(spec.has_note(piece, articulation) for articulation in articulations), (spec.name, piece)
+        assert spec.maker and spec.license and spec.attribution and spec.debian_package and spec.description
+        assert bool(spec.soundfont) != bool(spec.drumkit)
+    with pytest.raises(ValueError, match="'fluid_jazz' given twice"):
+        _by_name((KITS["fluid_jazz"], KITS["fluid_jazz"]))
+    assert KITS["fluid_brush"].has_note("snare", "brush_sweep")
+    assert not KITS["fluid_jazz"].has_note("snare", "brush_tap")
+
+
+def test_kit_specs_are_checked_and_recorded():
+    with pytest.raises(ValueError, match="expected exactly one of them"):
+        KitSpec("both", "a.sf2", 0, 0, "p", "MIT", "", drumkit="a")
+    with pytest.raises(ValueError, match="kind 'analog'"):
+        KitSpec("odd", "a.sf2", 0, 0, "p", "MIT", "", kind="analog")
+    with pytest.raises(ValueError, match="only Hydrogen drumkits"):
+        KitSpec("sf2", "a.sf2", 0, 0, "p", "MIT", "", _notes(kick=Note(36, 0.0, (1, 64))))
+    metadata = KITS["h2_bja_pacific"].as_metadata()
+    assert metadata["drumkit"] == "BJA_Pacific" and "soundfont" not in metadata
+    assert metadata["notes"]["hihat"]["pedal"] == [2, 0.0, [1, 31]] and metadata["notes"]["kick"]["hit"] == [0, 0.0]
+    assert KITS["avl_black_pearl"].as_metadata()["notes"]["tom_2"]["hit"] == [45, -3.0]
+
+
+def test_makefile_installs_the_packages_of_every_kit():
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text().replace("\\\n", " ")
+    packages = re.search(r"^DEBIAN_PACKAGES := (.*)$", makefile, re.MULTILINE).group(1).split()
+    assert set(packages) == {spec.debian_package for spec in KITS.values()}
+    assert all(package in kits.INSTALL_HINT for package in packages)
+
+
+def check_every_articulation_is_calibrated(name: str) -> None:
+    player = kit_player(name)
+    for piece, articulations in ARTICULATIONS.items():
+        for articulation in articulations:
+            shot = player.one_shot(piece, articulation, 100)
+            assert shot.dtype == np.float32 and len(shot) > 0.05 * player.sample_rate, (name, piece, articulation)
+            expected = CALIBRATED_PEAK_DB + ARTICULATION_OFFSET_DB.get(articulation, 0.0)
+            assert 20 * np.log10(np.abs(shot).max()) == pytest.approx(expected, abs=1e-3), (name, piece, articulation)
+            assert np.abs(player.one_shot(piece, articulation, 20)).max() > 1e-3, (name, piece, articulation)
+
+
+@pytest.mark.skipif(not kit_installed("h2_gmrock"), reason="Hydrogen's drumkits not installed: run `make data`")
+def test_a_hydrogen_kit_plays_every_articulation_calibrated():
+    check_every_articulation_is_calibrated("h2_gmrock")
+
+
+@pytest.mark.skipif(not kit_installed("musescore_brush") or importlib.util.find_spec("tinysoundfont") is None,
+                    reason="MuseScore General soundfont or tinysoundfont not installed: run `make data`")
+def test_a_musescore_kit_plays_every_articulation_calibrated():
+    check_every_articulation_is_calibrated("musescore_brush")
+    brush = kit_player("musescore_brush")
+    assert brush.articulations("snare") == ("hit", "side_stick", "brush_tap", "brush_sweep")
+    sweep, tap = brush.one_shot("snare", "brush_sweep", 100), brush.one_shot("snare", "brush_tap", 100)
+    assert len(sweep) > len(tap)  # the swirl is a long swish
