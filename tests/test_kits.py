@@ -30,6 +30,7 @@ from mixwave_hf.data.synth.kits import (
     KitSpec,
     Note,
     drumkit_path,
+    kit_credits,
     kit_installed,
     kit_player,
 )
@@ -179,6 +180,13 @@ def test_kit_specs_are_checked_and_recorded():
     assert metadata["drumkit"] == "BJA_Pacific" and "soundfont" not in metadata
     assert metadata["notes"]["hihat"]["pedal"] == [2, 0.0, [1, 31]] and metadata["notes"]["kick"]["hit"] == [0, 0.0]
     assert KITS["avl_black_pearl"].as_metadata()["notes"]["tom_2"]["hit"] == [45, -3.0]
+
+
+def test_kit_credits_give_one_line_per_sample_source():
+    lines = kit_credits(["avl_black_pearl", "h2_millo_v1", "avl_red_zeppelin", "h2_millo_ml2", "avl_black_pearl"])
+    assert len(lines) == 2
+    assert lines[0].startswith("Kits avl_black_pearl, avl_red_zeppelin (licence CC-BY-SA-3.0): AVL Drumkits")
+    assert "GPL-2.0" in lines[1] and "Emiliano Grilli" in lines[1] and "hydrogen-drumkits" in lines[1]
 
 
 def test_makefile_installs_the_packages_of_every_kit():

@@ -248,9 +248,10 @@ def folder_songs(root: str | Path, mix_name: str = "mix", license: str = "unknow
 # ---- the synthetic drum corpus ---------------------------------------------------------------------
 
 def synth_description() -> DatasetDescription:
-    from mixwave_hf.data.synth import KITS
+    from mixwave_hf.data.synth import SPLIT_KITS
+    from mixwave_hf.data.synth.kits import kit_credits
 
-    credits = " ".join(f"{name}: {kit.attribution}" for name, kit in KITS.items())
+    credits = " ".join(kit_credits(kit for kits in SPLIT_KITS.values() for kit in kits))  # the kits rendered
     return DatasetDescription(
         pretty_name="mixwave-hf synthetic drum multitracks",
         license="cc-by-sa-3.0",

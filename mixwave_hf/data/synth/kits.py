@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from mixwave_hf.data.synth.registry import KITS
 from mixwave_hf.data.synth.specs import ARTICULATIONS, OPTIONAL_ARTICULATIONS, PIECES, KitSpec, Note
 
 __all__ = ["ARTICULATIONS", "KITS", "OPTIONAL_ARTICULATIONS", "PIECES", "KitNotInstalledError", "KitPlayer",
-           "KitSpec", "Note", "SoundfontPlayer", "drumkit_path", "kit_installed", "kit_player",
+           "KitSpec", "Note", "SoundfontPlayer", "drumkit_path", "kit_credits", "kit_installed", "kit_player",
            "kit_spec", "soundfont_path"]
 
 #: Peak (dBFS, mono) of every articulation at MIDI velocity 100 after calibration, so that kits whose
@@ -97,6 +97,18 @@ def kit_installed(kit: str | KitSpec) -> bool:
     except KitNotInstalledError:
         return False
     return True
+
+
+def kit_credits(kits: Iterable[str | KitSpec]) -> list[str]:
+    """The licence and attribution lines of `kits` (names or specs), one per sample source, in first-seen
+    order: "Kits a, b (licence L): <attribution>", for dataset cards and ATTRIBUTION files."""
+    sources: dict[tuple[str, str], list[str]] = {}
+    for spec in map(kit_spec, kits):
+        names = sources.setdefault((spec.license, spec.attribution), [])
+        if spec.name not in names:
+            names.append(spec.name)
+    return [f"Kit{'s' if len(names) > 1 else ''} {', '.join(names)} (licence {license}): {attribution}"
+            for (license, attribution), names in sources.items()]
 
 
 class OneShotCache:
