@@ -27,7 +27,8 @@ __all__ = ["ARTICULATIONS", "KITS", "OPTIONAL_ARTICULATIONS", "PIECES", "KitNotI
 #: Peak (dBFS, mono) of every articulation at MIDI velocity 100 after calibration, so that kits whose
 #: samples sit at different levels play with the same balance; some articulations are naturally
 #: softer or louder than a plain hit (ARTICULATION_OFFSET_DB). Brushes: a tap peaks ~8 dB under a stick
-#: hit; the sweep peaks ~6 dB under the tap in both GS Brush sets (FluidR3, MuseScore), and lasts longer.
+#: hit (FluidR3's brush tap sits 10 dB under its Standard snare at one velocity); the sweep peaks ~6 dB
+#: under the tap in both GS Brush sets (FluidR3, MuseScore), and lasts longer.
 CALIBRATED_PEAK_DB = -6.0
 ARTICULATION_OFFSET_DB = {"side_stick": -4.0, "pedal": -4.0, "open": 2.0, "brush_tap": -8.0, "brush_sweep": -14.0}
 #: Longest one-shot rendered per piece (seconds); tails are trimmed where they fall below -100 dBFS.
