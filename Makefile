@@ -5,9 +5,13 @@ BIN := $(VENV)/bin
 # torch is pinned in the same pip command: a bare torch requirement would pull a CUDA build.
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed-dev
-# The synthetic drum corpus renders these Debian packages' sampled kits.
-DEBIAN_PACKAGES := avldrums.lv2-soundfont fluid-soundfont-gm
-SOUNDFONTS := /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 /usr/share/sounds/sf2/FluidR3_GM.sf2
+# The synthetic drum corpus renders these Debian packages' sampled kits (SF2 soundfonts, Hydrogen drumkits);
+# SOUNDFONTS holds a file of each: one missing installs them all.
+DEBIAN_PACKAGES := avldrums.lv2-soundfont fluid-soundfont-gm hydrogen-drumkits hydrogen-data \
+	musescore-general-soundfont-lossless
+SOUNDFONTS := /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 /usr/share/sounds/sf2/FluidR3_GM.sf2 \
+	/usr/share/hydrogen/data/drumkits/BJA_Pacific/drumkit.xml /usr/share/hydrogen/data/drumkits/GMRockKit/drumkit.xml \
+	/usr/share/sounds/sf2/MuseScore_General_Full.sf2
 # The browser the demo's browser test drives (tests/test_app.py uses this path).
 CHROMIUM := /usr/bin/chromium
 
@@ -27,7 +31,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Installs the soundfonts when missing (needs root, as on CI; otherwise it prints the command).
+# Installs the kits' packages when a file of one is missing (needs root, as on CI; otherwise it prints the command).
 system-packages:
 	@for font in $(SOUNDFONTS); do test -f $$font || missing=1; done; \
 	if [ -n "$$missing" ]; then \

@@ -253,10 +253,11 @@ def folder_songs(root: str | Path, mix_name: str = "mix", license: str = "unknow
 def synth_description(recipe: str = "session") -> DatasetDescription:
     """The dataset card's text for a corpus rendered with `recipe` (a name of synth.RECIPES)."""
     from mixwave_hf.data.synth import KITS, corpus_recipe
+    from mixwave_hf.data.synth.kits import kit_credits
 
     recipe = corpus_recipe(recipe)
     kits = sorted({kit for kits in recipe.split_kits.values() for kit in kits})
-    credits = " ".join(f"{name}: {KITS[name].attribution}" for name in kits)
+    credits = " ".join(kit_credits(kits))  # the kits rendered
     licenses = sorted({KITS[name].license for name in kits})
     held_out = ", ".join(recipe.split_kits["test"])
     if recipe.in_room:

@@ -40,7 +40,7 @@ def write_rendered_example(directory: str | Path, seed: int = EXAMPLE_SEED, kit:
         f"render_song(seed={seed}, kit={spec.name!r}, seconds={seconds}, style={song.metadata['style']!r}), "
         f"{song.metadata['bpm']} bpm, {song.sample_rate} Hz.\n\n"
         f"Kit: {spec.name} - {spec.description}\n"
-        f"Samples: {spec.soundfont}, bank {spec.bank} preset {spec.preset} (Debian package {spec.debian_package})\n"
+        f"Samples: {spec.samples} (Debian package {spec.debian_package})\n"
         f"Licence of the samples and of this audio: {spec.license}\n\n{spec.attribution}\n",
         encoding="utf-8",
     )

@@ -1,7 +1,8 @@
-"""Sampled drum kits: which soundfont preset plays each drum piece, and one-shot renders of its notes.
+"""Sampled drum kits: the registry (`KITS`, registry.py), where each kit's samples are, and one-shot renders.
 
-`KITS` is the registry; `kit_player(kit)` renders calibrated one-shots (tinysoundfont). The soundfonts
-come from Debian packages (`make data`); MIXWAVE_SOUNDFONT_DIR is searched first. Notes: docs/synthetic-corpus.md.
+`kit_player(kit)` renders calibrated one-shots: a SoundfontPlayer (SF2, tinysoundfont) or a
+hydrogen.HydrogenPlayer (a Hydrogen drumkit's sample files). The samples come from Debian packages
+(`make data`); MIXWAVE_SOUNDFONT_DIR and MIXWAVE_DRUMKIT_DIR are searched first. Notes: docs/synthetic-corpus.md.
 
     shot = kit_player("avl_black_pearl").one_shot("snare", "hit", velocity=100)  # [samples] float32
 """
@@ -11,33 +12,25 @@ from __future__ import annotations
 import functools
 import os
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
-#: Pieces a groove plays, in render order; the first six have close mics (the slots of the same name).
-PIECES = ("kick", "snare", "hihat", "tom_1", "tom_2", "tom_3", "crash_1", "crash_2", "ride")
-#: Articulations each piece can be played with (the first is its main one, used for level calibration).
-ARTICULATIONS: dict[str, tuple[str, ...]] = {
-    "kick": ("hit",),
-    "snare": ("hit", "side_stick"),
-    "hihat": ("closed", "pedal", "open"),
-    "tom_1": ("hit",),
-    "tom_2": ("hit",),
-    "tom_3": ("hit",),
-    "crash_1": ("hit",),
-    "crash_2": ("hit",),
-    "ride": ("hit", "bell"),
-}
-#: Articulations that only some kits sample (brushes): a kit lists them in its notes when it has them
-#: (`KitSpec.has_note`); where it does not, the dry render approximates them from its other notes.
-OPTIONAL_ARTICULATIONS: dict[str, tuple[str, ...]] = {"snare": ("brush_tap", "brush_sweep")}
+from mixwave_hf.data.synth.registry import KITS
+from mixwave_hf.data.synth.specs import ARTICULATIONS, OPTIONAL_ARTICULATIONS, PIECES, KitSpec, Note
+
+__all__ = ["ARTICULATIONS", "KITS", "OPTIONAL_ARTICULATIONS", "PIECES", "KitNotInstalledError", "KitPlayer",
+           "KitSpec", "Note", "SoundfontPlayer", "drumkit_path", "kit_credits", "kit_installed", "kit_player",
+           "kit_spec", "soundfont_path"]
+
 #: Peak (dBFS, mono) of every articulation at MIDI velocity 100 after calibration, so that kits whose
 #: samples sit at different levels play with the same balance; some articulations are naturally
-#: softer or louder than a plain hit (ARTICULATION_OFFSET_DB).
+#: softer or louder than a plain hit (ARTICULATION_OFFSET_DB). Brushes: a tap peaks ~8 dB under a stick
+#: hit (FluidR3's brush tap sits 10 dB under its Standard snare at one velocity); the sweep peaks ~6 dB
+#: under the tap in both GS Brush sets (FluidR3, MuseScore), and lasts longer.
 CALIBRATED_PEAK_DB = -6.0
-ARTICULATION_OFFSET_DB = {"side_stick": -4.0, "pedal": -4.0, "open": 2.0}
+ARTICULATION_OFFSET_DB = {"side_stick": -4.0, "pedal": -4.0, "open": 2.0, "brush_tap": -8.0, "brush_sweep": -14.0}
 #: Longest one-shot rendered per piece (seconds); tails are trimmed where they fall below -100 dBFS.
 #: A one-shot starts ATTACK_LEAD_SECONDS before its first sample this loud against its peak (-12 dB).
 ATTACK_THRESHOLD = 0.25
@@ -49,107 +42,14 @@ ONE_SHOT_SECONDS = {"kick": 2.0, "snare": 2.0, "hihat": 3.5, "tom_1": 3.0, "tom_
 
 SOUNDFONT_DIR = Path("/usr/share/sounds/sf2")
 SOUNDFONT_DIR_VARIABLE = "MIXWAVE_SOUNDFONT_DIR"
-INSTALL_HINT = "run `make data` (it installs the Debian packages avldrums.lv2-soundfont fluid-soundfont-gm)"
-
-AVL_LICENSE = "CC-BY-SA-3.0"
-AVL_ATTRIBUTION = (
-    "AVL Drumkits by Glen MacArthur (AV Linux), soundfont conversion packaged with x42 avldrums.lv2 "
-    "(Robin Gareus); Debian package avldrums.lv2-soundfont. Licensed CC-BY-SA 3.0: audio rendered "
-    "from these samples is shared under CC-BY-SA 3.0 with this attribution."
-)
-FLUID_LICENSE = "MIT"
-FLUID_ATTRIBUTION = (
-    "FluidR3_GM soundfont by Frank Wen and contributors; Debian package fluid-soundfont-gm. Licensed MIT."
-)
+DRUMKIT_DIR = Path("/usr/share/hydrogen/data/drumkits")
+DRUMKIT_DIR_VARIABLE = "MIXWAVE_DRUMKIT_DIR"
+INSTALL_HINT = ("run `make data` (it installs the Debian packages "
+                f"{' '.join(sorted({kit.debian_package for kit in KITS.values()}))})")
 
 
 class KitNotInstalledError(FileNotFoundError):
-    """A kit's soundfont file is not on this machine; the message says how to install it."""
-
-
-@dataclass(frozen=True)
-class Note:
-    """One articulation of a piece: a MIDI note of the kit's preset, pitch-shifted by `semitones`."""
-
-    key: int
-    semitones: float = 0.0
-
-
-@dataclass(frozen=True)
-class KitSpec:
-    """A sampled kit: soundfont file name, bank/preset, licence, and the note of every articulation."""
-
-    name: str
-    soundfont: str  # a file name, looked up in MIXWAVE_SOUNDFONT_DIR then /usr/share/sounds/sf2
-    bank: int
-    preset: int
-    debian_package: str
-    license: str
-    attribution: str
-    notes: dict[str, dict[str, Note]] = field(default_factory=dict)  # piece -> articulation -> note
-    description: str = ""
-
-    def note(self, piece: str, articulation: str) -> Note:
-        """The note playing `articulation` of `piece`; ValueError names the accepted ones."""
-        try:
-            return self.notes[piece][articulation]
-        except KeyError:
-            raise ValueError(
-                f"kit {self.name!r}: no note for {piece} {articulation!r}; "
-                f"expected a piece of {list(self.notes)} and an articulation of {ARTICULATIONS.get(piece)}"
-            ) from None
-
-    def has_note(self, piece: str, articulation: str) -> bool:
-        """Whether the kit samples `articulation` of `piece` (always, for those of ARTICULATIONS)."""
-        return articulation in self.notes.get(piece, {})
-
-    def as_metadata(self) -> dict:
-        """The spec as JSON-serialisable data (notes as {piece: {articulation: [key, semitones]}})."""
-        return {
-            "name": self.name, "soundfont": self.soundfont, "bank": self.bank, "preset": self.preset,
-            "debian_package": self.debian_package, "license": self.license,
-            "notes": {piece: {art: [note.key, note.semitones] for art, note in arts.items()}
-                      for piece, arts in self.notes.items()},
-        }
-
-
-def _gm_notes(kick: int = 36, snare: int = 38, side_stick: int = 37, toms: tuple = (48, 45, 41),
-              crashes: tuple = (49, 57), ride: int = 51, bell: int = 53) -> dict[str, dict[str, Note]]:
-    """Note map of a General MIDI drum kit; toms are (tom_1, tom_2, tom_3), as Note or key."""
-    tom_notes = [tom if isinstance(tom, Note) else Note(tom) for tom in toms]
-    return {
-        "kick": {"hit": Note(kick)},
-        "snare": {"hit": Note(snare), "side_stick": Note(side_stick)},
-        "hihat": {"closed": Note(42), "pedal": Note(44), "open": Note(46)},
-        "tom_1": {"hit": tom_notes[0]}, "tom_2": {"hit": tom_notes[1]}, "tom_3": {"hit": tom_notes[2]},
-        "crash_1": {"hit": Note(crashes[0])}, "crash_2": {"hit": Note(crashes[1])},
-        "ride": {"hit": Note(ride), "bell": Note(bell)},
-    }
-
-
-def _avl_kit(name: str, soundfont: str, toms: tuple, description: str) -> KitSpec:
-    return KitSpec(name, soundfont, 0, 0, "avldrums.lv2-soundfont", AVL_LICENSE, AVL_ATTRIBUTION,
-                   _gm_notes(toms=toms), description)
-
-
-def _fluid_kit(name: str, preset: int, description: str, toms: tuple = (48, 45, 41)) -> KitSpec:
-    return KitSpec(name, "FluidR3_GM.sf2", 128, preset, "fluid-soundfont-gm", FLUID_LICENSE, FLUID_ATTRIBUTION,
-                   _gm_notes(toms=toms), description)
-
-
-#: Every kit, by name. The AVL kits sample a rack and a floor tom; the missing tom is the rack tom
-#: retuned by 3 semitones (up for a small rack tom, or down for a larger one).
-KITS: dict[str, KitSpec] = {kit.name: kit for kit in (
-    _avl_kit("avl_black_pearl", "Black_Pearl_4_LV2.sf2", (Note(45), Note(45, -3.0), Note(41)),
-             "Pearl 4-piece (22in kick, 12in tom, 16in floor tom), Sabian cymbals; 5 velocity layers"),
-    _avl_kit("avl_red_zeppelin", "Red_Zeppelin_4_LV2.sf2", (Note(45, 3.0), Note(45), Note(41)),
-             "Ludwig 4-piece (26in kick, 14in tom, 16in floor tom), Zildjian cymbals; 5 velocity layers"),
-    _fluid_kit("fluid_standard", 0, "FluidR3 GM Standard kit"),
-    _fluid_kit("fluid_room", 8, "FluidR3 GM Room kit (Standard with another kick and hi-hat)"),
-    _fluid_kit("fluid_power", 16, "FluidR3 GM Power kit (own kick, snare and toms)"),
-    _fluid_kit("fluid_jazz", 32, "FluidR3 GM Jazz kit (own kick and snare)"),
-    _fluid_kit("fluid_brush", 40, "FluidR3 GM Brush kit (brushed snare)"),
-)}
+    """A kit's soundfont or drumkit is not on this machine; the message says how to install it."""
 
 
 def kit_spec(kit: str | KitSpec) -> KitSpec:
@@ -161,87 +61,118 @@ def kit_spec(kit: str | KitSpec) -> KitSpec:
     return KITS[kit]
 
 
-def soundfont_path(kit: str | KitSpec) -> Path:
-    """Where the kit's soundfont is; KitNotInstalledError (saying how to install it) when it is nowhere."""
-    spec = kit_spec(kit)
-    folders = [Path(os.environ[SOUNDFONT_DIR_VARIABLE])] if os.environ.get(SOUNDFONT_DIR_VARIABLE) else []
-    folders.append(SOUNDFONT_DIR)
+def _find(spec: KitSpec, what: str, name: str, variable: str, default: Path, found: Callable[[Path], bool]) -> Path:
+    folders = [Path(os.environ[variable])] if os.environ.get(variable) else []
+    folders.append(default)
     for folder in folders:
-        if (folder / spec.soundfont).is_file():
-            return folder / spec.soundfont
+        if found(folder / name):
+            return folder / name
     raise KitNotInstalledError(
-        f"kit {spec.name!r}: soundfont {spec.soundfont} not found in {', '.join(map(str, folders))}; "
-        f"{INSTALL_HINT}, or set {SOUNDFONT_DIR_VARIABLE} to a folder holding it"
+        f"kit {spec.name!r}: {what} {name} not found in {', '.join(map(str, folders))}; "
+        f"{INSTALL_HINT}, or set {variable} to a folder holding it"
     )
 
 
+def soundfont_path(kit: str | KitSpec) -> Path:
+    """Where the kit's soundfont is; KitNotInstalledError (saying how to install it) when it is nowhere."""
+    spec = kit_spec(kit)
+    if not spec.soundfont:
+        raise ValueError(f"kit {spec.name!r} is a {spec.samples}; expected a soundfont kit")
+    return _find(spec, "soundfont", spec.soundfont, SOUNDFONT_DIR_VARIABLE, SOUNDFONT_DIR, Path.is_file)
+
+
+def drumkit_path(kit: str | KitSpec) -> Path:
+    """The folder of the kit's Hydrogen drumkit (holding drumkit.xml); KitNotInstalledError when it is nowhere."""
+    spec = kit_spec(kit)
+    if not spec.drumkit:
+        raise ValueError(f"kit {spec.name!r} is {spec.samples}; expected a Hydrogen drumkit")
+    return _find(spec, "Hydrogen drumkit", spec.drumkit, DRUMKIT_DIR_VARIABLE, DRUMKIT_DIR,
+                 lambda folder: (folder / "drumkit.xml").is_file())
+
+
 def kit_installed(kit: str | KitSpec) -> bool:
-    """True if the kit's soundfont file is found."""
+    """True if the kit's soundfont or drumkit is found."""
+    spec = kit_spec(kit)
     try:
-        soundfont_path(kit)
+        drumkit_path(spec) if spec.drumkit else soundfont_path(spec)
     except KitNotInstalledError:
         return False
     return True
 
 
-class KitPlayer:
-    """Renders one-shots of a kit's notes at one sample rate (tinysoundfont, float, mono).
+def kit_credits(kits: Iterable[str | KitSpec]) -> list[str]:
+    """The licence and attribution lines of `kits` (names or specs), one per sample source, in first-seen
+    order: "Kits a, b (licence L): <attribution>", for dataset cards and ATTRIBUTION files."""
+    sources: dict[tuple[str, str], list[str]] = {}
+    for spec in map(kit_spec, kits):
+        names = sources.setdefault((spec.license, spec.attribution), [])
+        if spec.name not in names:
+            names.append(spec.name)
+    return [f"Kit{'s' if len(names) > 1 else ''} {', '.join(names)} (licence {license}): {attribution}"
+            for (license, attribution), names in sources.items()]
 
-    A one-shot is the note struck once at MIDI velocity 1-127 from silence, the synth's stereo
-    output summed to mono and scaled by the piece's calibration gain; it starts 2 ms before its attack
-    (the first sample within 12 dB of its peak: lead-ins are cut), so a stroke placed at sample n
-    is heard from sample n.
+
+class OneShotCache:
+    """Rendered one-shots by key, least recently used dropped first beyond `max_bytes` (the newest always stays)."""
+
+    def __init__(self, max_bytes: int = ONE_SHOT_CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self._shots: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple, render: Callable[[], np.ndarray]) -> np.ndarray:
+        """The one-shot cached under `key`, made by calling `render` when it is not."""
+        if key in self._shots:
+            self._shots.move_to_end(key)
+            return self._shots[key]
+        shot = self._shots[key] = render()
+        self._bytes += shot.nbytes
+        while self._bytes > self.max_bytes and len(self._shots) > 1:
+            self._bytes -= self._shots.popitem(last=False)[1].nbytes
+        return shot
+
+
+def trimmed_one_shot(mono: np.ndarray, sample_rate: int) -> np.ndarray:
+    """[samples] float32 (a copy): `mono` from ATTACK_LEAD_SECONDS before its attack to its last sample above
+    -100 dBFS (empty when it never gets there)."""
+    magnitude = np.abs(mono)
+    audible = np.flatnonzero(magnitude > 1e-5)
+    attack = np.flatnonzero(magnitude >= ATTACK_THRESHOLD * magnitude.max()) if audible.size else audible
+    # Samples may hold a quiet lead-in (a hi-hat pedal's mechanism, 20 ms before its chick):
+    # start just before the attack, so strokes sound on their beat.
+    start = max(0, int(attack[0]) - int(ATTACK_LEAD_SECONDS * sample_rate)) if attack.size else 0
+    return mono[start : audible[-1] + 1 if audible.size else 0].copy()
+
+
+class KitPlayer:
+    """Renders calibrated one-shots of a kit's notes at one sample rate (mono float32); subclasses render
+    the raw strokes (SoundfontPlayer, hydrogen.HydrogenPlayer).
+
+    A one-shot is the note struck once at MIDI velocity 1-127 from silence, in mono, scaled by the
+    articulation's calibration gain; it starts 2 ms before its attack (the first sample within 12 dB of
+    its peak: lead-ins are cut), so a stroke placed at sample n is heard from sample n.
     """
 
     def __init__(self, kit: str | KitSpec, sample_rate: int = 44100):
         self.spec = kit_spec(kit)
         self.sample_rate = sample_rate
-        self._synth, self._soundfont_id = _loaded_soundfont(str(soundfont_path(self.spec)), sample_rate)
-        self._channel = 0
-        self._select_preset()
-        self._cache: OrderedDict[tuple[int, float, int, float], np.ndarray] = OrderedDict()
-        self._cache_bytes = 0
+        self._open()
+        self._cache = OneShotCache(ONE_SHOT_CACHE_BYTES)
         #: Gain (dB) per piece and articulation that brings its velocity-100 peak to the calibrated level.
         self.calibration_db = {piece: {articulation: self._calibration_db(piece, articulation)
                                        for articulation in self.articulations(piece)} for piece in PIECES}
+
+    def _open(self) -> None:
+        """Load what rendering needs (subclasses)."""
+
+    def _raw_one_shot(self, note: Note, velocity: int, seconds: float) -> np.ndarray:
+        """[samples] float32: `note` at `velocity`, at most `seconds` long, trimmed, before calibration."""
+        raise NotImplementedError
 
     def articulations(self, piece: str) -> tuple[str, ...]:
         """The articulations of `piece` this kit samples: ARTICULATIONS, then the optional ones it has."""
         optional = tuple(art for art in OPTIONAL_ARTICULATIONS.get(piece, ()) if self.spec.has_note(piece, art))
         return ARTICULATIONS[piece] + optional
-
-    def _raw_one_shot(self, note: Note, velocity: int, seconds: float) -> np.ndarray:
-        key = (note.key, note.semitones, velocity, seconds)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-        else:
-            synth = self._synth
-            self._select_preset()  # players of one soundfont share its synth
-            synth.set_tuning(self._channel, note.semitones)
-            synth.noteon(self._channel, note.key, velocity)
-            stereo = np.frombuffer(synth.generate_simple(int(round(seconds * self.sample_rate))), np.float32)
-            mono = stereo.reshape(-1, 2).sum(axis=1) * np.float32(0.5)
-            # All sound off, then let the quick release finish, so the next one-shot starts from silence.
-            synth.sounds_off(self._channel)
-            synth.generate_simple(self.sample_rate // 10)
-            magnitude = np.abs(mono)
-            audible = np.flatnonzero(magnitude > 1e-5)
-            attack = np.flatnonzero(magnitude >= ATTACK_THRESHOLD * magnitude.max()) if audible.size else audible
-            # Samples may hold a quiet lead-in (a hi-hat pedal's mechanism, 20 ms before its chick):
-            # start just before the attack, so strokes sound on their beat.
-            start = max(0, int(attack[0]) - int(ATTACK_LEAD_SECONDS * self.sample_rate)) if attack.size else 0
-            shot = self._cache[key] = mono[start : audible[-1] + 1 if audible.size else 0].copy()
-            self._cache_bytes += shot.nbytes
-            while self._cache_bytes > ONE_SHOT_CACHE_BYTES and len(self._cache) > 1:
-                self._cache_bytes -= self._cache.popitem(last=False)[1].nbytes
-        return self._cache[key]
-
-    def _select_preset(self) -> None:
-        try:
-            self._synth.program_select(self._channel, self._soundfont_id, self.spec.bank, self.spec.preset)
-        except RuntimeError as error:
-            raise ValueError(f"kit {self.spec.name!r}: {self.spec.soundfont} has no preset bank "
-                             f"{self.spec.bank} / {self.spec.preset} ({error})") from error
 
     def _calibration_db(self, piece: str, articulation: str) -> float:
         note = self.spec.note(piece, articulation)
@@ -249,7 +180,7 @@ class KitPlayer:
         peak = float(np.abs(shot).max()) if shot.size else 0.0
         if peak < 1e-4:
             raise ValueError(f"kit {self.spec.name!r}: {piece} {articulation} (note {note.key}) renders silence "
-                             f"from {self.spec.soundfont}; expected a sampled drum note")
+                             f"from {self.spec.samples}; expected a sampled drum note")
         return float(CALIBRATED_PEAK_DB + ARTICULATION_OFFSET_DB.get(articulation, 0.0) - 20 * np.log10(peak))
 
     def one_shot(self, piece: str, articulation: str, velocity: int) -> np.ndarray:
@@ -258,6 +189,38 @@ class KitPlayer:
             raise ValueError(f"velocity {velocity}; expected a MIDI velocity 1-127")
         shot = self._raw_one_shot(self.spec.note(piece, articulation), int(velocity), ONE_SHOT_SECONDS[piece])
         return shot * np.float32(10 ** (self.calibration_db[piece][articulation] / 20))
+
+
+class SoundfontPlayer(KitPlayer):
+    """A KitPlayer of an SF2 preset (tinysoundfont, float output; its stereo output summed to mono x 0.5)."""
+
+    def _open(self) -> None:
+        self._synth, self._soundfont_id = _loaded_soundfont(str(soundfont_path(self.spec)), self.sample_rate)
+        self._channel = 0
+        self._select_preset()
+
+    def _raw_one_shot(self, note: Note, velocity: int, seconds: float) -> np.ndarray:
+        return self._cache.get((note.key, note.semitones, velocity, seconds),
+                               lambda: self._render(note, velocity, seconds))
+
+    def _render(self, note: Note, velocity: int, seconds: float) -> np.ndarray:
+        synth = self._synth
+        self._select_preset()  # players of one soundfont share its synth
+        synth.set_tuning(self._channel, note.semitones)
+        synth.noteon(self._channel, note.key, velocity)
+        stereo = np.frombuffer(synth.generate_simple(int(round(seconds * self.sample_rate))), np.float32)
+        mono = stereo.reshape(-1, 2).sum(axis=1) * np.float32(0.5)
+        # All sound off, then let the quick release finish, so the next one-shot starts from silence.
+        synth.sounds_off(self._channel)
+        synth.generate_simple(self.sample_rate // 10)
+        return trimmed_one_shot(mono, self.sample_rate)
+
+    def _select_preset(self) -> None:
+        try:
+            self._synth.program_select(self._channel, self._soundfont_id, self.spec.bank, self.spec.preset)
+        except RuntimeError as error:
+            raise ValueError(f"kit {self.spec.name!r}: {self.spec.soundfont} has no preset bank "
+                             f"{self.spec.bank} / {self.spec.preset} ({error})") from error
 
 
 @functools.lru_cache(maxsize=4)
@@ -271,5 +234,9 @@ def _loaded_soundfont(path: str, sample_rate: int):
 
 @functools.lru_cache(maxsize=16)
 def kit_player(kit: str, sample_rate: int = 44100) -> KitPlayer:
-    """A KitPlayer shared within the process (soundfonts load once per file and sample rate)."""
-    return KitPlayer(kit, sample_rate)
+    """The kit's player, shared within the process (samples load once per kit and sample rate)."""
+    if kit_spec(kit).drumkit:
+        from mixwave_hf.data.synth.hydrogen import HydrogenPlayer  # it builds on KitPlayer, defined here
+
+        return HydrogenPlayer(kit, sample_rate)
+    return SoundfontPlayer(kit, sample_rate)
