@@ -155,6 +155,9 @@ def test_session_plans_hold_out_kits_and_play_unplayed_toms_in_training():
     train = {plan.kit for plan in plans if plan.split == "train"}
     held_out = {plan.kit for plan in plans if plan.split in ("test", "stress")}
     assert held_out and not held_out & train and train == set(SESSION_RECIPE.split_kits["train"])
+    makers = {KITS[kit].maker for kit in held_out}
+    assert len(makers) >= 3 and held_out == set(SESSION_RECIPE.split_kits["test"])
+    assert all(KITS[kit].license.startswith(("CC-BY-SA", "MIT")) for kit in train)  # weights may be CC-BY-SA
     assert all(plan.conditions == SESSION_CONDITIONS for plan in plans if plan.split != "stress")
     assert all(plan.conditions == SESSION_STRESS_CONDITIONS for plan in plans if plan.split == "stress")
     rng = np.random.default_rng(0)
