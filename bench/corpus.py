@@ -24,6 +24,7 @@ from mixwave_hf.data.synth.grooves import draw_groove
 from mixwave_hf.data.synth.kits import kit_player
 from mixwave_hf.data.synth.recording import CLOSE_MIC_SLOTS, draw_recording_params, record_tracks
 from mixwave_hf.data.synth.room import draw_room_recording, record_in_room
+from mixwave_hf.metrics import crest_factor_db
 
 BANDS_HZ = ((0, 500), (500, 2000), (2000, 8000), (8000, 20000))
 SAMPLE_RATE = 44100
@@ -81,12 +82,6 @@ def mix_statistics(recipe, songs: int, seconds: float) -> dict:
         toms.append(song.metadata.get("toms", "normal"))
     return {"crest_change": np.percentile(changes, [10, 50, 90]).tolist(),
             "toms": {name: toms.count(name) / len(toms) for name in sorted(set(toms))}}
-
-
-def crest_factor_db(mix: np.ndarray) -> float:
-    """Peak over RMS (dB) of a [2, samples] mix's mono sum."""
-    mono = mix.astype(np.float64).mean(axis=0)
-    return float(20 * np.log10(np.abs(mono).max() / np.sqrt(np.mean(mono**2))))
 
 
 def tom_playing_shares(recipe) -> dict[str, float]:

@@ -87,6 +87,9 @@ def _metric_infos() -> dict[str, MetricInfo]:
         MetricInfo("rms_mape", "%", True, f"mean absolute percentage error of RMS level {window}", True),
         MetricInfo("crest_factor_mape", "%", True,
                    f"mean absolute percentage error of crest factor (peak / RMS) {window}", False),
+        MetricInfo("crest_factor_error_db", "dB", True,
+                   "|crest factor (peak / RMS of the mono sum, whole song) of estimate - reference|: against "
+                   "the dry balance, how far a mix strays from the recording's dynamics", False),
     ]
     return {info.name: info for info in infos}
 
@@ -410,6 +413,13 @@ def feature_errors(estimate: np.ndarray, reference: np.ndarray, sample_rate: int
     return errors
 
 
+def crest_factor_db(mix: np.ndarray) -> float:
+    """Peak over RMS (dB) of a [channels, samples] mix's mono sum, the whole of it; nan for silence."""
+    mono = np.asarray(mix, dtype=np.float64).mean(axis=0)
+    rms = float(np.sqrt(np.mean(mono**2))) if mono.size else 0.0
+    return 20 * math.log10(float(np.abs(mono).max()) / rms) if rms > 0 else math.nan
+
+
 # --- all together -----------------------------------------------------------------------------------
 
 
@@ -428,5 +438,6 @@ def score(estimate: np.ndarray, reference: np.ndarray, sample_rate: int) -> dict
         "si_sdr": si_sdr(estimate, reference),
         "loudness_error": loudness_error(estimate, reference, sample_rate),
         **feature_errors(estimate, reference, sample_rate),
+        "crest_factor_error_db": abs(crest_factor_db(estimate) - crest_factor_db(reference)),
     }
     return {name: values[name] for name in METRICS}

@@ -24,17 +24,13 @@ from mixwave_hf.data.synth import (
 from mixwave_hf.data.synth.conditions import SESSION_CONDITIONS, SESSION_STRESS_CONDITIONS, draw_tom_playing
 from mixwave_hf.data.synth.engineer import PANS, perspective_pans
 from mixwave_hf.data.synth.room import draw_room_recording, image_source_responses, record_in_room
+from mixwave_hf.metrics import crest_factor_db
 
 SAMPLE_RATE = 44100
 FINGERPRINTS = Path(__file__).parent / "data" / "classic_fingerprints.json"
 needs_kits = pytest.mark.skipif(not all(kit_installed(kit) for kit in ("avl_black_pearl", "avl_red_zeppelin",
                                                                        "fluid_jazz")),
                                 reason="drum soundfonts or tinysoundfont not installed: run `make data`")
-
-
-def crest_factor_db(mix: np.ndarray) -> float:
-    mono = mix.astype(np.float64).mean(axis=0)
-    return float(20 * np.log10(np.abs(mono).max() / np.sqrt(np.mean(mono**2))))
 
 
 @needs_kits
