@@ -216,7 +216,7 @@ def test_crest_factor_error_compares_the_whole_mixes_dynamics():
     sine = np.stack([np.sin(2 * np.pi * 100 * time)] * 2).astype(np.float32)
     square = np.sign(sine) * 0.5
     assert crest_factor_db(sine) == pytest.approx(20 * np.log10(np.sqrt(2)), abs=0.01)
-    assert crest_factor_db(square) == pytest.approx(0.0, abs=1e-6)
+    assert crest_factor_db(square) == pytest.approx(0.0, abs=1e-3)  # sign(0) = 0 at a few samples
     assert np.isnan(crest_factor_db(np.zeros((2, 100))))
     assert score(square, sine, rate)["crest_factor_error_db"] == pytest.approx(3.01, abs=0.01)
     assert score(sine * 0.1, sine, rate)["crest_factor_error_db"] == pytest.approx(0.0, abs=1e-3)  # level-free
