@@ -38,7 +38,8 @@ def export_bundle(path_or_repo_id: str | os.PathLike, split: str, out_file: str 
     Rows are read in order and skipped as by the streaming loader (counted in the index's "stats").
     `dtype`: "int16" (scaled per segment and channel by its peak: ~96 dB below each channel's peak),
     "float16" or "float32" (exact). `max_segments` / `max_seconds_per_segment` keep the bundle small
-    (each segment cut to its first seconds). The file is written under a temporary name and renamed.
+    (each segment cut to its first seconds). The file is written under a temporary name and renamed;
+    memory holds one segment at a time (the audio is spooled to a file per channel, then copied in).
     """
     from tqdm.auto import tqdm
 
@@ -49,47 +50,95 @@ def export_bundle(path_or_repo_id: str | os.PathLike, split: str, out_file: str 
         raise ValueError(f"dtype={dtype!r}; expected one of {BUNDLE_DTYPES}")
     limit = None if max_seconds_per_segment is None else int(round(max_seconds_per_segment * config.sample_rate))
     stats = LoaderStats()
-    segments: list[Segment] = []  # metadata only: the audio goes to `parts` at the stored dtype at once
-    parts: list[np.ndarray] = []
-    scales: list[np.ndarray] = []
-    rows = open_split(str(path_or_repo_id), split, streaming=True)
-    for row in tqdm(rows, desc=f"bundle {split}", unit="segment", disable=not progress):
-        segment = segment_from_row(row, config, stats)
-        if segment is not None and segment.length < config.min_segment_samples:
-            stats.short += 1
-            segment = None
-        if segment is None:
-            continue
-        if limit is not None:
-            segment.tracks, segment.target = segment.tracks[:, :limit], segment.target[:, :limit]
-        stats.segments += 1
-        part, scale = _stored(np.concatenate([segment.tracks, segment.target]), dtype)
-        parts.append(part)
-        scales.append(scale)
-        segment.tracks = np.zeros((segment.tracks.shape[0], 0), np.float32)  # not a view: frees the audio
-        segment.target = np.zeros((segment.target.shape[0], 0), np.float32)
-        segment.metadata["samples"] = part.shape[-1]
-        segments.append(segment)
-        if max_segments is not None and len(segments) >= max_segments:
-            break
-    if not segments:
-        raise ValueError(f"{path_or_repo_id} split {split!r}: no usable segment ({stats.summary()})")
-
-    offsets = np.cumsum([0] + [part.shape[-1] for part in parts])
-    stored = np.concatenate(parts, axis=1)
-    del parts
-    index = {
-        "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "source": str(path_or_repo_id), "split": split,
-        "slot_names": list(config.slot_names), "sample_rate": config.sample_rate, "target": config.target,
-        "dtype": dtype, "stats": stats.as_dict(),
-        "segments": [{"song_id": s.song_id, "segment_index": s.segment_index, **s.metadata} for s in segments],
-    }
-    out_file = Path(out_file)
-    with atomic_path(out_file) as partial, open(partial, "wb") as file:
-        np.savez(file, audio=stored, offsets=offsets.astype(np.int64), scales=np.stack(scales),
-                 index=np.frombuffer(json.dumps(index).encode(), np.uint8))
+    segments: list[Segment] = []  # metadata only: the audio goes to the spool at the stored dtype at once
+    lengths, scales = [0], []
+    with atomic_path(out_file) as partial, ChannelSpool(partial, dtype) as spool:
+        for row in tqdm(open_split(str(path_or_repo_id), split, streaming=True), desc=f"bundle {split}",
+                        unit="segment", disable=not progress):
+            segment = _kept_segment(row, config, stats, limit)
+            if segment is None:
+                continue
+            part, scale = _stored(np.concatenate([segment.tracks, segment.target]), dtype)
+            spool.append(part)
+            lengths.append(part.shape[-1])
+            scales.append(scale)
+            segment.tracks = segment.target = None  # the audio is in the spool
+            segment.metadata["samples"] = part.shape[-1]
+            segments.append(segment)
+            if max_segments is not None and len(segments) >= max_segments:
+                break
+        if not segments:
+            raise ValueError(f"{path_or_repo_id} split {split!r}: no usable segment ({stats.summary()})")
+        index = {
+            "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "source": str(path_or_repo_id), "split": split,
+            "slot_names": list(config.slot_names), "sample_rate": config.sample_rate, "target": config.target,
+            "dtype": dtype, "stats": stats.as_dict(),
+            "segments": [{"song_id": s.song_id, "segment_index": s.segment_index, **s.metadata} for s in segments],
+        }
+        spool.write_npz("audio", {"offsets": np.cumsum(lengths).astype(np.int64), "scales": np.stack(scales),
+                                  "index": np.frombuffer(json.dumps(index).encode(), np.uint8)})
     logger.info("wrote %s: %s", out_file, stats.summary())
     return index
+
+
+def _kept_segment(row: dict, config: CropConfig, stats: LoaderStats, limit: int | None) -> Segment | None:
+    """A row's segment as a bundle keeps it (cut to its first `limit` samples), or None where it is
+    skipped (unusable or shorter than config.min_segment_samples: counted in `stats`)."""
+    segment = segment_from_row(row, config, stats)
+    if segment is not None and segment.length < config.min_segment_samples:
+        stats.short += 1
+        return None
+    if segment is None:
+        return None
+    if limit is not None:
+        segment.tracks, segment.target = segment.tracks[:, :limit], segment.target[:, :limit]
+    stats.segments += 1
+    return segment
+
+
+class ChannelSpool:
+    """Segments' [channels, samples] audio appended channel by channel to one temporary file per channel
+    beside `out_file`, then copied into `out_file` as one .npz member [channels, all samples] (C order)
+    with the other arrays: an .npz as np.savez writes it (ZIP64 for large ones), one segment in memory."""
+
+    def __init__(self, out_file: Path, dtype: str) -> None:
+        self.out_file, self.dtype = Path(out_file), np.dtype(dtype)
+        self.files: list = []
+        self.samples = 0
+
+    def __enter__(self) -> ChannelSpool:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for file in self.files:
+            file.close()
+            Path(file.name).unlink(missing_ok=True)
+
+    def append(self, part: np.ndarray) -> None:
+        """Append a [channels, samples] array of the spool's dtype (the same channels every time)."""
+        if not self.files:
+            self.files = [open(self.out_file.with_name(f"{self.out_file.name}.channel{c}"), "w+b")  # noqa: SIM115
+                          for c in range(part.shape[0])]
+        for file, channel in zip(self.files, part, strict=True):
+            file.write(np.ascontiguousarray(channel, self.dtype).tobytes())
+        self.samples += part.shape[-1]
+
+    def write_npz(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Write `out_file`: the spooled audio as member `name`, then `arrays`, uncompressed."""
+        import shutil
+        import zipfile
+
+        with zipfile.ZipFile(self.out_file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
+                          "shape": (len(self.files), self.samples)}
+                np.lib.format.write_array_header_1_0(member, header)
+                for file in self.files:
+                    file.seek(0)
+                    shutil.copyfileobj(file, member, 2**24)
+            for key, array in arrays.items():
+                with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
 
 
 def _stored(audio: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
