@@ -15,12 +15,10 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from mixwave_hf.audio import AudioError, output_encoding
+from mixwave_hf.audio import SAMPLE_RATE_RANGE, AudioError, output_encoding
 from mixwave_hf.files import clashing_input
 from mixwave_hf.mixing import MAX_WINDOW_SECONDS, slot_trims
 
-#: Output sample rates `--sample-rate` accepts (Hz): telephone band to the highest studio rate.
-SAMPLE_RATE_RANGE = (8_000, 384_000)
 #: The most song segments `--batch-size` mixes side by side (memory grows with it times the window).
 MAX_BATCH_SIZE = 64
 

@@ -1,0 +1,169 @@
+"""Issue 20: no silent wrong result, no traceback, no misleading reason. Each case runs the real command
+(`mixwave_hf.cli.main`) or the Python API on tiny files and checks the exit status and the one line naming
+the input (for the API: the exception's type and message). Training's cases: tests/test_training.py.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from mixwave_hf.audio import AudioError, read_audio, read_tracks
+from mixwave_hf.cli import main
+
+RATE = 44_100
+
+
+def write_tone(path: Path, seconds: float = 0.3, rate: int = RATE, channels: int = 1) -> Path:
+    """A short noise burst as a float WAV (`rate` written into its header as it is)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    audio = 0.1 * np.random.default_rng(len(path.name)).standard_normal((int(seconds * RATE), channels))
+    soundfile.write(path, audio.astype(np.float32), rate, subtype="FLOAT")
+    return path
+
+
+def write_stems(folder: Path, names=("kick.wav", "snare.wav", "hihat.wav"), **options) -> Path:
+    for name in names:
+        write_tone(folder / name, **options)
+    return folder
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    status = main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def assert_one_line(status: int, err: str, message: str) -> None:
+    """Exit status 1 and `message` as the whole of stderr, after the prefix."""
+    assert status == 1, err
+    assert err == f"mixwave: error: {message}\n", err
+
+
+@pytest.fixture
+def loads(monkeypatch, tiny_model_dir) -> list:
+    """The models `mixwave_hf.cli` loaded (the tiny model whatever is asked): empty when a command stops first."""
+    from mixwave_hf import cli
+
+    loaded, load = [], cli.load_model
+    monkeypatch.setattr(cli, "load_model", lambda name: loaded.append(name) or load(str(tiny_model_dir)))
+    return loaded
+
+
+# ---- files that cannot be read are named, never left out ----------------------------------------------------
+
+def make_broken_link(path: Path) -> str:
+    path.symlink_to("missing.wav")
+    return "a broken symbolic link (to missing.wav)"
+
+
+def make_link_loop(path: Path) -> str:
+    path.symlink_to(path.name)
+    return "a symbolic link loop"
+
+
+def make_fifo(path: Path) -> str:
+    os.mkfifo(path)  # opening it to read would wait for a writer forever
+    return "not a regular file (a FIFO)"
+
+
+@pytest.mark.parametrize("make", [make_broken_link, make_link_loop, make_fifo])
+def test_a_stem_that_is_no_regular_file_is_named_not_left_out(tmp_path, capsys, loads, make):
+    stems = write_stems(tmp_path / "stems", ("snare.wav", "hihat.wav"))
+    problem = make(stems / "kick.wav")
+    status, out, err = run(capsys, "mix", stems, "-o", tmp_path / "mix.wav")
+    assert_one_line(status, err, f"{stems / 'kick.wav'}: {problem}; expected an audio file")
+    assert f"kick        <- {stems / 'kick.wav'}" in out and not (tmp_path / "mix.wav").exists()
+
+
+def test_a_mapped_or_listed_file_that_is_no_regular_file_says_what_it_is(tmp_path, capsys, loads):
+    stems = write_stems(tmp_path / "stems", ("snare.wav",))
+    make_broken_link(tmp_path / "beater.wav")
+    status, _, err = run(capsys, "mix", stems, "--map", f"kick={tmp_path / 'beater.wav'}", "-o", tmp_path / "mix.wav")
+    assert_one_line(status, err, f"--map kick={tmp_path / 'beater.wav'}: {tmp_path / 'beater.wav'}: a broken symbolic "
+                    "link (to missing.wav); expected an audio file")
+    status, _, err = run(capsys, "mix", "/dev/null", stems / "snare.wav", "-o", tmp_path / "mix.wav")
+    assert_one_line(status, err, "/dev/null: not a regular file (a character device); expected an audio file or a "
+                    "folder of them")
+    make_fifo(tmp_path / "kick.wav")
+    status, _, err = run(capsys, "mix", tmp_path / "kick.wav", "-o", tmp_path / "mix.wav")
+    assert_one_line(status, err, f"{tmp_path / 'kick.wav'}: not a regular file (a FIFO); expected an audio file or a "
+                    "folder of them")
+    status, _, err = run(capsys, "mix", tmp_path / "nowhere", "-o", tmp_path / "mix.wav")
+    assert_one_line(status, err, f"{tmp_path / 'nowhere'}: no such file or folder; expected an audio file or a folder "
+                    "of them")
+
+
+def test_read_audio_names_what_a_path_is(tmp_path):
+    make_fifo(tmp_path / "pipe.wav")
+    with pytest.raises(AudioError, match=r"^/dev/null: not a regular file \(a character device\); expected an audio"):
+        read_audio("/dev/null")
+    with pytest.raises(AudioError, match=r"pipe\.wav: not a regular file \(a FIFO\); expected an audio file$"):
+        read_audio(tmp_path / "pipe.wav")
+    with pytest.raises(AudioError, match=r"nothing\.wav: no such file; expected an audio file$"):
+        read_audio(tmp_path / "nothing.wav")
+
+
+# ---- permission denied is not a format problem ---------------------------------------------------------------
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_a_stem_without_read_permission_is_permission_denied(tmp_path, capsys, loads):
+    stems = write_stems(tmp_path / "stems")
+    (stems / "kick.wav").chmod(0)
+    try:
+        status, _, err = run(capsys, "mix", stems, "-o", tmp_path / "mix.wav")
+    finally:
+        (stems / "kick.wav").chmod(0o644)
+    assert_one_line(status, err, f"{stems / 'kick.wav'}: permission denied; expected an audio file")
+
+
+def test_permission_denied_is_reported_as_such(tmp_path, capsys, loads, monkeypatch):
+    """The same as the test above where it cannot run (as root): `os.access` answers as for another user."""
+    stems = write_stems(tmp_path / "stems")
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: access(path, mode, **kw) and
+                        not (Path(path).name == "kick.wav" and mode == os.R_OK))
+    with pytest.raises(AudioError, match=r"kick\.wav: permission denied; expected an audio file$"):
+        read_audio(stems / "kick.wav")
+    status, _, err = run(capsys, "mix", stems, "-o", tmp_path / "mix.wav")
+    assert_one_line(status, err, f"{stems / 'kick.wav'}: permission denied; expected an audio file")
+
+
+# ---- sample rates a header cannot mean -----------------------------------------------------------------------
+
+def test_a_lone_file_at_1000_hz_is_refused(tmp_path, capsys, loads):
+    kick = write_tone(tmp_path / "kick.wav", rate=1000)
+    status, _, err = run(capsys, "mix", kick, "-o", tmp_path / "mix.wav")
+    assert_one_line(status, err, f"{kick}: 1000 Hz in its header; expected 8000-384000 Hz: the header is probably "
+                    "damaged (re-export the file at its real rate)")
+    assert not (tmp_path / "mix.wav").exists()
+
+
+def test_a_4_s_file_whose_header_says_1_hz_is_refused_not_made_a_49_hour_song(tmp_path, capsys, loads):
+    stems = write_stems(tmp_path / "stems", ("snare.wav", "hihat.wav"), seconds=4.0)
+    write_tone(stems / "kick.wav", seconds=4.0, rate=1)
+    status, _, err = run(capsys, "mix", stems, "-o", tmp_path / "mix.wav")
+    assert_one_line(status, err, f"{stems / 'kick.wav'}: 1 Hz in its header; expected 8000-384000 Hz: the header is "
+                    "probably damaged (re-export the file at its real rate)")
+    with pytest.raises(AudioError, match=r"kick\.wav: 1 Hz in its header; expected 8000-384000 Hz"):
+        read_tracks({"kick": stems / "kick.wav", "snare": stems / "snare.wav"})
+
+
+def test_a_rate_that_makes_a_file_far_longer_than_the_others_is_flagged(tmp_path, capsys, loads):
+    """0.3 s of samples at 96 kHz, but the kick's header says 8 kHz: a 3.6 s kick beside 0.3 s tracks."""
+    stems = write_stems(tmp_path / "stems", ("snare.wav",), rate=96_000)
+    write_tone(stems / "hihat.wav", seconds=0.2, rate=96_000)
+    write_tone(stems / "kick.wav", rate=8_000)
+    seconds = 0.3 * RATE / 8_000
+    longest = 0.3 * RATE / 96_000
+    expected = (f"{stems / 'kick.wav'}: 8000 Hz in its header makes it {seconds:.2f} s long, {stems / 'snare.wav'} "
+                f"{longest:.2f} s at 96000 Hz; the header's rate is probably wrong (re-export the file at its real "
+                "rate)")
+    status, _, err = run(capsys, "mix", stems, "-o", tmp_path / "mix.wav")
+    assert status == 0 and f"warning: {expected}\n" in err, err
+    _, _, warnings = read_tracks({"kick": stems / "kick.wav", "snare": stems / "snare.wav"})
+    assert expected in warnings
+    _, _, warnings = read_tracks({"snare": stems / "snare.wav", "hihat": stems / "hihat.wav"})
+    assert not any("header's rate" in warning for warning in warnings)
