@@ -112,6 +112,8 @@ def run_mix(args: argparse.Namespace) -> int:
                            intensity=args.intensity, perspective=args.perspective)
     except ValueError as error:
         raise CommandError(str(error)) from error
+    except MemoryError as error:
+        raise CommandError(out_of_memory(tracks, sample_rate)) from error
     for warning in warnings_beyond_reading(mixed, tracks):
         warn(warning)
     write_atomically(args.output, mixed.audio, mixed.sample_rate, args.format)
@@ -122,6 +124,14 @@ def run_mix(args: argparse.Namespace) -> int:
           f"{args.format}, {mixed.perspective}'s perspective; peak {peak}, {mixed.limited_samples} limited samples, "
           f"{mixed.clipped_samples} clipped samples")
     return 0
+
+
+def out_of_memory(tracks: dict[str, np.ndarray], sample_rate: int) -> str:
+    """The one line `mixwave mix` ends with when mixing `tracks` ([channels, samples] at `sample_rate` Hz, by
+    slot) raises MemoryError: the song's length and tracks, and what would let it mix."""
+    seconds = max((audio.shape[-1] for audio in tracks.values()), default=0) / sample_rate
+    return (f"mixing {seconds:.0f} s ({seconds / 60:.1f} min) of {len(tracks)} tracks ({', '.join(tracks)}) at "
+            f"{sample_rate} Hz ran out of memory; it needs more memory, or a shorter song (mix it in parts)")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -167,3 +167,31 @@ def test_a_rate_that_makes_a_file_far_longer_than_the_others_is_flagged(tmp_path
     assert expected in warnings
     _, _, warnings = read_tracks({"snare": stems / "snare.wav", "hihat": stems / "hihat.wav"})
     assert not any("header's rate" in warning for warning in warnings)
+
+
+# ---- memory and names the file system refuses ----------------------------------------------------------------
+
+def test_a_song_too_long_for_memory_is_one_line(tmp_path, capsys, loads, monkeypatch):
+    from mixwave_hf import cli
+
+    def out_of_memory(*args, **options):
+        raise MemoryError
+
+    stems = write_stems(tmp_path / "stems", ("kick.wav", "snare.wav"))
+    monkeypatch.setattr(cli, "mix_tracks", out_of_memory)
+    status, _, err = run(capsys, "mix", stems, "-o", tmp_path / "mix.wav")
+    assert_one_line(status, err, "mixing 0 s (0.0 min) of 2 tracks (kick, snare) at 44100 Hz ran out of memory; it "
+                    "needs more memory, or a shorter song (mix it in parts)")
+
+
+def test_an_output_name_longer_than_the_file_system_takes_is_refused_first(tmp_path, capsys, loads):
+    stems = write_stems(tmp_path / "stems", ("kick.wav",))
+    name = "m" * 248 + ".wav"  # fits (252 bytes), but not as .NAME.partial.wav while it is written
+    status, _, err = run(capsys, "mix", stems, "-o", tmp_path / name)
+    assert_one_line(status, err, f"{tmp_path / name}: the name is 252 bytes long, 261 while it is written (as "
+                    ".NAME.partial.EXT); this file system takes names of up to 255 bytes: choose a shorter name")
+    long_folder = "f" * 300
+    status, _, err = run(capsys, "mix", stems, "-o", tmp_path / long_folder / "mix.wav")
+    assert_one_line(status, err, f"{tmp_path / long_folder / 'mix.wav'}: the folder name {'f' * 24}... is 300 bytes "
+                    "long; this file system takes names of up to 255 bytes: choose a shorter one")
+    assert loads == []
