@@ -3,6 +3,7 @@
 the input (for the API: the exception's type and message). Training's cases: tests/test_training.py.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import soundfile
 
 from mixwave_hf.audio import AudioError, read_audio, read_tracks
 from mixwave_hf.cli import main
+from mixwave_hf.model import MixWaveUNet, ModelLoadError
 
 RATE = 44_100
 
@@ -195,3 +197,52 @@ def test_an_output_name_longer_than_the_file_system_takes_is_refused_first(tmp_p
     assert_one_line(status, err, f"{tmp_path / long_folder / 'mix.wav'}: the folder name {'f' * 24}... is 300 bytes "
                     "long; this file system takes names of up to 255 bytes: choose a shorter one")
     assert loads == []
+
+
+# ---- model folders -------------------------------------------------------------------------------------------
+
+def damage_model(folder: Path, damage: str) -> str:
+    """Damage a saved model folder; returns the file the error must name and what it must say."""
+    config = folder / "config.json"
+    weights = folder / "model.safetensors"
+    if damage == "no config":
+        config.unlink()
+        return f"{folder}: the folder holds no config.json; expected a folder written by save_pretrained"
+    if damage == "config not JSON":
+        config.write_text('{"levels": 4,')
+        return f"{config}: not JSON (Expecting property name enclosed in double quotes"
+    if damage == "config a list":
+        config.write_text("[]")
+        return f"{config}: a JSON list; expected an object of the model's options"
+    if damage == "mistyped option":
+        config.write_text(json.dumps({**json.loads(config.read_text()), "levels": "four"}))
+        return f"{config}: levels='four'; expected an integer"
+    if damage == "truncated weights":
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+        return (f"{weights}: cannot be read (Error while deserializing header: incomplete metadata, file not fully "
+                "covered); the file is probably truncated or damaged")
+    weights.write_bytes(b"not safetensors" * 10)
+    return f"{weights}: cannot be read (Error while deserializing header"
+
+
+DAMAGES = ["no config", "config not JSON", "config a list", "mistyped option", "truncated weights", "garbage weights"]
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_from_pretrained_names_the_folder_and_the_damaged_file(tmp_path, damage):
+    MixWaveUNet(levels=2, base_channels=2).save_pretrained(tmp_path)
+    expected = damage_model(tmp_path, damage)
+    with pytest.raises(ModelLoadError) as raised:
+        MixWaveUNet.from_pretrained(tmp_path)
+    assert isinstance(raised.value, ValueError) and str(raised.value).startswith(expected), raised.value
+    assert "\n" not in str(raised.value)  # was a 37-line size-mismatch dump without config.json
+
+
+@pytest.mark.parametrize("damage", ["no config", "truncated weights"])
+def test_mix_with_a_damaged_model_folder_is_one_line(tmp_path, capsys, damage):
+    model_dir = tmp_path / "model"
+    MixWaveUNet(levels=2, base_channels=2).save_pretrained(model_dir)
+    expected = damage_model(model_dir, damage)
+    stems = write_stems(tmp_path / "stems", ("kick.wav",))
+    status, _, err = run(capsys, "mix", stems, "-o", tmp_path / "mix.wav", "--model", model_dir)
+    assert status == 1 and err.startswith(f"mixwave: error: --model {expected}") and err.count("\n") == 1, err
