@@ -138,7 +138,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """`mixwave evaluate`: check the outputs (`check_evaluation_outputs`), score, print the table, write the JSON."""
     import json
 
-    from mixwave_hf.evaluate import EvaluationSong, dataset_songs, evaluate, format_table
+    from mixwave_hf.evaluate import dataset_songs, evaluate, format_table
 
     if args.stems and args.reference is None:
         raise CommandError("--stems needs --reference, the mix to compare against")
@@ -147,17 +147,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     check_intensity(args.intensity)
     check_evaluation_outputs(args)
     device = resolve_device(args.device)
+    if args.dataset:
+        try:  # the split is opened now: a dataset that is missing or damaged ends the run before the model loads
+            songs = dataset_songs(args.dataset, args.split, args.target)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
     model = load_model(args.model)
     command = "mixwave evaluate " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["evaluate"] else ""
     if args.dataset:
-        songs = dataset_songs(args.dataset, args.split, args.target)
         dataset, split, target = args.dataset, args.split, args.target
     else:
-        tracks, rate = read_stems(find_stems(args.stems, [], model.slot_names), None)
-        reference, reference_rate = read_audio(args.reference)
-        reference = np.repeat(reference, 2, axis=0) if reference.shape[0] == 1 else reference[:2]
-        songs = [EvaluationSong(args.reference.stem, tracks, resample(reference, reference_rate, rate), rate,
-                                {"perspective": args.perspective or "audience"})]
+        songs = [reference_song(args.stems, args.reference, model.slot_names, args.perspective)]
         dataset, split, target = str(args.reference), "", "reference"
     try:
         evaluation = evaluate(model, songs, dataset=dataset, split=split, target=target, command=command,
@@ -170,6 +170,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(format_table(evaluation))
     print(f"{evaluation['songs']} songs; wrote {args.output}")
     return 0
+
+
+def reference_song(stems: list[str], reference_file: Path, slot_names: tuple[str, ...], perspective: str | None):
+    """`mixwave evaluate --stems ... --reference FILE`'s one song: the stems matched to `slot_names` and read
+    as `mix` reads them, the reference at their rate (stereo); warns when the two lengths differ (the mixes are
+    scored over the reference's length)."""
+    from mixwave_hf.evaluate import EvaluationSong
+
+    tracks, rate = read_stems(find_stems(stems, [], slot_names), None)
+    reference, reference_rate = read_audio(reference_file)
+    reference = np.repeat(reference, 2, axis=0) if reference.shape[0] == 1 else reference[:2]
+    reference = resample(reference, reference_rate, rate)
+    length = max(audio.shape[-1] for audio in tracks.values())
+    if abs(reference.shape[-1] - length) > 1:  # resampling may round a length by a sample
+        warn(f"--reference {reference_file}: {reference.shape[-1] / rate:.2f} s long, the stems {length / rate:.2f} "
+             "s: the mixes are cut or padded with silence to the reference's length to be scored")
+    return EvaluationSong(reference_file.stem, tracks, reference, rate, {"perspective": perspective or "audience"})
 
 
 def check_evaluation_outputs(args: argparse.Namespace) -> None:

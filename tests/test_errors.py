@@ -246,3 +246,59 @@ def test_mix_with_a_damaged_model_folder_is_one_line(tmp_path, capsys, damage):
     stems = write_stems(tmp_path / "stems", ("kick.wav",))
     status, _, err = run(capsys, "mix", stems, "-o", tmp_path / "mix.wav", "--model", model_dir)
     assert status == 1 and err.startswith(f"mixwave: error: --model {expected}") and err.count("\n") == 1, err
+
+
+# ---- mixwave evaluate ----------------------------------------------------------------------------------------
+
+def write_dataset(folder: Path) -> Path:
+    from mixwave_hf.data.schema import DatasetWriter, Song, song_rows
+
+    rng = np.random.default_rng(0)
+    tracks = {name: (0.1 * rng.standard_normal(RATE)).astype(np.float32) for name in ("kick", "snare")}
+    song = Song("song_0", tracks, np.stack([tracks["kick"], tracks["snare"]]), None, RATE, "test", "cc0")
+    writer = DatasetWriter(folder, {"test": 1})
+    for row in song_rows(song, 0.5):
+        writer.write("test", row)
+    writer.close()
+    return folder
+
+
+def test_evaluate_a_dataset_that_does_not_exist_stops_before_loading_the_model(tmp_path, capsys, loads):
+    missing = tmp_path / "runs" / "nosuch_ds"
+    status, _, err = run(capsys, "evaluate", "--dataset", missing, "--split", "test", "--output", tmp_path / "e.json")
+    assert_one_line(status, err, f"{missing}: neither a folder here nor reachable as a Hub dataset id "
+                    f"(FileNotFoundError: Couldn't find any data file at {missing}.); expected a folder built by "
+                    "`mixwave data build` or a Hub dataset id such as org/name")
+    assert loads == []
+
+
+def test_evaluate_a_hub_id_the_hub_does_not_have_is_one_line(hub_server, tmp_path, capsys, loads):
+    status, _, err = run(capsys, "evaluate", "--dataset", "nosuch_ds", "--output", tmp_path / "e.json")
+    assert status == 1 and err.startswith("mixwave: error: nosuch_ds: neither a folder here nor reachable as a Hub "
+                                          "dataset id (") and err.count("\n") == 1, err
+    assert loads == []
+
+
+def test_evaluate_names_a_damaged_parquet_shard(tmp_path, capsys, loads):
+    dataset = write_dataset(tmp_path / "dataset")
+    shard = dataset / "data" / "test-00000-of-00001.parquet"
+    shard.write_bytes(shard.read_bytes()[:-100])  # the footer cut off, as by an interrupted copy
+    status, _, err = run(capsys, "evaluate", "--dataset", dataset, "--split", "test", "--output", tmp_path / "e.json")
+    assert_one_line(status, err, f"{shard}: not a readable parquet shard (ArrowInvalid: Parquet magic bytes not found "
+                    "in footer. Either the file is corrupted or this is not a parquet file.); the file is probably "
+                    "truncated or damaged: build the dataset again (or download it again)")
+    assert loads == []
+
+
+def test_evaluate_warns_when_the_reference_is_not_as_long_as_the_stems(tmp_path, capsys, loads):
+    stems = write_stems(tmp_path / "stems", ("kick.wav", "snare.wav"), seconds=1.0)
+    reference = write_tone(tmp_path / "reference.wav", seconds=1.5, channels=2)
+    status, _, err = run(capsys, "evaluate", "--stems", stems, "--reference", reference, "--output",
+                         tmp_path / "e.json")
+    assert status == 0, err
+    assert (f"warning: --reference {reference}: 1.50 s long, the stems 1.00 s: the mixes are cut or padded with "
+            "silence to the reference's length to be scored\n") in err
+    write_tone(reference, seconds=1.0, channels=2)
+    status, _, err = run(capsys, "evaluate", "--stems", stems, "--reference", reference, "--output",
+                         tmp_path / "e.json")
+    assert status == 0 and "--reference" not in err, err
