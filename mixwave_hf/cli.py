@@ -219,27 +219,25 @@ def run_build(args: argparse.Namespace) -> int:
     """`mixwave data build ...`: write the dataset folder (never into or over ROOT) and print its splits."""
     from mixwave_hf.data import builders
 
-    if args.train_shards < 1 or args.segment_seconds <= 0:
-        raise CommandError("--train-shards must be at least 1 and --segment-seconds positive")
+    check_build_options(args)
     relation = folder_relation(args.out, args.root) if args.builder != "synth" else None
     if relation:
         raise CommandError(f"OUT {args.out} {relation} ROOT {args.root}: the build would write into or over the "
                            "collection it reads; choose an output folder apart from it")
     options = {key: str(value) for key, value in vars(args).items() if key not in ("run", "command", "data_command")}
-    splits = builders.SPLITS
+    splits, notes = builders.SPLITS, []
     try:
         if args.builder == "enst":
             songs = builders.with_rows(builders.enst_songs(args.root), args.segment_seconds)
             total = builders.count_enst_songs(args.root)
             description = builders.enst_description()
         elif args.builder == "folder":
-            songs = builders.with_rows(builders.folder_songs(args.root, args.mix_name, args.license),
+            songs = builders.with_rows(builders.song_notes(builders.folder_songs(args.root, args.mix_name,
+                                                                                 args.license), notes),
                                        args.segment_seconds)
             total = None
             description = builders.folder_description(args.root, args.license)
         else:
-            if args.hours <= 0 or args.workers < 1:
-                raise CommandError("--hours must be positive and --workers at least 1")
             from mixwave_hf.data.synth import SPLITS as SYNTH_SPLITS
 
             splits = tuple(args.splits or SYNTH_SPLITS)
@@ -256,7 +254,23 @@ def run_build(args: argparse.Namespace) -> int:
     for split, figures in summary.items():
         print(f"  {split:<10} {figures['songs']:5d} songs {figures['rows']:6d} rows {figures['hours']:8.3f} h "
               f"in {figures['shards']} shards")
+    for note in notes:
+        print(f"note: {note}")
     return 0
+
+
+def check_build_options(args: argparse.Namespace) -> None:
+    """CommandError naming the first `data build` option out of range: --train-shards and (synth) --workers
+    below 1, --segment-seconds and (synth) --hours not a positive finite number (NaN, inf, 0)."""
+    import math
+
+    numbers = {"--segment-seconds": args.segment_seconds, "--hours": getattr(args, "hours", 1.0)}
+    for option, value in numbers.items():
+        if not math.isfinite(value) or value <= 0:
+            raise CommandError(f"{option} {value}; expected a positive finite number")
+    for option, value in {"--train-shards": args.train_shards, "--workers": getattr(args, "workers", 1)}.items():
+        if value < 1:
+            raise CommandError(f"{option} {value}; expected 1 or more")
 
 
 def run_push_model(args: argparse.Namespace) -> int:

@@ -302,3 +302,41 @@ def test_evaluate_warns_when_the_reference_is_not_as_long_as_the_stems(tmp_path,
     status, _, err = run(capsys, "evaluate", "--stems", stems, "--reference", reference, "--output",
                          tmp_path / "e.json")
     assert status == 0 and "--reference" not in err, err
+
+
+# ---- mixwave data build ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("option", ["--segment-seconds", "--hours"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_data_build_synth_refuses_a_non_finite_number(tmp_path, capsys, option, value):
+    extra = [option, value] if option == "--hours" else ["--hours", "0.01", option, value]
+    status, _, err = run(capsys, "data", "build", "synth", tmp_path / "out", *extra)
+    assert_one_line(status, err, f"{option} {value}; expected a positive finite number")
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_build_folder_notes_what_it_did_to_lengths_and_rates(tmp_path, capsys):
+    root = tmp_path / "sessions"
+    write_tone(root / "song_a" / "kick.wav", seconds=1.0)
+    write_tone(root / "song_a" / "snare.wav", seconds=0.5)
+    write_tone(root / "song_a" / "mix.wav", seconds=1.5, channels=2)
+    soundfile.write(root / "song_a" / "hihat.wav", np.zeros(48_000, np.float32), 48_000)
+    write_tone(root / "song_b" / "kick.wav", seconds=1.0)
+    write_tone(root / "song_b" / "mix.wav", seconds=1.0, channels=2)
+    status, out, err = run(capsys, "data", "build", "folder", root, tmp_path / "out", "--train-shards", "1")
+    assert status == 0, err
+    notes = [line for line in out.splitlines() if line.startswith("note:")]
+    assert notes == ["note: song_a: hihat.wav at 48000 Hz: resampled to the mix's 44100 Hz",
+                     "note: song_a: tracks of different lengths: snare.wav 0.50 s padded with silence to 1.00 s",
+                     "note: song_a: mix.wav is 1.50 s long, the tracks 1.00 s: the mix is cut to the tracks' length"]
+
+
+def test_data_build_folder_names_a_broken_link_among_a_songs_files(tmp_path, capsys):
+    root = tmp_path / "sessions"
+    write_tone(root / "song_a" / "mix.wav", channels=2)
+    write_tone(root / "song_a" / "snare.wav")
+    make_broken_link(root / "song_a" / "kick.wav")
+    status, _, err = run(capsys, "data", "build", "folder", root, tmp_path / "out")
+    assert status == 1 and err.endswith(f"\nmixwave: error: {root / 'song_a' / 'kick.wav'}: a broken symbolic link "
+                                        "(to missing.wav); expected an audio file\n"), err  # after the progress bar
+    assert not (tmp_path / "out").exists()
