@@ -18,8 +18,13 @@ import soundfile
 import soxr
 from scipy import signal
 
+from mixwave_hf.files import path_problem
+
 #: File extensions treated as audio when a folder is scanned (all are read by libsndfile).
 AUDIO_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".opus", ".mp3", ".w64", ".caf")
+#: Sample rates (Hz) a file may have, and a mix be written at: the telephone band to the highest studio rate.
+#: A header outside them is damaged (a 4 s file whose header says 1 Hz would be a 49-hour song).
+SAMPLE_RATE_RANGE = (8_000, 384_000)
 #: Output encodings: WAV subtype by name.
 OUTPUT_FORMATS = {"float": "FLOAT", "pcm24": "PCM_24", "pcm16": "PCM_16"}
 #: Output file types by extension (libsndfile's major format); FLAC holds only the PCM formats.
@@ -46,10 +51,14 @@ def is_audio_file(path: str | Path) -> bool:
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """Read a file as ([channels, samples] float32, sample rate in Hz).
 
-    Raises AudioError naming the file when it is missing, not audio libsndfile can decode, or holds
-    NaN/inf samples.
+    Raises AudioError naming the file when it is missing, no regular file (a broken link, a FIFO, a
+    device: `files.path_problem`, checked before opening), not readable (permission denied), not audio
+    libsndfile can decode, holds NaN/inf samples, or gives a rate outside SAMPLE_RATE_RANGE in its header.
     """
     path = Path(path)
+    problem = path_problem(path)
+    if problem:
+        raise AudioError(f"{path}: {problem}; expected an audio file")
     try:
         samples, sample_rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
@@ -60,6 +69,10 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
         hint = ("its header reads as audio, so the file is probably truncated or damaged" if header_frames > 0
                 else "expected a WAV, FLAC, AIFF, OGG or MP3 file")
         raise AudioError(f"{path}: cannot be read as audio ({error}); {hint}") from error
+    low, high = SAMPLE_RATE_RANGE
+    if not low <= sample_rate <= high:
+        raise AudioError(f"{path}: {sample_rate} Hz in its header; expected {low}-{high} Hz: the header is probably "
+                         "damaged (re-export the file at its real rate)")
     audio = np.ascontiguousarray(samples.T)
     check_finite(audio, str(path))
     return audio, int(sample_rate)
@@ -193,8 +206,9 @@ def read_tracks(paths: Mapping[str, str | Path], sample_rate: int | None = None,
 
     Returns ({name: [channels, samples] float32}, rate in Hz, warnings). The rate is `sample_rate`,
     else the most common rate of the files (the highest on a tie); other files are resampled.
-    The warnings name files that end before their header says (`truncation_note`) or are empty.
-    Raises AudioError naming a file that cannot be read, or has more than `max_channels` channels.
+    The warnings name files that end before their header says (`truncation_note`), are empty, or whose
+    header's rate is probably wrong (`stretched_file_notes`). Raises AudioError naming a file that cannot
+    be read (`read_audio`), or has more than `max_channels` channels.
     """
     audio_by_name: dict[str, tuple[np.ndarray, int]] = {}
     warnings = []
@@ -209,13 +223,32 @@ def read_tracks(paths: Mapping[str, str | Path], sample_rate: int | None = None,
         if audio.shape[-1] == 0:
             warnings.append(empty_track_warning(str(path)))
     rates = Counter(rate for _, rate in audio_by_name.values())
-    if sample_rate is None:
-        sample_rate = max(rates, key=lambda rate: (rates[rate], rate)) if rates else 44_100
+    common = max(rates, key=lambda rate: (rates[rate], rate)) if rates else 44_100
+    sample_rate = common if sample_rate is None else sample_rate
     if len(rates) > 1:
         warnings.append(f"files at different sample rates ({', '.join(f'{rate} Hz' for rate in sorted(rates))}): "
                         f"each resampled to {sample_rate} Hz")
+        warnings += stretched_file_notes({str(paths[name]): read for name, read in audio_by_name.items()}, common)
     tracks = {name: resample(audio, rate, sample_rate) for name, (audio, rate) in audio_by_name.items()}
     return tracks, sample_rate, warnings
+
+
+def stretched_file_notes(audio_by_file: Mapping[str, tuple[np.ndarray, int]], common: int) -> list[str]:
+    """Warnings naming each file whose header's rate (not `common`, the other files' rate) makes it more than
+    twice as long as the longest file at `common` Hz, when at that rate it would be no longer than 1.5 times
+    it: a header that probably gives the wrong rate (the file is resampled, and the mix as long, as it says)."""
+    at_common = {file: audio.shape[-1] / rate for file, (audio, rate) in audio_by_file.items() if rate == common}
+    if not at_common or max(at_common.values()) <= 0:
+        return []
+    longest = max(at_common, key=at_common.get)
+    most = at_common[longest]
+    notes = []
+    for file, (audio, rate) in audio_by_file.items():
+        seconds = audio.shape[-1] / rate
+        if rate != common and seconds > 2 * most and audio.shape[-1] / common <= 1.5 * most:
+            notes.append(f"{file}: {rate} Hz in its header makes it {seconds:.2f} s long, {longest} {most:.2f} s at "
+                         f"{common} Hz; the header's rate is probably wrong (re-export the file at its real rate)")
+    return notes
 
 
 # ---- loudness (BS.1770) and track levelling ---------------------------------------------------------

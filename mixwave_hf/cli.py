@@ -112,6 +112,8 @@ def run_mix(args: argparse.Namespace) -> int:
                            intensity=args.intensity, perspective=args.perspective)
     except ValueError as error:
         raise CommandError(str(error)) from error
+    except MemoryError as error:
+        raise CommandError(out_of_memory(tracks, sample_rate)) from error
     for warning in warnings_beyond_reading(mixed, tracks):
         warn(warning)
     write_atomically(args.output, mixed.audio, mixed.sample_rate, args.format)
@@ -124,11 +126,19 @@ def run_mix(args: argparse.Namespace) -> int:
     return 0
 
 
+def out_of_memory(tracks: dict[str, np.ndarray], sample_rate: int) -> str:
+    """The one line `mixwave mix` ends with when mixing `tracks` ([channels, samples] at `sample_rate` Hz, by
+    slot) raises MemoryError: the song's length and tracks, and what would let it mix."""
+    seconds = max((audio.shape[-1] for audio in tracks.values()), default=0) / sample_rate
+    return (f"mixing {seconds:.0f} s ({seconds / 60:.1f} min) of {len(tracks)} tracks ({', '.join(tracks)}) at "
+            f"{sample_rate} Hz ran out of memory; it needs more memory, or a shorter song (mix it in parts)")
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     """`mixwave evaluate`: check the outputs (`check_evaluation_outputs`), score, print the table, write the JSON."""
     import json
 
-    from mixwave_hf.evaluate import EvaluationSong, dataset_songs, evaluate, format_table
+    from mixwave_hf.evaluate import dataset_songs, evaluate, format_table
 
     if args.stems and args.reference is None:
         raise CommandError("--stems needs --reference, the mix to compare against")
@@ -137,17 +147,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     check_intensity(args.intensity)
     check_evaluation_outputs(args)
     device = resolve_device(args.device)
+    if args.dataset:
+        try:  # the split is opened now: a dataset that is missing or damaged ends the run before the model loads
+            songs = dataset_songs(args.dataset, args.split, args.target)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
     model = load_model(args.model)
     command = "mixwave evaluate " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["evaluate"] else ""
     if args.dataset:
-        songs = dataset_songs(args.dataset, args.split, args.target)
         dataset, split, target = args.dataset, args.split, args.target
     else:
-        tracks, rate = read_stems(find_stems(args.stems, [], model.slot_names), None)
-        reference, reference_rate = read_audio(args.reference)
-        reference = np.repeat(reference, 2, axis=0) if reference.shape[0] == 1 else reference[:2]
-        songs = [EvaluationSong(args.reference.stem, tracks, resample(reference, reference_rate, rate), rate,
-                                {"perspective": args.perspective or "audience"})]
+        songs = [reference_song(args.stems, args.reference, model.slot_names, args.perspective)]
         dataset, split, target = str(args.reference), "", "reference"
     try:
         evaluation = evaluate(model, songs, dataset=dataset, split=split, target=target, command=command,
@@ -160,6 +170,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(format_table(evaluation))
     print(f"{evaluation['songs']} songs; wrote {args.output}")
     return 0
+
+
+def reference_song(stems: list[str], reference_file: Path, slot_names: tuple[str, ...], perspective: str | None):
+    """`mixwave evaluate --stems ... --reference FILE`'s one song: the stems matched to `slot_names` and read
+    as `mix` reads them, the reference at their rate (stereo); warns when the two lengths differ (the mixes are
+    scored over the reference's length)."""
+    from mixwave_hf.evaluate import EvaluationSong
+
+    tracks, rate = read_stems(find_stems(stems, [], slot_names), None)
+    reference, reference_rate = read_audio(reference_file)
+    reference = np.repeat(reference, 2, axis=0) if reference.shape[0] == 1 else reference[:2]
+    reference = resample(reference, reference_rate, rate)
+    length = max(audio.shape[-1] for audio in tracks.values())
+    if abs(reference.shape[-1] - length) > 1:  # resampling may round a length by a sample
+        warn(f"--reference {reference_file}: {reference.shape[-1] / rate:.2f} s long, the stems {length / rate:.2f} "
+             "s: the mixes are cut or padded with silence to the reference's length to be scored")
+    return EvaluationSong(reference_file.stem, tracks, reference, rate, {"perspective": perspective or "audience"})
 
 
 def check_evaluation_outputs(args: argparse.Namespace) -> None:
@@ -192,27 +219,25 @@ def run_build(args: argparse.Namespace) -> int:
     """`mixwave data build ...`: write the dataset folder (never into or over ROOT) and print its splits."""
     from mixwave_hf.data import builders
 
-    if args.train_shards < 1 or args.segment_seconds <= 0:
-        raise CommandError("--train-shards must be at least 1 and --segment-seconds positive")
+    check_build_options(args)
     relation = folder_relation(args.out, args.root) if args.builder != "synth" else None
     if relation:
         raise CommandError(f"OUT {args.out} {relation} ROOT {args.root}: the build would write into or over the "
                            "collection it reads; choose an output folder apart from it")
     options = {key: str(value) for key, value in vars(args).items() if key not in ("run", "command", "data_command")}
-    splits = builders.SPLITS
+    splits, notes = builders.SPLITS, []
     try:
         if args.builder == "enst":
             songs = builders.with_rows(builders.enst_songs(args.root), args.segment_seconds)
             total = builders.count_enst_songs(args.root)
             description = builders.enst_description()
         elif args.builder == "folder":
-            songs = builders.with_rows(builders.folder_songs(args.root, args.mix_name, args.license),
+            songs = builders.with_rows(builders.song_notes(builders.folder_songs(args.root, args.mix_name,
+                                                                                 args.license), notes),
                                        args.segment_seconds)
             total = None
             description = builders.folder_description(args.root, args.license)
         else:
-            if args.hours <= 0 or args.workers < 1:
-                raise CommandError("--hours must be positive and --workers at least 1")
             from mixwave_hf.data.synth import SPLITS as SYNTH_SPLITS
 
             splits = tuple(args.splits or SYNTH_SPLITS)
@@ -229,7 +254,23 @@ def run_build(args: argparse.Namespace) -> int:
     for split, figures in summary.items():
         print(f"  {split:<10} {figures['songs']:5d} songs {figures['rows']:6d} rows {figures['hours']:8.3f} h "
               f"in {figures['shards']} shards")
+    for note in notes:
+        print(f"note: {note}")
     return 0
+
+
+def check_build_options(args: argparse.Namespace) -> None:
+    """CommandError naming the first `data build` option out of range: --train-shards and (synth) --workers
+    below 1, --segment-seconds and (synth) --hours not a positive finite number (NaN, inf, 0)."""
+    import math
+
+    numbers = {"--segment-seconds": args.segment_seconds, "--hours": getattr(args, "hours", 1.0)}
+    for option, value in numbers.items():
+        if not math.isfinite(value) or value <= 0:
+            raise CommandError(f"{option} {value}; expected a positive finite number")
+    for option, value in {"--train-shards": args.train_shards, "--workers": getattr(args, "workers", 1)}.items():
+        if value < 1:
+            raise CommandError(f"{option} {value}; expected 1 or more")
 
 
 def run_push_model(args: argparse.Namespace) -> int:

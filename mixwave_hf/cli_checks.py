@@ -8,6 +8,7 @@ A bad value raises `CommandError`, which `mixwave_hf.cli.main` prints as one lin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -15,12 +16,10 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from mixwave_hf.audio import AudioError, output_encoding
+from mixwave_hf.audio import SAMPLE_RATE_RANGE, AudioError, output_encoding
 from mixwave_hf.files import clashing_input
 from mixwave_hf.mixing import MAX_WINDOW_SECONDS, slot_trims
 
-#: Output sample rates `--sample-rate` accepts (Hz): telephone band to the highest studio rate.
-SAMPLE_RATE_RANGE = (8_000, 384_000)
 #: The most song segments `--batch-size` mixes side by side (memory grows with it times the window).
 MAX_BATCH_SIZE = 64
 
@@ -91,8 +90,10 @@ def check_output_file(path: Path, example: str) -> None:
     """CommandError naming `path` if a command could not write its output file there: found before any work.
 
     Refused: an existing folder (`example`: the file name suggested in it), a folder that is a file or
-    cannot be written (checked by creating and removing a file in it).
+    cannot be written (checked by creating and removing a file in it), a name longer than the file system
+    takes (with the characters the temporary name adds: `files.atomic_path`).
     """
+    check_name_length(path)
     if path.is_dir():
         raise CommandError(f"{path}: is a folder; expected a file name such as {path / example}")
     folder = existing = path.parent
@@ -108,6 +109,27 @@ def check_output_file(path: Path, example: str) -> None:
                 pass
         except OSError as error:
             raise CommandError(f"{path}: cannot be written in {folder} ({error.strerror or error})") from error
+
+
+def check_name_length(path: Path) -> None:
+    """CommandError naming `path` when a folder name in it, its file name, or its temporary name while written
+    (".NAME.partial.EXT", `files.atomic_path`) is longer than the file system takes (NAME_MAX, usually 255 bytes)."""
+    limit = 255
+    for folder in (path.parent, *path.parent.parents):
+        with contextlib.suppress(OSError, ValueError):  # a folder too long to look at, or no NAME_MAX
+            if folder.is_dir():
+                limit = os.pathconf(folder, "PC_NAME_MAX")
+                break
+    *folders, name = path.parts
+    for part in folders:
+        if part != path.anchor and len(os.fsencode(part)) > limit:
+            raise CommandError(f"{path}: the folder name {part[:24]}... is {len(os.fsencode(part))} bytes long; this "
+                               f"file system takes names of up to {limit} bytes: choose a shorter one")
+    size = len(os.fsencode(name))
+    if size + len("..partial") > limit:
+        raise CommandError(f"{path}: the name is {size} bytes long, {size + len('..partial')} while it is written (as "
+                           f".NAME.partial.EXT); this file system takes names of up to {limit} bytes: choose a shorter "
+                           "name")
 
 
 def check_not_an_input(option: str, output: Path, inputs: Iterable[Path]) -> None:

@@ -8,12 +8,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from mixwave_hf.audio import is_audio_file, read_tracks
 from mixwave_hf.cli_checks import CommandError, warn
+from mixwave_hf.files import path_problem
 from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
 
 
@@ -42,24 +44,27 @@ def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ..
 
 def list_stem_files(inputs: list[str]) -> tuple[list[Path], list[str]]:
     """(files, skipped names): the files named and the audio files (by extension) in the folders named, in
-    order, and the names of the folders' other files. Prints nothing; CommandError for a path that does not
-    exist."""
+    order, and the names of the folders' other files. A folder's entry that is no regular file but has an
+    audio extension (a broken link, a FIFO) is listed too: read, it is named in an error, never left out
+    unsaid. Prints nothing; CommandError for a path named that does not exist or is no file or folder."""
     files: list[Path] = []
     skipped: list[str] = []
     for entry in inputs:
         path = Path(entry)
         if path.is_dir():
             for child in sorted(path.iterdir()):
-                if child.name.startswith(".") or not child.is_file():
+                if child.name.startswith(".") or child.is_dir():
                     continue
                 if is_audio_file(child):
                     files.append(child)
                 else:
                     skipped.append(child.name)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise CommandError(f"{path}: no such file or folder")
+            continue
+        problem = path_problem(path)
+        if problem:
+            raise CommandError(f"{path}: {'no such file or folder' if problem == 'no such file' else problem}; "
+                               "expected an audio file or a folder of them")
+        files.append(path)
     return files, skipped
 
 
@@ -72,7 +77,7 @@ def input_files(inputs: list[str], mappings: list[str]) -> list[Path]:
 
 def mapped_stems(mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, Path]:
     """--map SLOT=FILE entries -> {slot: file}; CommandError for a malformed entry, an unknown slot, a slot
-    given twice or a missing file."""
+    given twice or a file that cannot be read (`files.path_problem`: missing, a broken link, a FIFO, ...)."""
     explicit: dict[str, Path] = {}
     for mapping in mappings:
         slot_text, separator, file_text = mapping.partition("=")
@@ -84,8 +89,9 @@ def mapped_stems(mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, 
             raise CommandError(f"--map {mapping}: {error}") from error
         if slot in explicit:
             raise CommandError(f"--map gives slot {slot!r} twice ({explicit[slot]} and {file_text}); keep one")
-        if not Path(file_text).is_file():
-            raise CommandError(f"--map {mapping}: {file_text}: no such file")
+        problem = path_problem(file_text)
+        if problem:
+            raise CommandError(f"--map {mapping}: {file_text}: {problem}; expected an audio file")
         explicit[slot] = Path(file_text)
     return explicit
 
@@ -94,8 +100,8 @@ def matched_stems(files: list[Path], explicit: dict[str, Path],
                   slot_names: tuple[str, ...]) -> tuple[dict[str, Path], list[str], list[str]]:
     """The files not mapped by hand matched to slots by name, then the --map entries over them:
     ({slot: file}, names no slot matches, notes). Prints a note for each match a --map entry replaces."""
-    mapped = {path.resolve() for path in explicit.values()}
-    by_name = {str(path): path for path in files if path.resolve() not in mapped}
+    mapped = {os.path.realpath(path) for path in explicit.values()}  # realpath: no error for a link loop
+    by_name = {str(path): path for path in files if os.path.realpath(path) not in mapped}
     try:
         matched, unmatched, notes = assign_slots(by_name, slot_names)
         assignment = {slot: by_name[name] for slot, name in matched.items()}

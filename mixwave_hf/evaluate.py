@@ -59,25 +59,42 @@ TOM_GROUPS = {"never": "bleed-only toms (never played)", "barely": "toms barely 
 def dataset_songs(path_or_repo_id: str, split: str = "test", target: str = "wet") -> Iterator[EvaluationSong]:
     """The songs of a dataset split, each reassembled from its segments in order.
 
-    Rows are grouped by song id first (a song's segments may sit in different shards); songs without
-    the `target` mix are skipped.
+    The split is opened at once: `schema.open_split` raises DatasetError naming a dataset that is missing,
+    unreachable or holds a damaged shard, before any song is asked for. Rows are grouped by song id first
+    (a song's segments may sit in different shards); songs without the `target` mix are skipped.
     """
-    from mixwave_hf.data.schema import TARGETS, decode_audio, open_split
+    from mixwave_hf.data.schema import TARGETS, open_split
 
     if target not in TARGETS:
         raise ValueError(f"target {target!r}; expected one of {list(TARGETS)}")
-    column = TARGETS[target]
+    return _songs(open_split(path_or_repo_id, split), str(path_or_repo_id), split, TARGETS[target])
+
+
+def _songs(rows: Iterable[dict], name: str, split: str, column: str) -> Iterator[EvaluationSong]:
+    """The songs of the rows of `split` of the dataset `name`; DatasetError naming the shard that cannot be read
+    (`schema.damaged_shard`), or the song whose audio cannot be decoded."""
+    from mixwave_hf.data.schema import DatasetError, damaged_shard, decode_audio
+
     rows_by_song: dict[str, list[dict]] = {}
-    for row in open_split(path_or_repo_id, split):
-        rows_by_song.setdefault(row["song_id"], []).append(row)
+    try:
+        for row in rows:
+            rows_by_song.setdefault(row["song_id"], []).append(row)
+    except Exception as error:  # noqa: BLE001 - pyarrow's and datasets' errors for a damaged row group
+        damage = damaged_shard(Path(name), split, whole=True) if Path(name).is_dir() else None
+        raise DatasetError(damage or f"{name} split {split!r}: cannot be read ({type(error).__name__}: {error})"
+                           ) from error
     for song_id in sorted(rows_by_song):
         rows = sorted(rows_by_song[song_id], key=lambda row: row["segment_index"])
         if any(row[column] is None for row in rows):
             continue
         names = rows[0]["track_names"]
-        tracks = {name: np.concatenate([decode_audio(row["tracks"][index])[0].mean(axis=0) for row in rows])
-                  for index, name in enumerate(names)}
-        reference = np.concatenate([decode_audio(row[column])[0] for row in rows], axis=-1)
+        try:
+            tracks = {track: np.concatenate([decode_audio(row["tracks"][index])[0].mean(axis=0) for row in rows])
+                      for index, track in enumerate(names)}
+            reference = np.concatenate([decode_audio(row[column])[0] for row in rows], axis=-1)
+        except (RuntimeError, OSError, TypeError, ValueError) as error:  # soundfile's LibsndfileError, no bytes
+            raise DatasetError(f"{name} split {split!r}: song {song_id}: its audio cannot be decoded ({error}); the "
+                               "dataset is damaged: build it again (or download it again)") from error
         yield EvaluationSong(song_id, tracks, reference, int(rows[0]["sample_rate"]), _metadata(rows[0]))
 
 

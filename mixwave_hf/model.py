@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from huggingface_hub import ModelCard, PyTorchModelHubMixin
 from torch import nn
 
 from mixwave_hf.audio import LEVELLING_METHODS, pan_gains
+from mixwave_hf.model_files import EXPECTED_MODEL, ModelLoadError, check_model_folder
 from mixwave_hf.resources import DEFAULT_MODEL_DIR
 from mixwave_hf.slots import DEFAULT_SLOTS, check_perspective, static_balance
 
@@ -132,7 +134,6 @@ class MixWaveUNet(
         self.perspective = check_perspective(perspective or ("drummer" if format_version < 3 else "audience"))
         self.balance = _checked_balance(balance, slot_names, self.perspective) if output_init == "balance" else None
         self.balance_gain_db = float(balance_gain_db)
-
         self.levels = levels
         self.down_kernel = down_kernel
         self.bottleneck_kernel = bottleneck_kernel
@@ -311,8 +312,10 @@ class MixWaveUNet(
         """Load a model from a directory or Hub repo id, or with none named the default model embedded
         in the package (no network, no Hub cache); strict: every tensor must match the config.
 
-        Raises ValueError naming the checkpoint when tensors are missing, unexpected or mis-shaped,
-        or when its config.json is from a newer format version. Weights stored in float16 are loaded
+        Raises ModelLoadError (a ValueError) naming the checkpoint when tensors are missing, unexpected or
+        mis-shaped, when its config.json is from a newer format version, and for a folder also naming the
+        file when config.json or model.safetensors is missing or damaged (`model_files.check_model_folder`)
+        or config.json gives an option a value of the wrong type. Weights stored in float16 are loaded
         into the float32 model.
         """
         if pretrained_model_name_or_path is None:
@@ -320,33 +323,32 @@ class MixWaveUNet(
                 raise ValueError(f"this installation has no embedded default model ({DEFAULT_MODEL_DIR}); "
                                  "name a model directory or Hub repo id")
             pretrained_model_name_or_path = DEFAULT_MODEL_DIR
+        name, local = pretrained_model_name_or_path, os.path.isdir(pretrained_model_name_or_path)
+        if local:
+            check_model_folder(name)
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # the mixin prints where it loads from
                 return super().from_pretrained(pretrained_model_name_or_path, strict=strict, **kwargs)
         except RuntimeError as error:
             if "state_dict" not in str(error):
                 raise
-            raise ValueError(
-                f"{pretrained_model_name_or_path}: the weights do not match its config.json: {error}"
-            ) from error
-
-
-
-class ModelLoadError(ValueError):
-    """A model that does not load; the message names it, says why and what would be accepted."""
+            raise ModelLoadError(f"{name}: the weights do not match its config.json: {error}") from error
+        except (TypeError, ValueError) as error:  # a folder's: MixWaveUNet's own checks of config.json's values
+            if not local or isinstance(error, ModelLoadError):
+                raise
+            raise ModelLoadError(f"{os.path.join(name, 'config.json')}: {error}") from error
 
 
 def load_model(name: str | None) -> MixWaveUNet:
     """`MixWaveUNet.from_pretrained(name)` (None: the embedded default model), for entry points:
     any failure becomes a ModelLoadError naming `name`, the reason, and what is accepted."""
-    expected = "expected a folder written by save_pretrained (config.json + model.safetensors) or a Hub repo id"
-    if name is not None and os.path.isdir(name) and not os.path.exists(os.path.join(name, "model.safetensors")):
-        raise ModelLoadError(f"{name}: the folder holds no model.safetensors; {expected}")
     try:
         return MixWaveUNet.from_pretrained(name)
+    except ModelLoadError:
+        raise
     except Exception as error:  # noqa: BLE001 - any failure to load is reported the same way
         raise ModelLoadError(f"{name or '(the embedded default)'}: cannot load a model "
-                             f"({type(error).__name__}: {error}); {expected}") from error
+                             f"({type(error).__name__}: {error}); {EXPECTED_MODEL}") from error
 
 
 def _check_options(*, format_version: int, upsampling: str, levels: int, base_channels: int, outputs: int,
@@ -358,6 +360,10 @@ def _check_options(*, format_version: int, upsampling: str, levels: int, base_ch
             f"config format_version {format_version} is newer than this mixwave-hf understands "
             f"(up to {FORMAT_VERSION}); upgrade mixwave-hf to load this model"
         )
+    integers = {"levels": levels, "base_channels": base_channels, "outputs": outputs, "sample_rate": sample_rate}
+    for name, value in {**integers, **kernels}.items():
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise ValueError(f"{name}={value!r}; expected an integer")
     if upsampling not in UPSAMPLING_MODES:
         raise ValueError(f"upsampling={upsampling!r}; expected one of {UPSAMPLING_MODES}")
     for name, kernel in kernels.items():

@@ -16,7 +16,7 @@ LAYERS = (
     {"audio"},
     {"tracks", "metrics"},
     {"data"},
-    {"model"},
+    {"model", "model_files"},
     {"streaming"},
     {"mixing"},
     {"baselines", "evaluate", "card", "publish", "training", "demo", "cli", "cli_parser", "cli_checks", "cli_stems"},

@@ -185,7 +185,7 @@ def test_command_line_errors_name_the_problem(data, tmp_path, capsys) -> None:
     assert main(bundle_command(data, tmp_path / "c")[1:]) == 1
     assert "already holds a training run (1 checkpoint(s)" in capsys.readouterr().err
     assert main(bundle_command(data, tmp_path / "d", "--set", "data.gain_db=-1")[1:]) == 1
-    assert "data.gain_db=-1; expected a number >= 0" in capsys.readouterr().err
+    assert "data.gain_db=-1; expected a finite number >= 0" in capsys.readouterr().err
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -240,6 +240,37 @@ def test_an_output_dir_that_is_a_file_is_refused(data, tmp_path, capsys) -> None
     assert_refused(bundle_command(data, notes)[1:], capsys,
                    f"--output-dir {notes}: is a file; expected a folder (a new one, or a run's to --resume)")
     assert notes.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_a_learning_rate_that_is_not_a_positive_finite_number_is_refused(data, tmp_path, capsys, value) -> None:
+    assert_refused(bundle_command(data, tmp_path / "run", "--lr", value)[1:], capsys,
+                   f"--lr {float(value)}: optimizer.lr={float(value)}; expected a positive finite number")
+    yaml_value = {"nan": ".nan", "inf": ".inf"}.get(value, value)  # the same through --set (read as YAML)
+    assert_refused(bundle_command(data, tmp_path / "run", "--set", f"optimizer.lr={yaml_value}")[1:], capsys,
+                   f"optimizer.lr={yaml.safe_load(yaml_value)!r}; expected a positive finite number")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_dataset_that_is_neither_a_folder_nor_on_the_hub_is_one_line(data, tmp_path, capsys) -> None:
+    missing = tmp_path / "data" / "nosuch_ds"
+    assert_refused(["--dataset", str(missing), "--config", str(data["config"]), "--output-dir", str(tmp_path / "run"),
+                    "--no-progress"], capsys,
+                   f"{missing}: neither a folder here nor reachable as a Hub dataset id (FileNotFoundError: Couldn't "
+                   f"find any data file at {missing}.); expected a folder built by `mixwave data build` or a Hub "
+                   "dataset id such as org/name")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_hub_dataset_id_the_hub_does_not_have_is_one_line(data, hub_server, tmp_path, capsys) -> None:
+    from mixwave_hf.cli import main as mixwave
+
+    assert mixwave(["train", "--dataset", "nosuch_ds", "--config", str(data["config"]), "--output-dir",
+                    str(tmp_path / "run"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mixwave train: error: nosuch_ds: neither a folder here nor reachable as a Hub dataset "
+                          "id (") and err.count("\n") == 1, err
+    assert not (tmp_path / "run").exists()
 
 
 # ---- single-process training from a bundle ---------------------------------------------------------------
@@ -367,6 +398,50 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_and_ends_as_an_uninterrup
     final, expected = (load_file(folder / "final" / "model.safetensors") for folder in (output_dir, reference_run[0]))
     assert all(torch.equal(final[name], expected[name]) for name in expected)
     assert scalars(output_dir, "train/lr")[STEPS] == pytest.approx(3e-4, rel=1e-3)
+
+
+def damage(file: Path) -> None:
+    """Cut `file` to half its size, as a disk that filled up while it was saved."""
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+
+
+def test_a_resume_passes_over_a_damaged_checkpoint_to_the_newest_whole_one(data, tmp_path, reference_run) -> None:
+    output_dir = shutil.copytree(reference_run[0], tmp_path / "run")
+    newest, previous = (output_dir / "checkpoints" / f"checkpoint_{step}" for step in (STEPS, STEPS - CHECKPOINT_EVERY))
+    damage(newest / "model.safetensors")
+    result = run([sys.executable, *bundle_command(data, output_dir, "--resume")])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (f"removing {newest}: model.safetensors is damaged (Error while deserializing header: incomplete "
+            f"metadata, file not fully covered); resuming from {previous.name} instead") in result.stderr
+    assert f"resumed from {previous.name} at step {STEPS - CHECKPOINT_EVERY}" in result.stdout
+    # The steps after the whole checkpoint are trained again, to the reference's weights.
+    assert record(output_dir)["parameter_sha256"] == record(reference_run[0])["parameter_sha256"]
+
+
+def test_a_resume_with_no_whole_checkpoint_is_one_line(data, tmp_path, reference_run, capsys) -> None:
+    output_dir = shutil.copytree(reference_run[0], tmp_path / "run")
+    newest, previous = (output_dir / "checkpoints" / f"checkpoint_{step}" for step in (STEPS, STEPS - CHECKPOINT_EVERY))
+    damage(newest / "optimizer.bin")
+    damage(previous / "model.safetensors")
+    before = snapshot(output_dir)
+    assert_refused(bundle_command(data, output_dir, "--resume")[1:], capsys,
+                   f"--resume: no usable checkpoint in {output_dir / 'checkpoints'} ({newest.name}: optimizer.bin is "
+                   f"damaged (File is not a zip file); {previous.name}: model.safetensors is damaged (Error while "
+                   "deserializing header: incomplete metadata, file not fully covered)); remove the damaged "
+                   "checkpoints to start the run again, or use another --output-dir")
+    assert snapshot(output_dir) == before
+
+
+def test_a_resume_with_changed_model_options_names_each_with_both_values(data, tmp_path, reference_run,
+                                                                         capsys) -> None:
+    output_dir = shutil.copytree(reference_run[0], tmp_path / "run")
+    before = snapshot(output_dir)
+    assert_refused(bundle_command(data, output_dir, "--resume", "--set", "model.levels=2", "--set",
+                                  "model.upsampling=learned")[1:], capsys,
+                   f"--resume: the model options differ from the run's ({output_dir / 'config.yaml'}): model.levels 2 "
+                   "here, 3 in the run; model.upsampling 'learned' here, 'linear' in the run; its checkpoints hold "
+                   "that model: leave the model options as they were, or start a new run in another --output-dir")
+    assert snapshot(output_dir) == before
 
 
 # ---- two processes --------------------------------------------------------------------------------------------

@@ -219,33 +219,62 @@ def folder_description(root: str | Path, license: str) -> DatasetDescription:
 def folder_songs(root: str | Path, mix_name: str = "mix", license: str = "unknown") -> Iterator[tuple[str, Song]]:
     """(split, Song) for every ROOT/<song>/ folder: one audio file per track, and `<mix_name>.*` the mix.
 
-    Files at another rate than the mix are resampled to it; the split comes from the folder name.
+    Files at another rate than the mix are resampled to it; the split comes from the folder name. Rows span
+    the tracks (`Song.length`): a shorter track or mix is padded with silence, a longer mix cut; each song's
+    `metadata["notes"]` says so (`folder_song_notes`). An audio-named entry that is no regular file (a
+    broken link) is read, so that `audio.read_audio` names it, never left out unsaid.
     """
     root = Path(root)
     folders = sorted(path for path in root.iterdir() if path.is_dir()) if root.is_dir() else []
     if not folders:
         raise BuildError(f"{root}: no song folders; expected ROOT/<song>/<track files> and ROOT/<song>/{mix_name}.wav")
     for folder in folders:
-        files = sorted(path for path in folder.iterdir() if path.is_file() and is_audio_file(path))
+        files = sorted(path for path in folder.iterdir() if not path.is_dir() and is_audio_file(path))
         mixes = [path for path in files if path.stem == mix_name]
         if len(mixes) != 1:
             found = ", ".join(path.name for path in files) or "no audio files"
             raise BuildError(f"{folder}: expected one mix file named {mix_name}.<ext> (found: {found}); "
                              "pass --mix-name to name it")
         mix, rate = read_audio(mixes[0])
-        tracks = {}
+        tracks, rates = {}, {}
         for path in files:
-            if path == mixes[0]:
-                continue
-            samples, track_rate = read_audio(path)
-            tracks[path.stem] = resample(samples, track_rate, rate).mean(axis=0)
+            if path != mixes[0]:
+                samples, rates[path.name] = read_audio(path)
+                tracks[path.stem] = resample(samples, rates[path.name], rate).mean(axis=0)
         if not tracks:
             raise BuildError(f"{folder}: only a mix, no track files")
+        lengths = {path.name: tracks[path.stem].shape[-1] for path in files if path != mixes[0]}
         yield split_for(folder.name), Song(
             song_id=folder.name, tracks=tracks, wet_mix=np.repeat(mix, 2, axis=0) if mix.shape[0] == 1 else mix[:2],
             dry_mix=None, sample_rate=rate, source="folder", license=license,
-            metadata={"files": [path.name for path in files]},
+            metadata={"files": [path.name for path in files],
+                      "notes": folder_song_notes(mixes[0].name, mix.shape[-1], lengths, rates, rate)},
         )
+
+
+def folder_song_notes(mix_file: str, mix_length: int, lengths: dict[str, int], rates: dict[str, int],
+                      rate: int) -> list[str]:
+    """What building a folder song did to its files (track files by name: `lengths` in samples at the mix's
+    `rate`, `rates` as read): tracks resampled to the mix's rate, shorter tracks padded with silence, a mix
+    longer than the tracks cut to them, a shorter one padded. Lengths within a sample (resampling) are equal."""
+    notes = [f"{name} at {track_rate} Hz: resampled to the mix's {rate} Hz" for name, track_rate in rates.items()
+             if track_rate != rate]
+    longest = max(lengths.values())
+    shorter = [f"{name} {length / rate:.2f} s" for name, length in lengths.items() if longest - length > 1]
+    if shorter:
+        notes.append(f"tracks of different lengths: {', '.join(shorter)} padded with silence to {longest / rate:.2f} s")
+    if abs(mix_length - longest) > 1:
+        what = "cut to the tracks' length" if mix_length > longest else "padded with silence to the tracks' length"
+        notes.append(f"{mix_file} is {mix_length / rate:.2f} s long, the tracks {longest / rate:.2f} s: the mix is "
+                     f"{what}")
+    return notes
+
+
+def song_notes(songs: Iterable[tuple[str, Song]], notes: list[str]) -> Iterator[tuple[str, Song]]:
+    """`songs` as they come, each song's `metadata["notes"]` appended to `notes` as "SONG_ID: note"."""
+    for split, song in songs:
+        notes.extend(f"{song.song_id}: {note}" for note in song.metadata.get("notes", []))
+        yield split, song
 
 
 # ---- the synthetic drum corpus ---------------------------------------------------------------------

@@ -203,12 +203,53 @@ class DatasetWriter:
             self._path(*key, partial=True).unlink(missing_ok=True)
 
 
+class DatasetError(ValueError):
+    """A dataset that cannot be read: the message names the folder, Hub id or shard file, and what is expected."""
+
+
+#: What a dataset argument may be, for the messages of `open_split`.
+EXPECTED_DATASET = "expected a folder built by `mixwave data build` or a Hub dataset id such as org/name"
+
+
 def open_split(path_or_repo_id: str, split: str, streaming: bool = True):
-    """`datasets.load_dataset(path_or_repo_id, split=split, streaming=streaming)` with the audio left undecoded."""
+    """`datasets.load_dataset(path_or_repo_id, split=split, streaming=streaming)` with the audio left undecoded.
+
+    Raises DatasetError naming `path_or_repo_id` when it is neither a folder here nor a dataset the Hub gives
+    (not found, offline), has no such split, or (a folder) holds a shard of the split whose parquet footer
+    cannot be read (`damaged_shard`, which names it).
+    """
     from datasets import Audio, List, load_dataset
 
-    dataset = load_dataset(str(path_or_repo_id), split=split, streaming=streaming)
+    name = str(path_or_repo_id)
+    if Path(name).exists() and not Path(name).is_dir():
+        raise DatasetError(f"{name}: is a file; {EXPECTED_DATASET}")
+    damage = damaged_shard(Path(name), split) if Path(name).is_dir() else None
+    if damage:
+        raise DatasetError(damage)
+    try:
+        dataset = load_dataset(name, split=split, streaming=streaming)
+    except (OSError, ValueError) as error:  # ConnectionError, DatasetNotFoundError, a bad split, a bad id
+        if Path(name).is_dir():
+            raise DatasetError(f"{name}: {error}") from error
+        raise DatasetError(f"{name}: neither a folder here nor reachable as a Hub dataset id ({type(error).__name__}: "
+                           f"{error}); {EXPECTED_DATASET}") from error
     dataset = dataset.cast_column("tracks", List(Audio(decode=False)))
     for column in ("wet_mix", "dry_mix"):
         dataset = dataset.cast_column(column, Audio(decode=False))
     return dataset
+
+
+def damaged_shard(folder: Path, split: str, whole: bool = False) -> str | None:
+    """Why a parquet shard of `split` in the dataset `folder` (data/{split}-*.parquet) cannot be read, naming
+    it, or None: its footer (`whole`: every row group too, the audio left undecoded) is read with pyarrow."""
+    import pyarrow.parquet as parquet
+
+    for shard in sorted(folder.glob(f"data/{split}-*.parquet")):
+        try:
+            file = parquet.ParquetFile(shard)
+            for group in range(file.num_row_groups if whole else 0):
+                file.read_row_group(group)
+        except Exception as error:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ... for damaged files
+            return (f"{shard}: not a readable parquet shard ({type(error).__name__}: {error}); the file is probably "
+                    "truncated or damaged: build the dataset again (or download it again)")
+    return None

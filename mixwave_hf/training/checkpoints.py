@@ -12,6 +12,7 @@ import math
 import re
 import shutil
 import time
+import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -66,18 +67,68 @@ def latest_checkpoint(output_dir: Path) -> Path | None:
 
 
 def checkpoint_to_resume(output_dir: Path, resume: bool) -> Path | None:
-    """The checkpoint `--resume` continues from, None for a fresh run; ConfigError if the folder disagrees."""
+    """The checkpoint `--resume` continues from, None for a fresh run; ConfigError if the folder disagrees.
+
+    Resuming, that is the newest complete checkpoint whose files are whole (`damaged_checkpoint_file`):
+    a newer damaged one is passed over (`prepare_output_dir` says so and removes it); none: ConfigError."""
     if resume:
-        checkpoint = latest_checkpoint(output_dir)
-        if checkpoint is None:
-            raise ConfigError(f"--resume: no complete checkpoint in {output_dir / 'checkpoints'}; start without "
-                              "--resume (or check --output-dir)")
-        return checkpoint
+        damaged = []
+        for _, folder, complete in reversed(checkpoint_folders(output_dir)):
+            damage = damaged_checkpoint_file(folder) if complete else None
+            if complete and damage is None:
+                return folder
+            if damage:
+                damaged.append(f"{folder.name}: {damage}")
+        if damaged:
+            raise ConfigError(f"--resume: no usable checkpoint in {output_dir / 'checkpoints'} ({'; '.join(damaged)}); "
+                              "remove the damaged checkpoints to start the run again, or use another --output-dir")
+        raise ConfigError(f"--resume: no complete checkpoint in {output_dir / 'checkpoints'}; start without "
+                          "--resume (or check --output-dir)")
     checkpoints = checkpoint_folders(output_dir)
     if checkpoints:
         raise ConfigError(f"{output_dir} already holds a training run ({len(checkpoints)} checkpoint(s) in "
                           f"{output_dir / 'checkpoints'}): pass --resume to continue it, or use another --output-dir")
     return None
+
+
+def damaged_checkpoint_file(folder: Path) -> str | None:
+    """Why a file of the checkpoint `folder` cannot be loaded (e.g. "model.safetensors is damaged (...)": cut
+    short by a full disk), or None: the safetensors headers are read, the torch files' zip archives checked
+    (every member's CRC) and the completion marker parsed; nothing is loaded."""
+    from safetensors import SafetensorError, safe_open
+
+    for file in sorted(folder.iterdir()):
+        try:
+            if file.suffix == ".safetensors":
+                with safe_open(str(file), framework="pt"):
+                    pass
+            elif file.suffix in (".bin", ".pt", ".pkl"):
+                with zipfile.ZipFile(file) as archive:
+                    broken = archive.testzip()
+                if broken is not None:
+                    raise zipfile.BadZipFile(f"{broken} fails its CRC check")
+            elif file.name == CHECKPOINT_MARKER:
+                json.loads(file.read_text())
+        except (OSError, ValueError, zipfile.BadZipFile, SafetensorError) as error:
+            return f"{file.name} is damaged ({error})"
+    return None
+
+
+def check_resumed_model(output_dir: Path, config: TrainingConfig) -> None:
+    """ConfigError naming every model option of `config` that differs from the run's own (OUTPUT_DIR/config.yaml,
+    written when it started), with both values: the checkpoint's weights are of that model. A balance_gain_db
+    of null (to be fitted) takes the run's."""
+    config_file = output_dir / "config.yaml"
+    saved = (yaml.safe_load(config_file.read_text()) or {}).get("model") if config_file.is_file() else None
+    if not isinstance(saved, Mapping):
+        return
+    changed = [f"model.{name} {value!r} here, {saved[name]!r} in the run" for name, value in config.model.items()
+               if name in saved and json.loads(json.dumps(value)) != saved[name]
+               and not (name == "balance_gain_db" and value is None)]
+    if changed:
+        raise ConfigError(f"--resume: the model options differ from the run's ({config_file}): {'; '.join(changed)}; "
+                          "its checkpoints hold that model: leave the model options as they were, or start a new run "
+                          "in another --output-dir")
 
 
 def check_output_dir(output_dir: Path, inputs: Mapping[str, str | None]) -> None:
@@ -94,19 +145,25 @@ def check_output_dir(output_dir: Path, inputs: Mapping[str, str | None]) -> None
                               "its config, checkpoints, logs and models there: choose a folder apart from its inputs")
 
 
-def prepare_output_dir(output_dir: Path, config: TrainingConfig, resuming: bool, accelerator) -> None:
-    """Drop cut-short checkpoints and write config.yaml (main process); call in every process, after every
-    process has chosen its checkpoint (`checkpoint_to_resume`)."""
+def prepare_output_dir(output_dir: Path, config: TrainingConfig, resume_from: Path | None, accelerator) -> None:
+    """Drop cut-short checkpoints, and those newer than `resume_from` (damaged: `checkpoint_to_resume` passed
+    them over), and write config.yaml (main process); call in every process, after every process has chosen
+    its checkpoint."""
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        for _, folder, complete in checkpoint_folders(output_dir):
+        resumed_step = int(resume_from.name.rpartition("_")[2]) if resume_from is not None else None
+        for step, folder, complete in checkpoint_folders(output_dir):
             if not complete:  # cut short by a kill; its number would collide with the next save
                 logger.warning("removing %s: incomplete (no %s), the run was stopped while saving it",
                                folder, CHECKPOINT_MARKER)
                 shutil.rmtree(folder)
+            elif resumed_step is not None and step > resumed_step:
+                logger.warning("removing %s: %s; resuming from %s instead", folder, damaged_checkpoint_file(folder),
+                               resume_from.name)
+                shutil.rmtree(folder)
         output_dir.mkdir(parents=True, exist_ok=True)
         config_file = output_dir / "config.yaml"
-        if resuming and config_file.is_file():
+        if resume_from is not None and config_file.is_file():
             changed = _changed_options(yaml.safe_load(config_file.read_text()) or {}, config.as_dict())
             if changed:
                 logger.warning("resuming with options changed since %s: %s", config_file, ", ".join(changed))

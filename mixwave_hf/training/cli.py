@@ -20,6 +20,7 @@ from mixwave_hf.data.schema import TARGETS
 from mixwave_hf.training.config import (
     DEFAULT_INIT,
     MIXED_PRECISIONS,
+    SECTIONS,
     ConfigError,
     TrainingConfig,
     load_config_file,
@@ -106,8 +107,19 @@ def resolve_config(args: argparse.Namespace) -> TrainingConfig:
     for flag, option, _ in OPTION_FLAGS:
         destination = flag.removeprefix("--").replace("-", "_")
         if hasattr(args, destination):
+            check_flag(flag, option, getattr(args, destination))
             set_option(values, option, getattr(args, destination))
     return TrainingConfig.from_dict(values)
+
+
+def check_flag(flag: str, option: str, value: Any) -> None:
+    """ConfigError naming `flag` when `value` is not one its config option (`option`, "section.name") takes:
+    the option's section is built with it alone (`config.SECTIONS`), so its own check decides."""
+    section, _, name = option.partition(".")
+    try:
+        SECTIONS[section](**{name: value})
+    except ConfigError as error:
+        raise ConfigError(f"{flag} {value}: {error}") from error
 
 
 def run_training(args: argparse.Namespace, command: str, prog: str = "train_accelerate.py") -> int:

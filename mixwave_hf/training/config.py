@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -292,15 +293,21 @@ def _mapping(values: Any, name: str, accepted: Mapping[str, Any]) -> dict[str, A
 
 
 def _check_positive(section: str, **values: float) -> None:
+    """ConfigError naming the first of `values` that is not a finite number > 0 (NaN and inf included)."""
     for name, value in values.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            raise ConfigError(f"{section}.{name}={value!r}; expected a positive number")
+        if not _is_finite_number(value) or value <= 0:
+            raise ConfigError(f"{section}.{name}={value!r}; expected a positive finite number")
 
 
 def _check_not_negative(section: str, **values: float) -> None:
+    """ConfigError naming the first of `values` that is not a finite number >= 0 (NaN and inf included)."""
     for name, value in values.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ConfigError(f"{section}.{name}={value!r}; expected a number >= 0")
+        if not _is_finite_number(value) or value < 0:
+            raise ConfigError(f"{section}.{name}={value!r}; expected a finite number >= 0")
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:

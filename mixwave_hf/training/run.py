@@ -25,6 +25,7 @@ from mixwave_hf.training.build import build_accelerator, build_loaders, build_mo
 from mixwave_hf.training.checkpoints import (
     TrainingProgress,
     check_output_dir,
+    check_resumed_model,
     checkpoint_to_resume,
     load_checkpoint,
     prepare_output_dir,
@@ -133,6 +134,8 @@ class TrainingRun:
         output_dir = Path(output_dir)
         check_output_dir(output_dir, run_inputs(config, source))
         resume_from = checkpoint_to_resume(output_dir, resume)
+        if resume_from is not None:
+            check_resumed_model(output_dir, config)
         if source.bundle is not None and config.training.validate_every and source.validation_bundle is None:
             raise ConfigError("--bundle trains without a validation set unless --validation-bundle FILE.npz is given "
                               "(export_bundle of the validation split); or set training.validate_every=0")
@@ -140,7 +143,7 @@ class TrainingRun:
         config, model, crops_config, crops, validation_set = build_model_and_data(config, source, accelerator)
         if config.training.init_from and resume_from is None:  # resuming, the checkpoint holds the weights
             model.load_state_dict(load_init_model(config.training.init_from).state_dict())
-        prepare_output_dir(output_dir, config, resume_from is not None, accelerator)
+        prepare_output_dir(output_dir, config, resume_from, accelerator)
         loader, validation = build_loaders(config, crops, validation_set, accelerator)
         optimizer, scheduler, schedule = build_optimizer(config, model)
         # After the initial weights are in the model: the EMA starts as a copy of them.
