@@ -105,10 +105,11 @@ def loader_breakdown(dataset: StreamingDataset) -> dict[str, float]:
 
 def measure_renderer(seconds: float, songs: int) -> dict[str, float] | None:
     """Seconds of 8-track audio (plus both mixes) the synthetic renderer makes per wall second on one
-    core, over `songs` songs of `seconds` each on the first training kit; None without the soundfonts."""
-    from mixwave_hf.data.synth import KITS, SPLIT_KITS, kit_installed, render_song
+    core, over `songs` songs of `seconds` each on the default recipe's first training kit; None without the
+    soundfonts."""
+    from mixwave_hf.data.synth import KITS, SESSION_RECIPE, kit_installed, render_song
 
-    kit = SPLIT_KITS["train"][0]
+    kit = SESSION_RECIPE.split_kits["train"][0]
     if kit not in KITS or not kit_installed(kit):
         return None
     render_song(0, kit, 2.0)  # loads and caches the kit's samples

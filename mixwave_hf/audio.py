@@ -332,6 +332,13 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int, block_seconds: floa
     return float(_lufs(power[gated].mean()))
 
 
+def crest_factor_db(mix: np.ndarray) -> float:
+    """Peak over RMS (dB) of a [channels, samples] mix's mono sum, the whole of it; nan for silence."""
+    mono = np.asarray(mix, dtype=np.float64).mean(axis=0)
+    rms = math.sqrt(float(np.mean(mono**2))) if mono.size else 0.0
+    return 20 * math.log10(float(np.abs(mono).max()) / rms) if rms > 0 else math.nan
+
+
 def track_level(track: np.ndarray, sample_rate: int, method: str = "strokes") -> float:
     """The level (LUFS) a fader is set by, of one [samples] track; -inf below the -70 LUFS gate.
 

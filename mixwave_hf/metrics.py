@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mixwave_hf.audio import check_finite
+from mixwave_hf.audio import check_finite, crest_factor_db
 from mixwave_hf.audio import integrated_loudness as meter_loudness
 from mixwave_hf.stft_loss import SumAndDifferenceSTFTLoss
 
@@ -87,9 +87,8 @@ def _metric_infos() -> dict[str, MetricInfo]:
         MetricInfo("rms_mape", "%", True, f"mean absolute percentage error of RMS level {window}", True),
         MetricInfo("crest_factor_mape", "%", True,
                    f"mean absolute percentage error of crest factor (peak / RMS) {window}", False),
-        MetricInfo("crest_factor_error_db", "dB", True,
-                   "|crest factor (peak / RMS of the mono sum, whole song) of estimate - reference|: against "
-                   "the dry balance, how far a mix strays from the recording's dynamics", False),
+        MetricInfo("crest_factor_error_db", "dB", True, "|crest factor (`crest_factor_db`) of estimate - reference|: "
+                   "against the dry balance, how far a mix strays from the recording's dynamics", False),
     ]
     return {info.name: info for info in infos}
 
@@ -411,13 +410,6 @@ def feature_errors(estimate: np.ndarray, reference: np.ndarray, sample_rate: int
         else:
             errors[f"{name}_mape"] = mean_absolute_percentage_error(estimated[name][sounding], target[name][sounding])
     return errors
-
-
-def crest_factor_db(mix: np.ndarray) -> float:
-    """Peak over RMS (dB) of a [channels, samples] mix's mono sum, the whole of it; nan for silence."""
-    mono = np.asarray(mix, dtype=np.float64).mean(axis=0)
-    rms = float(np.sqrt(np.mean(mono**2))) if mono.size else 0.0
-    return 20 * math.log10(float(np.abs(mono).max()) / rms) if rms > 0 else math.nan
 
 
 # --- all together -----------------------------------------------------------------------------------

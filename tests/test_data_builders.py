@@ -207,7 +207,7 @@ print("ok")
 
 def test_synth_builder_renders_a_tiny_corpus_with_every_split(tmp_path, capsys):
     pytest.importorskip("tinysoundfont")
-    from mixwave_hf.data.synth import KITS, SPLIT_KITS, kit_installed
+    from mixwave_hf.data.synth import KITS, SESSION_RECIPE, kit_installed
 
     if not all(kit_installed(name) for name in KITS):
         pytest.skip("the soundfonts are not installed (make data)")
@@ -218,14 +218,17 @@ def test_synth_builder_renders_a_tiny_corpus_with_every_split(tmp_path, capsys):
     rows = rows_by_split(out)
     assert all(rows[split] for split in SPLITS)
     assert {row["kit"] for row in rows["test"]}.isdisjoint({row["kit"] for row in rows["train"]})
-    assert {row["kit"] for row in rows["test"]} <= set(SPLIT_KITS["test"])
+    assert {row["kit"] for row in rows["test"]} <= set(SESSION_RECIPE.split_kits["test"])
     for row in rows["train"][:1]:
         assert row["seed"] >= 0 and row["source"] == "mixwave-hf synthetic drums"
         assert len(row["track_names"]) == 8 and row["dry_mix"] is not None
         assert json.loads(row["metadata"])["seed"] == row["seed"]
     card = card_yaml(out)
-    assert card["license"] == "cc-by-sa-3.0" and "synthetic" in card["tags"]
-    assert "CC-BY-SA" in (out / "README.md").read_text()
+    # Kits of several licences (CC-BY-SA, MIT, GPL-2.0 in the held-out splits): each row carries its kit's.
+    assert card["license"] == "other" and "synthetic" in card["tags"]
+    readme = (out / "README.md").read_text()
+    assert "CC-BY-SA" in readme and "GPL-2.0" in readme and "audience" in readme
+    assert {row["license"] for row in rows["test"]} <= {"CC-BY-SA-3.0", "GPL-2.0", "GPL-2.0-or-later"}
 
 
 def test_the_dataset_cards_plain_datasets_example_runs_without_torchcodec(tmp_path):
