@@ -24,7 +24,10 @@ from torch import nn
 from mixwave_hf.audio import LEVELLING_METHODS, pan_gains
 from mixwave_hf.model_files import EXPECTED_MODEL, ModelLoadError, check_model_folder
 from mixwave_hf.resources import DEFAULT_MODEL_DIR
-from mixwave_hf.slots import DEFAULT_SLOTS, check_perspective, static_balance
+from mixwave_hf.slots import DEFAULT_SLOTS, OVERHEAD_PAIR_SLOTS, check_perspective, static_balance
+
+#: The overhead slots' names from the other perspective.
+OVERHEAD_SWAP = dict(zip(OVERHEAD_PAIR_SLOTS, reversed(OVERHEAD_PAIR_SLOTS), strict=True))
 
 if TYPE_CHECKING:
     import numpy as np
@@ -183,6 +186,27 @@ class MixWaveUNet(
                 gain = 10 ** ((gain_db + self.balance_gain_db) / 20)
                 weights[:, index] = torch.tensor(pan_gains(pan, "constant_power")) * gain
         return weights
+
+    def mirrored(self) -> MixWaveUNet:
+        """A copy of this model trained, as it were, from the other perspective: its mix of any tracks is
+        this model's mix from that perspective (`mix_tracks(perspective=...)`), exactly. The overhead
+        slots swap in the first and the output layer, the output channels swap, the balance mirrors."""
+        if self.outputs != 2 or not all(slot in self.slot_names for slot in OVERHEAD_PAIR_SLOTS):
+            raise ValueError("mirrored() needs a stereo model with the slots overhead_L and overhead_R")
+        config = {**self._hub_mixin_config, "perspective": "drummer" if self.perspective == "audience" else "audience"}
+        if self.balance is not None:  # a slot's balance is its mirror image's: the overheads trade places
+            config["balance"] = {OVERHEAD_SWAP.get(slot, slot): [gain, -pan or 0.0]
+                                 for slot, (gain, pan) in self.balance.items()}
+        mirror = type(self)(**config)
+        order = [self.slot_names.index(OVERHEAD_SWAP.get(slot, slot)) for slot in self.slot_names]
+        state = {name: tensor.clone() for name, tensor in self.state_dict().items()}
+        state["down.0.weight"] = state["down.0.weight"][:, order]
+        tracks = len(self.slot_names)
+        output = state["output.weight"]
+        state["output.weight"] = torch.cat([output[:, :tracks][:, order], output[:, tracks:]], dim=1).flip(0)
+        state["output.bias"] = state["output.bias"].flip(0)
+        mirror.load_state_dict(state)
+        return mirror.train(self.training)
 
     def static_part_gains(self) -> torch.Tensor:
         """[outputs, slots] the output layer's static part: its weights on each input track summed over

@@ -179,3 +179,17 @@ def test_a_balance_initialised_model_starts_from_its_perspectives_balance():
         _, pan = gain_and_pan(float(gains[0, hihat]), float(gains[1, hihat]))
         assert np.sign(pan) == hihat_side, perspective
         assert gain_and_pan(float(gains[0, overhead_l]), float(gains[1, overhead_l]))[1] < 0  # always left
+
+
+def test_a_mirrored_model_mixes_what_the_model_mixes_from_the_other_perspective(tmp_path):
+    model = perturbed_model(output_kernel=3)
+    mirror = model.mirrored()
+    assert (model.perspective, mirror.perspective) == ("audience", "drummer")
+    assert mirror.balance["hihat"][1] == -model.balance["hihat"][1] < 0
+    assert mirror.balance["overhead_L"][1] < 0 < mirror.balance["overhead_R"][1]  # the mix's sides stay
+    tracks = noise_tracks()
+    np.testing.assert_allclose(mix_tracks(mirror, tracks, RATE).audio,
+                               mix_tracks(model, tracks, RATE, perspective="drummer").audio, atol=1e-6)
+    mirror.save_pretrained(tmp_path)
+    again = MixWaveUNet.from_pretrained(tmp_path).mirrored()
+    np.testing.assert_array_equal(mix_tracks(again, tracks, RATE).audio, mix_tracks(model, tracks, RATE).audio)
