@@ -17,15 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from scipy.ndimage import maximum_filter1d
 
 #: Candidate events: at most this many of each mic's loudest transients per 30 s of audio.
 EVENTS_PER_30_S = 64
-#: Envelope frames (s); a transient rises at least RISE_DB over the lowest frame of the preceding
+#: Envelope frames (s); a transient rises at least RISE_DB over the mean power of the preceding
 #: RISE_LOOKBACK_S; of transients closer than EVENT_SPACING_S the steepest is kept.
 FRAME_S = 0.003
 RISE_LOOKBACK_S = 0.03
-EVENT_SPACING_S = 0.045
+EVENT_SPACING_S = 0.02
 RISE_DB = 6.0
 #: Each event is looked at from this long before its onset to this long after it (s), in every close mic.
 WINDOW_BEFORE_S = 0.005
@@ -48,7 +48,7 @@ STRONG_DOMINANCE_DB = 6.0
 REFERENCE_PERCENTILE = 5.0
 COHERENT_PEAK = 0.4
 LEADING_PEAK = 0.5
-LOW_SHARE = 0.5
+LOW_SHARE = 0.3
 LOW_SHARE_HZ = 400.0
 OWN_RISE_DB = 3.0
 #: A mic with no own stroke is bleed-only unless some event of it (with body, for kick and toms) is
@@ -90,7 +90,7 @@ def mic_role(slot_name: str) -> str:
 
 def candidate_onsets(track: np.ndarray, sample_rate: int) -> np.ndarray:
     """Onsets (samples, sorted) of a [samples] track's loudest transients: envelope frames that rise at
-    least RISE_DB over the lowest of the preceding RISE_LOOKBACK_S, the steepest within EVENT_SPACING_S,
+    least RISE_DB over the preceding RISE_LOOKBACK_S, the steepest within EVENT_SPACING_S,
     the loudest (their peak over the next RISE_LOOKBACK_S) EVENTS_PER_30_S per 30 s."""
     hop = max(1, round(FRAME_S * sample_rate))
     power = _frame_powers(track, hop)
@@ -99,8 +99,13 @@ def candidate_onsets(track: np.ndarray, sample_rate: int) -> np.ndarray:
         return np.zeros(0, np.int64)
     envelope = 10 * np.log10(power + 1e-30)
     span = max(1, round(RISE_LOOKBACK_S * sample_rate / hop))
-    preceding = np.concatenate([[np.inf], minimum_filter1d(envelope, span, origin=(span - 1) // 2)[:-1]])
-    rise = envelope - preceding
+    # Against the mean power of the preceding frames, not their least: one frame of a decay can dip deep
+    # (two paths cancelling) and make the next look like a new stroke.
+    cumulative = np.concatenate([[0.0], np.cumsum(power)])
+    first = np.maximum(np.arange(frames) - span, 0)
+    preceding = (cumulative[np.arange(frames)] - cumulative[first]) / np.maximum(np.arange(frames) - first, 1)
+    rise = envelope - 10 * np.log10(preceding + 1e-30)
+    rise[0] = 0.0
     spacing = max(1, round(EVENT_SPACING_S * sample_rate / hop))
     onsets = np.flatnonzero((rise == maximum_filter1d(rise, 2 * spacing + 1, mode="nearest")) & (rise > RISE_DB)
                             & (power > 0))
