@@ -42,7 +42,8 @@ LOW_BAND_HZ = (30.0, 500.0)
 #: STRONG_DOMINANCE_DB louder (a close mic further from its drum than a neighbour is); heard later by some
 #: close mic with a peak of COHERENT_PEAK or more (a drum reaches its neighbours coherently, a cymbal does
 #: not; not asked of the kick, whose mic sits inside the shell); for kick and toms, LOW_SHARE of its
-#: energy below LOW_SHARE_HZ (a crash heard by a tom mic has little body).
+#: energy below LOW_SHARE_HZ (a crash heard by a tom mic has little body); rising OWN_RISE_DB over what
+#: precedes it (`_rises`; a drum's decay swelling again is no new stroke).
 DOMINANCE_DB = 3.0
 STRONG_DOMINANCE_DB = 6.0
 REFERENCE_PERCENTILE = 5.0
@@ -57,7 +58,8 @@ OWN_RISE_DB = 3.0
 UNSURE_DOMINANCE_DB = 5.0
 UNSURE_RISE_DB = 4.0
 #: Only toms are ever found bleed-only: a kick, snare or hi-hat is played in any song, and where its mic
-#: stands far from its drum (the stress corpus: 35-60 cm) its strokes dominate other mics by 2 dB only.
+#: stands far from its drum (the session stress split: close mics 20-35 cm out, the kick's 35-60 cm
+#: outside the shell) its strokes can stand only ~2 dB above the other mics' reference.
 BLEED_ONLY_ROLES = ("tom",)
 #: The rise: band energy over RISE_AFTER_S after the onset against RISE_BEFORE_S (start, end) before it.
 RISE_AFTER_S = 0.04
@@ -72,8 +74,9 @@ EVENT_BLOCK = 128  # events transformed at once (bounds memory on long songs)
 
 @dataclass(frozen=True)
 class MicStrokes:
-    """One close mic's verdict: "played" (`onsets`: its own strokes, samples), "bleed_only" (no stroke of
-    its own; `onsets` empty), or "unsure" (no own stroke found, but no proof of bleed either)."""
+    """One close mic's verdict: "played" (`onsets`: its own strokes, samples), "bleed_only" (a tom with no
+    stroke of its own; `onsets` empty), or "unsure" (no own stroke found, but some event might be one, or
+    the mic is no tom, or there was nothing to compare with)."""
 
     verdict: str
     onsets: np.ndarray
