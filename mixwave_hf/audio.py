@@ -11,6 +11,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import soundfile
 import soxr
 from scipy import signal
 
+from mixwave_hf.bleed import own_strokes, stroke_regions
 from mixwave_hf.files import path_problem
 
 #: File extensions treated as audio when a folder is scanned (all are read by libsndfile).
@@ -256,7 +258,7 @@ def stretched_file_notes(audio_by_file: Mapping[str, tuple[np.ndarray, int]], co
 #: BS.1770 absolute gate (LUFS): blocks below it are silence; a track below it everywhere is not levelled.
 ABSOLUTE_GATE_LUFS = -70.0
 #: How `level_tracks` measures a track's level: see `track_level`.
-LEVELLING_METHODS = ("integrated", "loud_part", "strokes", "close_strokes")
+LEVELLING_METHODS = ("integrated", "loud_part", "strokes", "close_strokes", "bleed_aware")
 #: Slots whose names start so are pictures of the whole kit (overheads, rooms): "close_strokes" levels
 #: them by integrated loudness, as engineers set them by the kit's overall sound, not by single hits.
 KIT_PICTURE_PREFIXES = ("overhead", "room", "ambience")
@@ -264,6 +266,11 @@ KIT_PICTURE_PREFIXES = ("overhead", "room", "ambience")
 STROKE_GATE_DB = 12.0
 #: `loud_part`: this percentile of the track's short-term (3 s) loudness.
 LOUD_PART_PERCENTILE = 95.0
+#: `bleed_aware`: a close mic with no stroke of its own (its drum never struck) is levelled this far (dB)
+#: under the target, as an engineer pulls such a track down; its played mics by their own strokes,
+#: STROKE_WINDOW_SECONDS after each (as the synthetic engineer measures them).
+BLEED_ONLY_DB = 30.0
+STROKE_WINDOW_SECONDS = 0.4
 
 
 @functools.lru_cache(maxsize=8)
@@ -350,6 +357,8 @@ def track_level(track: np.ndarray, sample_rate: int, method: str = "strokes") ->
       few fills is set by the fills, not raised by ~25 dB to bring its bleed up to the kick.
     - "close_strokes": per slot, in `level_tracks`: close mics by "strokes", kit pictures
       (overheads, rooms: KIT_PICTURE_PREFIXES) by "integrated"; for one track it is "strokes".
+    - "bleed_aware": as "close_strokes", but the close mics are compared (`bleed.own_strokes`): a played one is
+      measured on its own strokes, a tom holding only bleed set BLEED_ONLY_DB under; for one track, "strokes".
     """
     if method == "integrated":
         return integrated_loudness(track, sample_rate)
@@ -357,7 +366,7 @@ def track_level(track: np.ndarray, sample_rate: int, method: str = "strokes") ->
         loudness = _lufs(block_powers(track, sample_rate, 3.0, overlap=2 / 3))
         loudness = loudness[loudness >= ABSOLUTE_GATE_LUFS]
         return float(np.percentile(loudness, LOUD_PART_PERCENTILE)) if loudness.size else float("-inf")
-    if method in ("strokes", "close_strokes"):
+    if method in ("strokes", "close_strokes", "bleed_aware"):
         power = block_powers(track, sample_rate)
         if not power.size or _lufs(power.max()) < ABSOLUTE_GATE_LUFS:
             return float("-inf")
@@ -366,33 +375,66 @@ def track_level(track: np.ndarray, sample_rate: int, method: str = "strokes") ->
     raise ValueError(f"levelling method {method!r}; expected one of {LEVELLING_METHODS}")
 
 
+@dataclass(frozen=True)
+class Levelling:
+    """What `measure_levelling` found: `gains_db` [tracks] (dB; 0 for silent tracks); per track, `verdicts`
+    ("played", "bleed_only", "unsure": `bleed.MicStrokes`; "" unless a close mic levelled "bleed_aware")
+    and `stroke_onsets` (samples; a played mic's own strokes)."""
+
+    gains_db: np.ndarray
+    verdicts: tuple[str, ...]
+    stroke_onsets: tuple[np.ndarray, ...]
+
+
 def level_tracks(tracks: np.ndarray, sample_rate: int, method: str, target_lufs: float,
                  slot_names: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Bring each track of [tracks, samples] audio to `target_lufs` by `track_level(method)`.
 
-    `slot_names` (one per track) lets "close_strokes" tell kit pictures (overheads, rooms) from close mics.
-    Returns (levelled [tracks, samples] float32, the gains applied in dB [tracks]). A track below the
-    -70 LUFS gate (silence, a bare noise floor) keeps its level (gain 0 dB): silent stays silent.
-    The one levelling function of the package: mixing, the training loader, baselines and the demo
-    all call it, so a model sees its inputs at the level it was trained with.
+    `slot_names` (one per track) lets "close_strokes" and "bleed_aware" tell kit pictures (overheads,
+    rooms) from close mics. Returns (levelled [tracks, samples] float32, the gains applied in dB [tracks]).
+    A track below the -70 LUFS gate (silence, a bare noise floor) keeps its level (gain 0 dB). The one
+    levelling of the package: mixing (through `measure_levelling`, for the verdicts), the training loader,
+    baselines and the demo call it, so a model sees its inputs at the level it was trained with.
     """
+    levelling = measure_levelling(tracks, sample_rate, method, target_lufs, slot_names)
+    return apply_gains_db(tracks, levelling.gains_db), levelling.gains_db
+
+
+def measure_levelling(tracks: np.ndarray, sample_rate: int, method: str, target_lufs: float,
+                      slot_names: Sequence[str] | None = None) -> Levelling:
+    """The gains (and, for "bleed_aware", the verdicts) with which `level_tracks` levels [tracks, samples] audio."""
     tracks = np.asarray(tracks, dtype=np.float32)
     if tracks.ndim != 2:
         raise ValueError(f"tracks of shape {tracks.shape}; expected [tracks, samples]")
     if slot_names is not None and len(slot_names) != tracks.shape[0]:
         raise ValueError(f"{len(slot_names)} slot names for {tracks.shape[0]} tracks")
-    gains_db = np.zeros(tracks.shape[0])
-    for index, track in enumerate(tracks):
-        track_method = method
-        if method == "close_strokes":
-            if slot_names is None:
-                raise ValueError("levelling 'close_strokes' needs the tracks' slot names")
-            picture = slot_names[index].lower().startswith(KIT_PICTURE_PREFIXES)
-            track_method = "integrated" if picture else "strokes"
-        level = track_level(track, sample_rate, track_method)
-        if math.isfinite(level):
-            gains_db[index] = target_lufs - level
-    return apply_gains_db(tracks, gains_db), gains_db
+    per_slot = method in ("close_strokes", "bleed_aware")
+    if per_slot and slot_names is None:
+        raise ValueError(f"levelling {method!r} needs the tracks' slot names")
+    close = [per_slot and not name.lower().startswith(KIT_PICTURE_PREFIXES) for name in slot_names or tracks[:, :0]]
+    levels = np.array([track_level(track, sample_rate, "strokes" if is_close else "integrated" if per_slot else method)
+                       for track, is_close in zip(tracks, close, strict=True)])
+    levelling = Levelling(np.where(np.isfinite(levels), target_lufs - levels, 0.0), ("",) * len(tracks),
+                          (np.zeros(0, np.int64),) * len(tracks))
+    judged = [index for index, is_close in enumerate(close) if is_close and math.isfinite(levels[index])]
+    return levelling if method != "bleed_aware" else _bleed_aware(tracks, sample_rate, target_lufs, slot_names,
+                                                                   judged, levelling)
+
+
+def _bleed_aware(tracks: np.ndarray, sample_rate: int, target_lufs: float, slot_names: Sequence[str],
+                 judged: list[int], levelling: Levelling) -> Levelling:
+    """`levelling` (by "close_strokes") with the close mics `judged` (indices) set by `bleed.own_strokes`."""
+    gains_db, verdicts, onsets = levelling.gains_db.copy(), list(levelling.verdicts), list(levelling.stroke_onsets)
+    window = int(round(STROKE_WINDOW_SECONDS * sample_rate))
+    found = own_strokes(tracks[judged], sample_rate, [slot_names[index] for index in judged]) if judged else []
+    for index, mic in zip(judged, found, strict=True):
+        verdicts[index], onsets[index] = mic.verdict, mic.onsets
+        if mic.verdict == "bleed_only":
+            gains_db[index] -= BLEED_ONLY_DB
+        elif mic.verdict == "played":
+            level = integrated_loudness(tracks[index][stroke_regions(mic.onsets, tracks.shape[1], window)], sample_rate)
+            gains_db[index] = target_lufs - level if math.isfinite(level) else gains_db[index]
+    return Levelling(gains_db, tuple(verdicts), tuple(onsets))
 
 
 def apply_gains_db(tracks: np.ndarray, gains_db: np.ndarray) -> np.ndarray:

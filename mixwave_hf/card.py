@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from mixwave_hf.audio import BLEED_ONLY_DB
 from mixwave_hf.evaluate import MODEL_SYSTEM, group_lines, results_table
 from mixwave_hf.mixing import STATIC_LOUDNESS_GAP_LU
 from mixwave_hf.resources import TEMPLATE_PATH
@@ -106,12 +107,19 @@ def levelling_note(model: MixWaveUNet) -> str:
                "loud_part": "on its loud part (the 95th percentile of its 3 s loudness)",
                "integrated": "by its BS.1770 integrated loudness",
                "close_strokes": "on its own strokes for close mics (the mean power of its 0.4 s blocks within "
-               "12 dB of its loudest) and by integrated loudness for overheads"}[model.levelling]
+               "12 dB of its loudest) and by integrated loudness for overheads",
+               "bleed_aware": "for close mics on the strokes found to be their own (the 0.4 s after each; each "
+               "mic's loudest transients compared with the other close mics by level and delay) and by "
+               "integrated loudness for overheads"}[model.levelling]
+    bleed = ("a tom mic found to hold only bleed (its drum never struck) is set "
+             f"{BLEED_ONLY_DB:g} dB under the others, as an engineer pulls such a track down."
+             if model.levelling == "bleed_aware" else
+             "a track with no strokes of its own (bleed only) is still lifted to that level, and the model has "
+             "learned to keep such tracks down only as far as its training data taught it.")
     return (f"Every track is first brought to {model.levelling_lufs:g} LUFS, measured {measure}, so the level it "
             "was recorded at does not change the mix (a track below -70 LUFS, e.g. silence, is left as it is). "
             "A tom mic that is mostly bleed is levelled by its few strokes, not lifted to the kick's loudness; "
-            "a track with no strokes of its own (bleed only) is still lifted to that level, and the model has "
-            "learned to keep such tracks down only as far as its training data taught it.")
+            + bleed)
 
 
 def intensity_note(model: MixWaveUNet) -> str:

@@ -21,11 +21,13 @@ import torch
 from tqdm.auto import tqdm
 
 from mixwave_hf.audio import (
+    BLEED_ONLY_DB,
     DC_CUTOFF_HZ,
+    apply_gains_db,
     empty_track_warning,
     fit_length,
     integrated_loudness,
-    level_tracks,
+    measure_levelling,
     remove_dc,
     resample,
 )
@@ -63,9 +65,10 @@ class MixResult:
     `limited_samples` counts samples the limiter turned down (to `peak_ceiling_db`), and
     `clipped_samples` those still beyond full scale that were clipped (only without the limiter).
     `input_gains_db` is the gain (dB) levelling applied to each slot's track, for models that level
-    their inputs; `trims_db` the user's trims by slot (dB, after levelling); `intensity` the processing
-    intensity mixed at; `perspective` whose view the mix pans from. `warnings` says what was done to
-    the input and the output.
+    their inputs; `bleed_only` the slots whose tracks "bleed_aware" levelling found to hold only bleed
+    (levelled `audio.BLEED_ONLY_DB` under the others); `trims_db` the user's trims by slot (dB, after
+    levelling); `intensity` the processing intensity mixed at; `perspective` whose view the mix pans from.
+    `warnings` says what was done to the input and the output.
     """
 
     audio: np.ndarray
@@ -74,6 +77,7 @@ class MixResult:
     peak: float = 0.0
     limited_samples: int = 0
     input_gains_db: dict[str, float] = field(default_factory=dict)
+    bleed_only: tuple[str, ...] = ()
     trims_db: dict[str, float] = field(default_factory=dict)
     intensity: float = 1.0
     perspective: str = "audience"
@@ -210,16 +214,21 @@ def _check_mix_options(sample_rate: int, window_seconds: float, peak_ceiling_db:
 
 def network_input(model: MixWaveUNet, model_audio: np.ndarray, mix: MixResult) -> np.ndarray:
     """[slots, samples] at the model's rate -> what the network is given: DC offsets removed (in place),
-    levelled for a model with levelling (gains into `mix.input_gains_db`), then `mix.trims_db` applied;
-    warnings into `mix.warnings`."""
+    levelled for a model with levelling (gains into `mix.input_gains_db`, tracks of bleed only into
+    `mix.bleed_only`), then `mix.trims_db` applied; warnings into `mix.warnings`."""
     _, offsets = remove_dc(model_audio, model.sample_rate, in_place=True)
     mix.warnings += [f"{slot}: DC offset of {offset:+.3f} removed ({DC_CUTOFF_HZ:g} Hz high-pass)"
                      for slot, offset in zip(model.slot_names, offsets, strict=True) if offset]
     if getattr(model, "levelling", None) is not None:
-        model_audio, gains_db = level_tracks(model_audio, model.sample_rate, model.levelling, model.levelling_lufs,
-                                              model.slot_names)
+        levelling = measure_levelling(model_audio, model.sample_rate, model.levelling, model.levelling_lufs,
+                                      model.slot_names)
+        model_audio = apply_gains_db(model_audio, levelling.gains_db)
         mix.input_gains_db = {slot: round(float(gain), 2) for slot, gain, track
-                              in zip(model.slot_names, gains_db, model_audio, strict=True) if track.any()}
+                              in zip(model.slot_names, levelling.gains_db, model_audio, strict=True) if track.any()}
+        mix.bleed_only = tuple(slot for slot, verdict in zip(model.slot_names, levelling.verdicts, strict=True)
+                               if verdict == "bleed_only")
+        mix.warnings += [f"{slot}: holds only bleed, no strokes of its own: levelled {BLEED_ONLY_DB:g} dB under "
+                         "the played tracks" for slot in mix.bleed_only]
     else:
         loudest, _ = peak_and_overs(model_audio)
         if 0 < loudest < 10 ** (QUIET_INPUT_DB / 20):

@@ -86,10 +86,11 @@ class MixWaveUNet(
         slot_names: the input tracks, in channel order.
         sample_rate: the rate in Hz the model was trained at.
         outputs: output channels (2 = stereo).
-        levelling: None (the paper: tracks go in as recorded) or a method of `audio.track_level`
-            ("strokes", "loud_part", "integrated"): `mix_tracks` and the training loader bring every
-            track to `levelling_lufs` with `audio.level_tracks` before the network, so the
-            level a track was recorded at does not change the mix.
+        levelling: None (the paper: tracks go in as recorded) or a method of `audio.LEVELLING_METHODS`
+            ("integrated", "loud_part", "strokes", "close_strokes", "bleed_aware": see `audio.track_level`):
+            `mix_tracks` and the training loader bring every track to `levelling_lufs` with
+            `audio.level_tracks` before the network, so the level a track was recorded at does not
+            change the mix ("bleed_aware" sets a tom mic of bleed only `audio.BLEED_ONLY_DB` under).
         output_init: "default" (PyTorch's initialisation) or "balance": the output layer's weights
             on the input tracks start as the static mix `balance` (gain x constant-power pan per
             slot, then `balance_gain_db` on the sum), its weights on the features at zero, so the

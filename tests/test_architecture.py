@@ -12,7 +12,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mixwave_hf"
 LAYERS = (
-    {"slots", "files", "resources", "stft_loss"},
+    {"slots", "files", "resources", "stft_loss", "bleed"},
     {"audio"},
     {"tracks", "metrics"},
     {"data"},

@@ -426,13 +426,14 @@ def test_bundle_segments_decode_one_at_a_time_and_match_read_bundle(dataset, tmp
         lazy[12]
 
 
-def test_levelling_gains_are_measured_once_per_segment_and_reused_bit_for_bit(dataset, tmp_path) -> None:
+@pytest.mark.parametrize("levelling", ["close_strokes", "bleed_aware"])
+def test_levelling_gains_are_measured_once_per_segment_and_reused_bit_for_bit(dataset, tmp_path, levelling) -> None:
     from unittest import mock
 
     from mixwave_hf.data import crops as loader  # where levelled_segment looks up level_tracks
     from mixwave_hf.data.loader import BundleSegments, levelled_segment
 
-    config = CropConfig.for_model(MixWaveUNet(levels=3, base_channels=2, levelling="close_strokes"), 3000,
+    config = CropConfig.for_model(MixWaveUNet(levels=3, base_channels=2, levelling=levelling), 3000,
                                   crops_per_segment=1, min_segment_seconds=0.0)
     export_bundle(dataset, "train", tmp_path / "train.npz", config, progress=False)
     segment = BundleSegments(tmp_path / "train.npz")[0]

@@ -87,10 +87,11 @@ def trims_text(trims_db: dict[str, float]) -> str:
 
 
 def static_balance(model: MixWaveUNet, result: MixResult, tracks: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Per slot fed a track: the levelling gain (models that level their inputs) and the trim applied
-    before the network (dB), and the output layer's static gain (dB) and pan (-1 left .. +1 right;
-    constant-power law) on that track: the balance heard at intensity 0, under the processing at 1; seen
-    from the mix's perspective (the model's own, or its mirror: `mixing.mirrors_model`)."""
+    """Per slot fed a track: the levelling gain (models that level their inputs; "<dB>, bleed only" for a
+    track found to hold only bleed, `MixResult.bleed_only`) and the trim applied before the network (dB),
+    and the output layer's static gain (dB) and pan (-1 left .. +1 right; constant-power law) on that
+    track: the balance heard at intensity 0, under the processing at 1; seen from the mix's perspective
+    (the model's own, or its mirror: `mixing.mirrors_model`)."""
     gains = model.static_part_gains()
     if mirrors_model(model, result.perspective):
         gains = gains.flip(0)[:, overhead_swap(model.slot_names)]
@@ -105,13 +106,19 @@ def static_balance(model: MixWaveUNet, result: MixResult, tracks: dict[str, np.n
             gain_db, pan = decibels(float(gains[:, index].abs().max())), None
         rows.append({
             "track": slot,
-            "levelling (dB)": result.input_gains_db.get(slot),
+            "levelling (dB)": levelling_cell(result, slot),
             "trim (dB)": result.trims_db.get(slot, 0.0),
             "static gain (dB)": round(gain_db, 1) if math.isfinite(gain_db) else None,
             "static pan (L -1 .. R +1)": None if pan is None else round(pan, 2),
         })
     table = pd.DataFrame(rows)
     return table if getattr(model, "levelling", None) else table.drop(columns="levelling (dB)")
+
+
+def levelling_cell(result: MixResult, slot: str) -> float | str | None:
+    """The static-balance table's levelling gain of `slot` (dB), noted "bleed only" for a track of bleed only."""
+    gain = result.input_gains_db.get(slot)
+    return f"{gain:+.1f}, bleed only" if gain is not None and slot in result.bleed_only else gain
 
 
 def with_upload_names(message: str, display_names: dict[Path, str]) -> str:

@@ -1,0 +1,287 @@
+"""A close mic's own strokes told from the bleed of the other drums, for "bleed_aware" levelling
+(`audio.level_tracks`). Arrays are [mics, samples] float at one rate; no decision depends on a mic's gain.
+
+    found = own_strokes(close_mics, 44100, ["kick", "snare", "hihat", "tom_1", "tom_2", "tom_3"])
+    found[4].verdict, found[4].onsets   # tom_2: "played" / "bleed_only" / "unsure", its strokes (samples)
+
+A close mic hears its own drum a few cm away and the others tens of cm away, so an own stroke is the
+mic's loudest event *relative to every other mic* and reaches the other mics later. Each mic's loudest
+transients are compared with every other close mic: by level (against what the other mic's own strokes
+look like) and by delay (GCC-PHAT). The reasoning and the measured accuracy: README.md, "Levelled inputs".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+from scipy.ndimage import maximum_filter1d
+
+#: Candidate events: at most this many of each mic's loudest transients per 30 s of audio.
+EVENTS_PER_30_S = 64
+#: Envelope frames (s); a transient rises at least RISE_DB over the mean power of the preceding
+#: RISE_LOOKBACK_S; of transients closer than EVENT_SPACING_S the steepest is kept.
+FRAME_S = 0.003
+RISE_LOOKBACK_S = 0.03
+EVENT_SPACING_S = 0.02
+RISE_DB = 6.0
+#: Each event is looked at from this long before its onset to this long after it (s), in every close mic.
+WINDOW_BEFORE_S = 0.005
+WINDOW_AFTER_S = 0.035
+#: GCC-PHAT: delays searched (s) and the band (Hz) whose phases are compared.
+MIN_DELAY_S = 0.00015
+MAX_DELAY_S = 0.006
+GCC_BAND_HZ = (150.0, 6000.0)
+#: Level bands (Hz): kick and toms are compared below LOW_BAND_HZ[1], a drum's body; others on the whole band.
+LOW_BAND_HZ = (30.0, 500.0)
+#: An own stroke (`_verdict`): DOMINANCE_DB louder against every other close mic than that mic's
+#: REFERENCE_PERCENTILE-th percentile over all events (the other mic's own strokes: the events it hears
+#: loudest relatively); led by no close mic with a GCC peak of LEADING_PEAK or more, unless
+#: STRONG_DOMINANCE_DB louder (a close mic further from its drum than a neighbour is); heard later by some
+#: close mic with a peak of COHERENT_PEAK or more (a drum reaches its neighbours coherently, a cymbal does
+#: not; not asked of the kick, whose mic sits inside the shell); for kick and toms, LOW_SHARE of its
+#: energy below LOW_SHARE_HZ (a crash heard by a tom mic has little body); rising OWN_RISE_DB over what
+#: precedes it (`_rises`; a drum's decay swelling again is no new stroke).
+DOMINANCE_DB = 3.0
+STRONG_DOMINANCE_DB = 6.0
+REFERENCE_PERCENTILE = 5.0
+COHERENT_PEAK = 0.4
+LEADING_PEAK = 0.5
+LOW_SHARE = 0.3
+LOW_SHARE_HZ = 400.0
+OWN_RISE_DB = 3.0
+#: A mic with no own stroke is bleed-only unless some event of it (with body, for kick and toms) is
+#: UNSURE_DOMINANCE_DB louder as above and rises UNSURE_RISE_DB over what precedes it (in its role's band):
+#: such a mic is "unsure", levelled as before. A room's late echo of a stroke rises little.
+UNSURE_DOMINANCE_DB = 5.0
+UNSURE_RISE_DB = 4.0
+#: Only toms are ever found bleed-only: a kick, snare or hi-hat is played in any song, and where its mic
+#: stands far from its drum (the session stress split: close mics 20-35 cm out, the kick's 35-60 cm
+#: outside the shell) its strokes can stand only ~2 dB above the other mics' reference.
+BLEED_ONLY_ROLES = ("tom",)
+#: The rise: band energy over RISE_AFTER_S after the onset against RISE_BEFORE_S (start, end) before it.
+RISE_AFTER_S = 0.04
+RISE_BEFORE_S = (0.05, 0.005)
+#: Roles of close mics by slot name: "kick" and "tom" (body required, compared in the low band), "cymbal"
+#: (no coherence or lead asked: a cymbal reaches other mics incoherently), else "drum" (snare, ...).
+KICK_PREFIXES = ("kick", "bass_drum", "bd")
+TOM_PREFIXES = ("tom", "floor")
+CYMBAL_PREFIXES = ("hihat", "hi_hat", "hi-hat", "ride", "crash", "cymbal")
+EVENT_BLOCK = 128  # events transformed at once (bounds memory on long songs)
+
+
+@dataclass(frozen=True)
+class MicStrokes:
+    """One close mic's verdict: "played" (`onsets`: its own strokes, samples), "bleed_only" (a tom with no
+    stroke of its own; `onsets` empty), or "unsure" (no own stroke found, but some event might be one, or
+    the mic is no tom, or there was nothing to compare with)."""
+
+    verdict: str
+    onsets: np.ndarray
+
+
+def mic_role(slot_name: str) -> str:
+    """"kick", "tom", "cymbal" or "drum" for a close mic's slot name (KICK_PREFIXES, TOM_PREFIXES, CYMBAL_PREFIXES)."""
+    name = slot_name.lower()
+    for role, prefixes in (("kick", KICK_PREFIXES), ("tom", TOM_PREFIXES), ("cymbal", CYMBAL_PREFIXES)):
+        if name.startswith(prefixes):
+            return role
+    return "drum"
+
+
+def candidate_onsets(track: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Onsets (samples, sorted) of a [samples] track's loudest transients: envelope frames that rise at
+    least RISE_DB over the preceding RISE_LOOKBACK_S, the steepest within EVENT_SPACING_S,
+    the loudest (their peak over the next RISE_LOOKBACK_S) EVENTS_PER_30_S per 30 s."""
+    hop = max(1, round(FRAME_S * sample_rate))
+    power = _frame_powers(track, hop)
+    frames = len(power)
+    if frames < 2:
+        return np.zeros(0, np.int64)
+    envelope = 10 * np.log10(power + 1e-30)
+    span = max(1, round(RISE_LOOKBACK_S * sample_rate / hop))
+    # Against the mean power of the preceding frames, not their least: one frame of a decay can dip deep
+    # (two paths cancelling) and make the next look like a new stroke.
+    cumulative = np.concatenate([[0.0], np.cumsum(power)])
+    first = np.maximum(np.arange(frames) - span, 0)
+    preceding = (cumulative[np.arange(frames)] - cumulative[first]) / np.maximum(np.arange(frames) - first, 1)
+    rise = envelope - 10 * np.log10(preceding + 1e-30)
+    rise[0] = 0.0
+    spacing = max(1, round(EVENT_SPACING_S * sample_rate / hop))
+    onsets = np.flatnonzero((rise == maximum_filter1d(rise, 2 * spacing + 1, mode="nearest")) & (rise > RISE_DB)
+                            & (power > 0))
+    peak = maximum_filter1d(envelope, span, origin=-((span - 1) // 2) - (span % 2 == 0), mode="nearest")[onsets]
+    per_chunk = round(30.0 * sample_rate / hop)
+    chunks = np.searchsorted(onsets, np.arange(per_chunk, frames, per_chunk))
+    kept = [part[np.argsort(-loudness, kind="stable")[:EVENTS_PER_30_S]]
+            for part, loudness in zip(np.split(onsets, chunks), np.split(peak, chunks), strict=True)]
+    return np.sort(np.concatenate(kept)).astype(np.int64) * hop
+
+
+def _frame_powers(track: np.ndarray, hop: int) -> np.ndarray:
+    """[len(track) // hop] float64: the mean square of each `hop`-sample frame of a [samples] track."""
+    frames = len(track) // hop
+    return np.square(np.asarray(track[: frames * hop], np.float64)).reshape(frames, hop).mean(axis=1)
+
+
+def _rises(track: np.ndarray, onsets: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """([events] dB below LOW_SHARE_HZ, [events] dB over the whole band): how much a [samples] track's energy
+    over RISE_AFTER_S after each onset exceeds its energy over RISE_BEFORE_S before it."""
+    hop = max(1, round(FRAME_S * sample_rate))
+    low_pass = signal.butter(4, LOW_SHARE_HZ, "lowpass", fs=sample_rate, output="sos")
+    after = max(1, round(RISE_AFTER_S * sample_rate / hop))
+    first, last = (round(seconds * sample_rate / hop) for seconds in RISE_BEFORE_S)
+    frame = onsets // hop
+    rises = []
+    for band in (signal.sosfilt(low_pass, track), track):
+        energy = np.concatenate([[0.0], np.cumsum(_frame_powers(band, hop))])
+        spans = [np.clip(edge, 0, len(energy) - 1) for edge in (frame, frame + after, frame - first, frame - last)]
+        now, before = ((energy[stop] - energy[start]) / np.maximum(stop - start, 1)
+                       for start, stop in (spans[:2], spans[2:]))
+        rises.append(10 * np.log10((now + 1e-30) / (before + 1e-30)))
+    return rises[0], rises[1]
+
+
+def _event_spectra(mics: np.ndarray, onsets: np.ndarray, sample_rate: int, nfft: int) -> np.ndarray:
+    """[mics, events, nfft // 2 + 1] complex64: each event's tapered window in every mic, transformed."""
+    before, after = round(WINDOW_BEFORE_S * sample_rate), round(WINDOW_AFTER_S * sample_rate)
+    positions = onsets[:, None] - before + np.arange(before + after)[None]
+    inside = (positions >= 0) & (positions < mics.shape[1])
+    windows = mics[:, np.clip(positions, 0, mics.shape[1] - 1)] * inside[None]
+    windows = windows * signal.windows.tukey(before + after, 0.2)
+    return np.fft.rfft(windows, nfft).astype(np.complex64)
+
+
+def _gcc_peaks(spectra: np.ndarray, owner: np.ndarray, sample_rate: int, nfft: int) -> tuple[np.ndarray, ...]:
+    """For each event of `spectra` [mics, events, bins] and its owner mic: ([mics, events] the GCC-PHAT
+    peak with the other mic leading, the same with the owner leading); 0 for the owner itself."""
+    freqs = np.fft.rfftfreq(nfft, 1 / sample_rate)
+    band = (freqs >= GCC_BAND_HZ[0]) & (freqs <= GCC_BAND_HZ[1])
+    own = spectra[owner, np.arange(len(owner))]
+    cross = spectra[:, :, band] * np.conj(own[None, :, band])
+    cross /= np.maximum(np.abs(cross), 1e-30)
+    full = np.zeros(spectra.shape, np.complex64)
+    full[:, :, band] = cross
+    # Normalised so that a pure delay peaks at 1; positive lags: the other mic hears it later.
+    correlation = np.fft.irfft(full, nfft) * (nfft / (2 * band.sum()))
+    shortest, longest = max(1, round(MIN_DELAY_S * sample_rate)), round(MAX_DELAY_S * sample_rate)
+    owner_leads = correlation[:, :, shortest : longest + 1].max(axis=-1)
+    other_leads = correlation[:, :, nfft - longest : nfft - shortest + 1].max(axis=-1)
+    owner_leads[owner, np.arange(len(owner))] = 0.0
+    other_leads[owner, np.arange(len(owner))] = 0.0
+    return other_leads, owner_leads
+
+
+def _band_levels(spectra: np.ndarray, sample_rate: int, nfft: int) -> tuple[np.ndarray, np.ndarray]:
+    """([mics, events] dB in LOW_BAND_HZ, [mics, events] dB above LOW_BAND_HZ[0]) of each event's window."""
+    freqs = np.fft.rfftfreq(nfft, 1 / sample_rate)
+    power = np.square(np.abs(spectra), dtype=np.float64)
+    low = power[..., (freqs >= LOW_BAND_HZ[0]) & (freqs < LOW_BAND_HZ[1])].sum(axis=-1)
+    whole = power[..., freqs >= LOW_BAND_HZ[0]].sum(axis=-1)
+    return 10 * np.log10(low + 1e-30), 10 * np.log10(whole + 1e-30)
+
+
+def _low_share(spectra: np.ndarray, owner: np.ndarray, sample_rate: int, nfft: int) -> np.ndarray:
+    """[events]: the share of each event's energy in its owner mic below LOW_SHARE_HZ."""
+    freqs = np.fft.rfftfreq(nfft, 1 / sample_rate)
+    power = np.square(np.abs(spectra[owner, np.arange(len(owner))]), dtype=np.float64)
+    return power[:, freqs < LOW_SHARE_HZ].sum(axis=-1) / np.maximum(power.sum(axis=-1), 1e-30)
+
+
+@dataclass(frozen=True)
+class EventFeatures:
+    """Every close mic's candidate events and what the other mics heard of them: `onsets` [events]
+    (samples), `owner` [events] (the mic whose candidate it is); [mics, events]: `other_leads` and
+    `owner_leads` (GCC-PHAT peaks, see `_gcc_peaks`), `low_db` and `whole_db` (window levels, dB);
+    [events] in the owner mic: `low_share` (see `_low_share`), `low_rise` and `whole_rise` (see `_rises`)."""
+
+    onsets: np.ndarray
+    owner: np.ndarray
+    other_leads: np.ndarray
+    owner_leads: np.ndarray
+    low_db: np.ndarray
+    whole_db: np.ndarray
+    low_share: np.ndarray
+    low_rise: np.ndarray
+    whole_rise: np.ndarray
+
+
+def event_features(mics: np.ndarray, sample_rate: int) -> EventFeatures:
+    """The candidate events of every mic of [mics, samples] audio and their features, in blocks of EVENT_BLOCK."""
+    found = [candidate_onsets(track, sample_rate) for track in mics]
+    onsets = np.concatenate(found) if found else np.zeros(0, np.int64)
+    owner = np.concatenate([np.full(len(each), index) for index, each in enumerate(found)]).astype(np.int64)
+    window = round(WINDOW_BEFORE_S * sample_rate) + round(WINDOW_AFTER_S * sample_rate)
+    nfft = 1 << int(np.ceil(np.log2(window + round(MAX_DELAY_S * sample_rate) + 1)))
+    parts = []
+    for start in range(0, len(onsets), EVENT_BLOCK):
+        block = slice(start, start + EVENT_BLOCK)
+        spectra = _event_spectra(mics, onsets[block], sample_rate, nfft)
+        parts.append((*_gcc_peaks(spectra, owner[block], sample_rate, nfft),
+                      *_band_levels(spectra, sample_rate, nfft), _low_share(spectra, owner[block], sample_rate, nfft)))
+    if not parts:
+        empty = np.zeros((len(mics), 0))
+        return EventFeatures(onsets, owner, empty, empty, empty, empty, *np.zeros((3, 0)))
+    joined = [np.concatenate([part[index] for part in parts], axis=-1) for index in range(5)]
+    rises = [_rises(track, each, sample_rate) for track, each in zip(mics, found, strict=True)]
+    low_rise, whole_rise = (np.concatenate([rise[band] for rise in rises]) for band in (0, 1))
+    return EventFeatures(onsets, owner, *joined, low_rise, whole_rise)
+
+
+def dominance_db(levels: np.ndarray, mic: int, events: np.ndarray) -> np.ndarray:
+    """[len(events)]: how much louder `mic` is at each event against every other mic of `levels` [mics,
+    all events] (dB), over what it is at that mic's own strokes (REFERENCE_PERCENTILE of the level
+    difference over all events); the least over the other mics. Gains cancel: only differences enter."""
+    others = [index for index in range(levels.shape[0]) if index != mic]
+    if not others or not levels.shape[1]:
+        return np.full(len(events), np.inf)
+    difference = levels[mic][None] - levels[others]
+    reference = np.percentile(difference, REFERENCE_PERCENTILE, axis=1)
+    return (difference[:, events] - reference[:, None]).min(axis=0)
+
+
+def own_strokes(mics: np.ndarray, sample_rate: int, slot_names: Sequence[str]) -> list[MicStrokes]:
+    """Each close mic's verdict (see `MicStrokes`) from [mics, samples] audio of the close mics only (no
+    overheads or rooms, no silent tracks), named by `slot_names`. With fewer than two such mics nothing can
+    be compared: every mic is "unsure"."""
+    mics = np.asarray(mics, np.float32)
+    if mics.ndim != 2 or len(slot_names) != mics.shape[0]:
+        raise ValueError(f"close mics of shape {mics.shape} with {len(slot_names)} slot names; expected "
+                         "[mics, samples] and one name per mic")
+    if mics.shape[0] < 2:
+        return [MicStrokes("unsure", np.zeros(0, np.int64)) for _ in slot_names]
+    features = event_features(mics, sample_rate)
+    return [_verdict(features, index, mic_role(name)) for index, name in enumerate(slot_names)]
+
+
+def _verdict(features: EventFeatures, mic: int, role: str) -> MicStrokes:
+    """One mic's verdict from every mic's `features`, by the rules of DOMINANCE_DB ... UNSURE_RISE_DB."""
+    events = np.flatnonzero(features.owner == mic)
+    low = role in ("kick", "tom")
+    dominance = dominance_db(features.low_db if low else features.whole_db, mic, events)
+    body = features.low_share[events] >= LOW_SHARE if low else np.ones(len(events), bool)
+    own = body & (dominance > DOMINANCE_DB)
+    if role != "cymbal":
+        led = features.other_leads[:, events].max(axis=0, initial=0.0) >= LEADING_PEAK
+        own &= ~led | (dominance > STRONG_DOMINANCE_DB)
+    if role in ("tom", "drum"):
+        own &= features.owner_leads[:, events].max(axis=0, initial=0.0) >= COHERENT_PEAK
+    rise = (features.low_rise if low else features.whole_rise)[events]
+    own &= rise > OWN_RISE_DB
+    if own.any():
+        return MicStrokes("played", np.sort(features.onsets[events[own]]))
+    unsure = body & (dominance > UNSURE_DOMINANCE_DB) & (rise > UNSURE_RISE_DB)
+    bleed_only = role in BLEED_ONLY_ROLES and len(events) and not unsure.any()
+    return MicStrokes("bleed_only" if bleed_only else "unsure", np.zeros(0, np.int64))
+
+
+def stroke_regions(onsets: np.ndarray, length: int, window: int) -> np.ndarray:
+    """Boolean [length] mask: the `window` samples after every onset (samples) within [0, length)."""
+    marks = np.zeros(length + 1, np.int32)
+    onsets = np.asarray(onsets, np.int64)
+    onsets = onsets[(onsets >= 0) & (onsets < length)]
+    np.add.at(marks, onsets, 1)
+    np.add.at(marks, np.minimum(onsets + window, length), -1)
+    return np.cumsum(marks[:length]) > 0
