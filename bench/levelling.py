@@ -1,6 +1,6 @@
 """Levelling methods compared: the static balance mixed from tracks levelled each way, scored on a split.
 
-A model with `levelling` sees its tracks at the level `audio.level_tracks` sets, and a model with
+A model with `levelling` sees its tracks at the level `loudness.level_tracks` sets, and a model with
 output_init="balance" starts as exactly the static balance (`slots.STATIC_BALANCE`) of those tracks;
 so the static mix's score under each method is the starting point training gets from it. Prints, per
 split, tom playing (the songs' metadata "toms": normal, barely or never played; the classic stress
@@ -23,9 +23,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from mixwave_hf.audio import LEVELLING_METHODS, level_tracks
 from mixwave_hf.baselines import TRACK_LOUDNESS_LUFS, pan_and_sum
 from mixwave_hf.evaluate import dataset_songs
+from mixwave_hf.loudness import LEVELLING_METHODS, level_tracks
 from mixwave_hf.metrics import loudness_matched_stereo_stft_distance, si_sdr
 from mixwave_hf.slots import DEFAULT_SLOTS, STATIC_BALANCE
 from mixwave_hf.tracks import arrange_tracks

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixwave_hf.audio import level_tracks, pan_gains
+from mixwave_hf.audio import pan_gains
+from mixwave_hf.loudness import level_tracks
 from mixwave_hf.metrics import gain_to_loudness, loudness_matching_gain
 from mixwave_hf.slots import DEFAULT_SLOTS, static_balance
 from mixwave_hf.tracks import arrange_tracks
@@ -23,7 +24,7 @@ SUM_PANS = {"overhead_L": -1.0, "overhead_R": 1.0}
 #: Loudness (LUFS) every track is levelled to before the loudness-matched sum and the rule-based mix.
 TRACK_LOUDNESS_LUFS = -30.0
 
-#: How the baselines level each track (`audio.track_level`): as the default model levels its inputs.
+#: How the baselines level each track (`loudness.track_level`): as the default model levels its inputs.
 TRACK_LEVELLING = "close_strokes"
 #: The rule-based mix is brought to this loudness (LUFS), unless that would peak above RULE_BASED_PEAK_DBFS.
 RULE_BASED_LOUDNESS_LUFS = -18.0
@@ -46,7 +47,7 @@ def pan_and_sum(slot_audio: np.ndarray, gains_db: Mapping[str, float], pans: Map
 
 def levelled_tracks(tracks: Mapping[str, np.ndarray], sample_rate: int, method: str = TRACK_LEVELLING) -> np.ndarray:
     """The tracks arranged in DEFAULT_SLOTS order ([slots, samples] float64), each brought to
-    TRACK_LOUDNESS_LUFS by `audio.level_tracks(method)` (tracks below the -70 LUFS gate are left as
+    TRACK_LOUDNESS_LUFS by `loudness.level_tracks(method)` (tracks below the -70 LUFS gate are left as
     they are, not a noise floor boosted)."""
     levelled, _ = level_tracks(_arranged(tracks, sample_rate), sample_rate, method, TRACK_LOUDNESS_LUFS,
                                DEFAULT_SLOTS)

@@ -1,5 +1,5 @@
 """A close mic's own strokes told from the bleed of the other drums, for "bleed_aware" levelling
-(`audio.level_tracks`). Arrays are [mics, samples] float at one rate; no decision depends on a mic's gain.
+(`loudness.level_tracks`). Arrays are [mics, samples] float at one rate; no decision depends on a mic's gain.
 
     found = own_strokes(close_mics, 44100, ["kick", "snare", "hihat", "tom_1", "tom_2", "tom_3"])
     found[4].verdict, found[4].onsets   # tom_2: "played" / "bleed_only" / "unsure", its strokes (samples)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from mixwave_hf.audio import BLEED_ONLY_DB
 from mixwave_hf.evaluate import MODEL_SYSTEM, group_lines, results_table
+from mixwave_hf.loudness import BLEED_ONLY_DB
 from mixwave_hf.mixing import STATIC_LOUDNESS_GAP_LU
 from mixwave_hf.resources import TEMPLATE_PATH
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mixwave_hf.audio import check_finite, crest_factor_db
-from mixwave_hf.audio import integrated_loudness as meter_loudness
+from mixwave_hf.audio import check_finite
+from mixwave_hf.loudness import crest_factor_db
+from mixwave_hf.loudness import integrated_loudness as meter_loudness
 from mixwave_hf.stft_loss import SumAndDifferenceSTFTLoss
 
 #: The stereo STFT distance's resolutions (FFT size = window; hop = FFT size / 4), as FxNorm-automix.
@@ -126,7 +127,7 @@ def _check_rate(sample_rate: int) -> None:
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     """BS.1770-4 integrated loudness (LUFS) of [channels, samples] (1 or 2 channels) or [samples] audio.
 
-    `audio.integrated_loudness` (the package's one meter, equal to pyloudnorm's). NaN when the audio
+    `loudness.integrated_loudness` (the package's one meter, equal to pyloudnorm's). NaN when the audio
     is shorter than one 400 ms gating block (loudness is
     undefined there); -inf when every block is below the -70 LUFS absolute gate (digital silence too).
     """

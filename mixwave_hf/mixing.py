@@ -20,17 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mixwave_hf.audio import (
-    BLEED_ONLY_DB,
-    DC_CUTOFF_HZ,
-    apply_gains_db,
-    empty_track_warning,
-    fit_length,
-    integrated_loudness,
-    measure_levelling,
-    remove_dc,
-    resample,
-)
+from mixwave_hf.audio import DC_CUTOFF_HZ, empty_track_warning, fit_length, remove_dc, resample
+from mixwave_hf.loudness import BLEED_ONLY_DB, apply_gains_db, integrated_loudness, measure_levelling
 from mixwave_hf.slots import OVERHEAD_PAIR_SLOTS, check_perspective, fed_slots, resolve_slot_name
 from mixwave_hf.streaming import StreamingMixWaveUNet
 from mixwave_hf.tracks import arrange_tracks
@@ -66,7 +57,7 @@ class MixResult:
     `clipped_samples` those still beyond full scale that were clipped (only without the limiter).
     `input_gains_db` is the gain (dB) levelling applied to each slot's track, for models that level
     their inputs; `bleed_only` the slots whose tracks "bleed_aware" levelling found to hold only bleed
-    (levelled `audio.BLEED_ONLY_DB` under the others); `trims_db` the user's trims by slot (dB, after
+    (levelled `loudness.BLEED_ONLY_DB` under the others); `trims_db` the user's trims by slot (dB, after
     levelling); `intensity` the processing intensity mixed at; `perspective` whose view the mix pans from.
     `warnings` says what was done to the input and the output.
     """
@@ -132,7 +123,7 @@ def mix_tracks(
             is the model's exact mirror: the overhead tracks swap slots, and the mix its channels.
 
     A track with a DC offset has it removed first (`audio.remove_dc`, reported). Models with
-    `levelling` get every track levelled (`audio.level_tracks`), as in training; for models without
+    `levelling` get every track levelled (`loudness.level_tracks`), as in training; for models without
     it, tracks that are all very quiet (peaks below QUIET_INPUT_DB) are reported.
 
     Returns:

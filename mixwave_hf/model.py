@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import numbers
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,10 +20,11 @@ import torch.nn.functional as F
 from huggingface_hub import ModelCard, PyTorchModelHubMixin
 from torch import nn
 
-from mixwave_hf.audio import LEVELLING_METHODS, pan_gains
+from mixwave_hf.audio import pan_gains
 from mixwave_hf.model_files import EXPECTED_MODEL, ModelLoadError, check_model_folder
+from mixwave_hf.model_options import FORMAT_VERSION, check_options, checked_balance
 from mixwave_hf.resources import DEFAULT_MODEL_DIR
-from mixwave_hf.slots import DEFAULT_SLOTS, OVERHEAD_PAIR_SLOTS, check_perspective, static_balance
+from mixwave_hf.slots import DEFAULT_SLOTS, OVERHEAD_PAIR_SLOTS, check_perspective
 
 #: The overhead slots' names from the other perspective.
 OVERHEAD_SWAP = dict(zip(OVERHEAD_PAIR_SLOTS, reversed(OVERHEAD_PAIR_SLOTS), strict=True))
@@ -34,16 +34,8 @@ if TYPE_CHECKING:
 
     from mixwave_hf.mixing import MixResult
 
-#: Version of the config.json layout this code writes; configs from a newer version are refused.
-#: Version 2 added `levelling`, `levelling_lufs`, `output_init`, `balance`, `balance_gain_db`; a
-#: version-1 config has none of them and loads as no levelling (the paper's behaviour). Version 3
-#: added `perspective`; earlier configs load as "drummer" (what their synthetic corpus panned from),
-#: newer ones without it as "audience".
-FORMAT_VERSION = 3
-OUTPUT_INITS = ("default", "balance")
 REPO_URL = "https://github.com/mixwave-hf/mixwave-hf"
 PAPER_URL = "https://doi.org/10.17743/jaes.2020.0031"
-UPSAMPLING_MODES = ("linear", "learned")
 NEGATIVE_SLOPE = 0.2
 
 
@@ -86,11 +78,11 @@ class MixWaveUNet(
         slot_names: the input tracks, in channel order.
         sample_rate: the rate in Hz the model was trained at.
         outputs: output channels (2 = stereo).
-        levelling: None (the paper: tracks go in as recorded) or a method of `audio.LEVELLING_METHODS`
-            ("integrated", "loud_part", "strokes", "close_strokes", "bleed_aware": see `audio.track_level`):
+        levelling: None (the paper: tracks go in as recorded) or a method of `loudness.LEVELLING_METHODS`
+            ("integrated", "loud_part", "strokes", "close_strokes", "bleed_aware": see `loudness.track_level`):
             `mix_tracks` and the training loader bring every track to `levelling_lufs` with
-            `audio.level_tracks` before the network, so the level a track was recorded at does not
-            change the mix ("bleed_aware" sets a tom mic of bleed only `audio.BLEED_ONLY_DB` under).
+            `loudness.level_tracks` before the network, so the level a track was recorded at does not
+            change the mix ("bleed_aware" sets a tom mic of bleed only `loudness.BLEED_ONLY_DB` under).
         output_init: "default" (PyTorch's initialisation) or "balance": the output layer's weights
             on the input tracks start as the static mix `balance` (gain x constant-power pan per
             slot, then `balance_gain_db` on the sum), its weights on the features at zero, so the
@@ -127,7 +119,7 @@ class MixWaveUNet(
     ) -> None:
         super().__init__()
         slot_names = tuple(slot_names)
-        _check_options(format_version=format_version, upsampling=upsampling, levels=levels,
+        check_options(format_version=format_version, upsampling=upsampling, levels=levels,
                        base_channels=base_channels, outputs=outputs, sample_rate=sample_rate,
                        slot_names=slot_names, levelling=levelling, output_init=output_init,
                        kernels={"down_kernel": down_kernel, "bottleneck_kernel": bottleneck_kernel,
@@ -136,7 +128,7 @@ class MixWaveUNet(
         self.levelling_lufs = float(levelling_lufs)
         self.output_init = output_init
         self.perspective = check_perspective(perspective or ("drummer" if format_version < 3 else "audience"))
-        self.balance = _checked_balance(balance, slot_names, self.perspective) if output_init == "balance" else None
+        self.balance = checked_balance(balance, slot_names, self.perspective) if output_init == "balance" else None
         self.balance_gain_db = float(balance_gain_db)
         self.levels = levels
         self.down_kernel = down_kernel
@@ -374,52 +366,6 @@ def load_model(name: str | None) -> MixWaveUNet:
     except Exception as error:  # noqa: BLE001 - any failure to load is reported the same way
         raise ModelLoadError(f"{name or '(the embedded default)'}: cannot load a model "
                              f"({type(error).__name__}: {error}); {EXPECTED_MODEL}") from error
-
-
-def _check_options(*, format_version: int, upsampling: str, levels: int, base_channels: int, outputs: int,
-                   sample_rate: int, slot_names: tuple[str, ...], levelling: str | None, output_init: str,
-                   kernels: Mapping[str, int]) -> None:
-    """ValueError naming the first of MixWaveUNet's arguments it cannot build a network from."""
-    if format_version > FORMAT_VERSION:
-        raise ValueError(
-            f"config format_version {format_version} is newer than this mixwave-hf understands "
-            f"(up to {FORMAT_VERSION}); upgrade mixwave-hf to load this model"
-        )
-    integers = {"levels": levels, "base_channels": base_channels, "outputs": outputs, "sample_rate": sample_rate}
-    for name, value in {**integers, **kernels}.items():
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-            raise ValueError(f"{name}={value!r}; expected an integer")
-    if upsampling not in UPSAMPLING_MODES:
-        raise ValueError(f"upsampling={upsampling!r}; expected one of {UPSAMPLING_MODES}")
-    for name, kernel in kernels.items():
-        if kernel < 1 or kernel % 2 == 0:
-            raise ValueError(f"{name}={kernel}; expected an odd kernel size >= 1")
-    if levels < 1 or base_channels < 1 or outputs < 1 or sample_rate < 1:
-        raise ValueError(
-            f"levels={levels}, base_channels={base_channels}, outputs={outputs}, "
-            f"sample_rate={sample_rate}; expected positive integers"
-        )
-    if not slot_names or len(set(slot_names)) != len(slot_names):
-        raise ValueError(f"slot_names={list(slot_names)}; expected distinct names, at least one")
-    if levelling is not None and levelling not in LEVELLING_METHODS:
-        raise ValueError(f"levelling={levelling!r}; expected None or one of {LEVELLING_METHODS}")
-    if output_init not in OUTPUT_INITS:
-        raise ValueError(f"output_init={output_init!r}; expected one of {OUTPUT_INITS}")
-
-
-def _checked_balance(balance: Mapping[str, Sequence[float]] | None, slot_names: tuple[str, ...],
-                     perspective: str) -> dict[str, list[float]]:
-    """{slot: [gain dB, pan]} checked against the slots; None -> `slots.static_balance(perspective)` for
-    the slots it names."""
-    if balance is None:
-        balance = {slot: setting for slot, setting in static_balance(perspective).items() if slot in slot_names}
-    checked = {}
-    for slot, setting in balance.items():
-        if slot not in slot_names or len(setting) != 2 or not -1 <= float(setting[1]) <= 1:
-            raise ValueError(f"balance[{slot!r}]={setting!r}; expected a slot of {list(slot_names)} -> "
-                             "[gain dB, pan in -1..1]")
-        checked[slot] = [float(setting[0]), float(setting[1])]
-    return checked
 
 
 def centre_crop(features: torch.Tensor, length: int) -> torch.Tensor:

@@ -13,10 +13,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "mixwave_hf"
 LAYERS = (
     {"slots", "files", "resources", "stft_loss", "bleed"},
-    {"audio"},
+    {"audio", "loudness"},
     {"tracks", "metrics"},
     {"data"},
-    {"model", "model_files"},
+    {"model", "model_files", "model_options"},
     {"streaming"},
     {"mixing"},
     {"baselines", "evaluate", "card", "publish", "training", "demo", "cli", "cli_parser", "cli_checks", "cli_stems"},
@@ -78,7 +78,7 @@ def test_dependencies_point_down_the_layers():
 
 
 def test_data_depends_only_on_slots_audio_and_itself():
-    allowed = {"data", "slots", "audio", "tracks", "files", "resources"}
+    allowed = {"data", "slots", "audio", "loudness", "tracks", "files", "resources"}
     outside = [f"{name} imports {imported}" for name, tree in package_modules().items()
                if name != "mixwave_hf" and unit(name) == "data"
                for imported in runtime_imports(tree) if unit(imported) not in allowed]

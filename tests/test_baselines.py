@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from drums import synthesize_drum_tracks
 
-from mixwave_hf.audio import LEVELLING_METHODS, track_level
 from mixwave_hf.baselines import (
     BASELINES,
     RULE_BASED_PEAK_DBFS,
@@ -17,6 +16,7 @@ from mixwave_hf.baselines import (
     plain_sum,
     rule_based_mix,
 )
+from mixwave_hf.loudness import LEVELLING_METHODS, measure_levelling, track_level
 from mixwave_hf.metrics import METRICS, integrated_loudness, score
 from mixwave_hf.slots import DEFAULT_SLOTS, STATIC_BALANCE, static_balance
 
@@ -84,6 +84,10 @@ def test_pan_laws():
 def test_levelled_tracks_are_equally_loud(tracks):
     for method in LEVELLING_METHODS:
         levelled = levelled_tracks(tracks, SR, method)
+        if method == "bleed_aware":  # measured on each close mic's own strokes, which only all tracks tell
+            again = measure_levelling(levelled, SR, method, TRACK_LOUDNESS_LUFS, DEFAULT_SLOTS).gains_db
+            assert np.abs(again).max() < 0.05, again
+            continue
         for slot, track in zip(DEFAULT_SLOTS, levelled, strict=True):
             measure = "integrated" if method == "close_strokes" and slot.startswith("overhead") else method
             assert track_level(track, SR, measure) == pytest.approx(TRACK_LOUDNESS_LUFS, abs=0.05), (method, slot)

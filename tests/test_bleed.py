@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from mixwave_hf.audio import BLEED_ONLY_DB, measure_levelling, track_level
 from mixwave_hf.bleed import MicStrokes, mic_role, own_strokes
 from mixwave_hf.data.synth import KITS, kit_installed, render_song
 from mixwave_hf.data.synth.conditions import (
@@ -20,6 +19,7 @@ from mixwave_hf.data.synth.conditions import (
 )
 from mixwave_hf.data.synth.engineer import TRACK_LOUDNESS_LUFS
 from mixwave_hf.demo.results import static_balance
+from mixwave_hf.loudness import BLEED_ONLY_DB, measure_levelling, track_level
 from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import DEFAULT_SLOTS

@@ -1,11 +1,11 @@
-"""Track levelling (audio.level_tracks): the one meter, what each method measures, models that level inputs."""
+"""Track levelling (loudness.level_tracks): the one meter, what each method measures, models that level inputs."""
 
 import numpy as np
 import pyloudnorm
 import pytest
 import torch
 
-from mixwave_hf.audio import LEVELLING_METHODS, integrated_loudness, level_tracks, track_level
+from mixwave_hf.loudness import LEVELLING_METHODS, integrated_loudness, level_tracks, track_level
 from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
 

@@ -389,7 +389,7 @@ def test_streams_a_dataset_uploaded_to_the_hub(hub_server, dataset) -> None:
 def test_levelling_crops_level_each_segment_and_refuse_gain_augmentation(dataset, tmp_path) -> None:
     """With the model's levelling, every track of a segment is at levelling_lufs before crops are cut,
     whatever its recorded level; random input gains would undo that and are refused."""
-    from mixwave_hf.audio import track_level
+    from mixwave_hf.loudness import track_level
 
     model = MixWaveUNet(levels=3, base_channels=2, levelling="integrated")
     config = CropConfig.for_model(model, 3000, crops_per_segment=1, min_segment_seconds=0.0)

@@ -209,7 +209,7 @@ def test_registry_describes_every_metric():
 
 
 def test_crest_factor_error_compares_the_whole_mixes_dynamics():
-    from mixwave_hf.audio import crest_factor_db
+    from mixwave_hf.loudness import crest_factor_db
 
     rate = 44_100
     time = np.arange(rate) / rate

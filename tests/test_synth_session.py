@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mixwave_hf.audio import crest_factor_db
 from mixwave_hf.data.synth import (
     CLASSIC_RECIPE,
     KITS,
@@ -25,6 +24,7 @@ from mixwave_hf.data.synth import (
 from mixwave_hf.data.synth.conditions import SESSION_CONDITIONS, SESSION_STRESS_CONDITIONS, draw_tom_playing
 from mixwave_hf.data.synth.engineer import PANS, perspective_pans
 from mixwave_hf.data.synth.room import draw_room_recording, image_source_responses, record_in_room
+from mixwave_hf.loudness import crest_factor_db
 
 SAMPLE_RATE = 44100
 FINGERPRINTS = Path(__file__).parent / "data" / "classic_fingerprints.json"

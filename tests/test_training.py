@@ -29,9 +29,9 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from mixwave_hf.audio import level_tracks
 from mixwave_hf.data.loader import CropConfig, Segment, export_bundle, read_bundle
 from mixwave_hf.data.schema import DatasetWriter, Song, song_rows
+from mixwave_hf.loudness import level_tracks
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.training import (
     CHECKPOINT_MARKER,

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from mixwave_hf.audio import LEVELLING_METHODS, apply_gains_db, level_tracks, resample
+from mixwave_hf.audio import resample
 from mixwave_hf.data.read_position import STATE_KIND
 from mixwave_hf.data.schema import TARGETS, decode_audio, segment_of
+from mixwave_hf.loudness import LEVELLING_METHODS, apply_gains_db, level_tracks
 from mixwave_hf.slots import DEFAULT_SLOTS, fed_slots, match_slot
 from mixwave_hf.tracks import arrange_tracks
 
@@ -37,8 +38,8 @@ class CropConfig:
     `input_samples` / `output_samples` must be a valid pair of the model (`model.valid_lengths`);
     the defaults are the paper network's 121,843 -> 89,093 samples at 44.1 kHz (`for_model` derives
     them from any model). `gain_db`: per-track input gain range (±dB) of training crops, 0 for none.
-    `levelling`: the model's input levelling (`audio.track_level` method, None for none): every
-    segment's tracks are brought to `levelling_lufs` by `audio.level_tracks` before crops are cut,
+    `levelling`: the model's input levelling (`loudness.track_level` method, None for none): every
+    segment's tracks are brought to `levelling_lufs` by `loudness.level_tracks` before crops are cut,
     as `mix_tracks` does for a song. Levelling cancels any input gain, so gain augmentation would only
     change the crops' levels after it: with levelling, `gain_db` must be 0.
     """

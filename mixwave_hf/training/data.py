@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mixwave_hf.audio import integrated_loudness, level_tracks
 from mixwave_hf.data.loader import (
     BundleDataset,
     BundleSegments,
@@ -27,6 +26,7 @@ from mixwave_hf.data.loader import (
     read_bundle_index,
     segment_from_row,
 )
+from mixwave_hf.loudness import integrated_loudness, level_tracks
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.training.config import ConfigError, DataOptions
 

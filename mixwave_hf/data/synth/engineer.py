@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pedalboard
 
-from mixwave_hf.audio import integrated_loudness
+from mixwave_hf.loudness import integrated_loudness
 from mixwave_hf.slots import DEFAULT_SLOTS, check_perspective, mirrored_pan
 
 SLOT_ROLES = {"kick": "kick", "snare": "snare", "hihat": "hihat", "tom_1": "tom", "tom_2": "tom", "tom_3": "tom",
