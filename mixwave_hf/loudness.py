@@ -34,6 +34,9 @@ LOUD_PART_PERCENTILE = 95.0
 #: STROKE_WINDOW_SECONDS after each (as the synthetic engineer measures them).
 BLEED_ONLY_DB = 30.0
 STROKE_WINDOW_SECONDS = 0.4
+#: A session whose loudest track peaks below this (dBFS) is measured as if raised to it: the -70 LUFS
+#: gate then stands relative to the session, so a take recorded 40 dB low is levelled as a normal one.
+QUIET_SESSION_PEAK_DB = -1.0
 
 
 @functools.lru_cache(maxsize=8)
@@ -155,7 +158,8 @@ def level_tracks(tracks: np.ndarray, sample_rate: int, method: str, target_lufs:
 
     `slot_names` (one per track) lets "close_strokes" and "bleed_aware" tell kit pictures (overheads,
     rooms) from close mics. Returns (levelled [tracks, samples] float32, the gains applied in dB [tracks]).
-    A track below the -70 LUFS gate (silence, a bare noise floor) keeps its level (gain 0 dB). The one
+    A track below the -70 LUFS gate (silence, a bare noise floor) keeps its level (gain 0 dB); in a
+    session quieter than QUIET_SESSION_PEAK_DB the gate is relative to its loudest peak. The one
     levelling of the package: mixing (through `measure_levelling`, for the verdicts), the training loader,
     baselines and the demo call it, so a model sees its inputs at the level it was trained with.
     """
@@ -174,6 +178,10 @@ def measure_levelling(tracks: np.ndarray, sample_rate: int, method: str, target_
     per_slot = method in ("close_strokes", "bleed_aware")
     if per_slot and slot_names is None:
         raise ValueError(f"levelling {method!r} needs the tracks' slot names")
+    peak = float(np.abs(tracks).max()) if tracks.size else 0.0
+    raise_db = max(0.0, QUIET_SESSION_PEAK_DB - 20 * math.log10(peak)) if peak > 0 else 0.0
+    if raise_db:  # a quiet session is measured as if it peaked at QUIET_SESSION_PEAK_DB: gates relative to it
+        tracks, target_lufs = tracks * np.float32(10 ** (raise_db / 20)), target_lufs + raise_db
     close = [per_slot and not name.lower().startswith(KIT_PICTURE_PREFIXES) for name in slot_names or tracks[:, :0]]
     levels = np.array([track_level(track, sample_rate, "strokes" if is_close else "integrated" if per_slot else method)
                        for track, is_close in zip(tracks, close, strict=True)])
