@@ -21,6 +21,8 @@ import torch
 from tqdm.auto import tqdm
 
 from mixwave_hf.audio import DC_CUTOFF_HZ, empty_track_warning, fit_length, remove_dc, resample
+from mixwave_hf.limiter import LIMITER_HOLD_SECONDS as LIMITER_HOLD_SECONDS  # re-exported: the mix's limiter
+from mixwave_hf.limiter import limit_peaks, peak_and_overs
 from mixwave_hf.loudness import BLEED_ONLY_DB, apply_gains_db, integrated_loudness, measure_levelling
 from mixwave_hf.slots import OVERHEAD_PAIR_SLOTS, check_perspective, fed_slots, resolve_slot_name
 from mixwave_hf.streaming import StreamingMixWaveUNet
@@ -39,8 +41,6 @@ MAX_WINDOW_SECONDS = 60.0
 QUIET_INPUT_DB = -50.0
 #: The mix's peak ceiling (dBFS), as the engineer's limiter: peaks above it are turned down by `limit_peaks`.
 DEFAULT_PEAK_CEILING_DB = -1.0
-#: The limiter's look-ahead and release (s): a gain dip starts this long before a peak and ends as long after.
-LIMITER_HOLD_SECONDS = 0.005
 #: The largest per-slot trim (dB, either way) `mix_tracks` accepts: a fader move, not a rebalance.
 MAX_TRIM_DB = 12.0
 #: Below intensity 1, a static part this far (LU) from the full mix's loudness is reported: the model
@@ -317,47 +317,6 @@ def window_samples(model: MixWaveUNet, window_seconds: float, length: int) -> in
     padded = -(-(length + 2 * model.valid_lengths().context + step) // step) * step
     seconds = min(window_seconds, MAX_WINDOW_SECONDS)
     return max(step, min(int(seconds * model.sample_rate) // step * step, padded))
-
-
-def limit_peaks(audio: np.ndarray, sample_rate: int, ceiling_db: float, block: int = 2**20) -> tuple[int, float]:
-    """Turn the peaks of [channels, samples] audio above `ceiling_db` (dBFS) down, in place.
-
-    A look-ahead peak limiter with a guaranteed ceiling: the gain each sample needs (min over
-    channels of ceiling / |x|, at most 1) is held for LIMITER_HOLD_SECONDS on both sides (a running
-    minimum), then smoothed by a running mean over the same span, which never exceeds the gain any
-    sample in the span needs. Samples far from a peak are untouched. Works in blocks; only blocks
-    with a peak keep their gains. Returns (samples whose gain was lowered, the largest gain reduction in dB).
-    """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
-    ceiling = 10 ** (ceiling_db / 20)
-    hold = max(1, int(round(LIMITER_HOLD_SECONDS * sample_rate)))
-    size, margin, length = 2 * hold + 1, 2 * hold, audio.shape[-1]
-    block_gains = {}  # the gains first, kept only for blocks with a peak: the audio changes in place afterwards
-    for start in range(0, length, block):
-        lo, hi = max(0, start - margin), min(length, start + block + margin)
-        needed = np.minimum(1.0, ceiling / np.maximum(np.abs(audio[:, lo:hi]).max(axis=0), 1e-30))
-        if needed.min() < 1.0:
-            smoothed = uniform_filter1d(minimum_filter1d(needed, size, mode="nearest"), size, mode="nearest")
-            block_gains[start] = smoothed[start - lo : start - lo + min(block, length - start)]
-    limited, least = 0, 1.0
-    for start, gains in block_gains.items():
-        audio[:, start : start + len(gains)] *= gains.astype(np.float32)
-        limited += int(np.count_nonzero(gains < 1.0)) * audio.shape[0]
-        least = min(least, float(gains.min()))
-    np.clip(audio, -ceiling, ceiling, out=audio)  # float rounding only: the gains above already keep the ceiling
-    return limited, -20 * math.log10(least)
-
-
-def peak_and_overs(audio: np.ndarray, block: int = 2**20) -> tuple[float, int]:
-    """(largest magnitude, samples beyond full scale) of [channels, samples] audio, in blocks so that
-    no temporary grows with the song."""
-    peak, overs = 0.0, 0
-    for start in range(0, audio.shape[-1], block):
-        part = np.abs(audio[..., start : start + block])
-        peak = max(peak, float(part.max()))
-        overs += int(np.count_nonzero(part > 1.0))
-    return peak, overs
 
 
 def run_streamed(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mixwave_hf"
 LAYERS = (
-    {"slots", "files", "resources", "stft_loss", "bleed"},
+    {"slots", "files", "resources", "stft_loss", "bleed", "limiter"},
     {"audio", "loudness"},
     {"tracks", "metrics"},
     {"data"},
