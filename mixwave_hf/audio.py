@@ -97,8 +97,12 @@ def check_sample_rate(path: Path, sample_rate: int) -> None:
 def check_finite(audio: np.ndarray, name: str) -> None:
     """AudioError naming `name` if `audio` holds NaN or infinite samples."""
     if audio.size and not np.isfinite(audio).all():
-        bad = int(np.count_nonzero(~np.isfinite(audio)))
-        raise AudioError(f"{name}: {bad} NaN or infinite samples; expected finite audio")
+        raise nonfinite_error(name, int(np.count_nonzero(~np.isfinite(audio))))
+
+
+def nonfinite_error(name: str, count: int) -> AudioError:
+    """The AudioError for `count` NaN or infinite samples in `name`."""
+    return AudioError(f"{name}: {count} NaN or infinite samples; expected finite audio")
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int, output_format: str = "float") -> None:
@@ -221,6 +225,8 @@ class DCFilter:
 
     def apply(self, block: np.ndarray) -> None:
         """Filter the next [samples] float32 samples of the track, in place."""
+        if not block.size:
+            return  # sosfilt would return zeroed states for no samples
         block[:], self.state = signal.sosfilt(self.sections, block - self.offset, zi=self.state)
 
 

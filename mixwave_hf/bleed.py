@@ -177,6 +177,9 @@ class FramePowers:
         self.powers: tuple[list, list] = ([], [])  # the whole band's, the low band's
 
     def push(self, track: np.ndarray) -> None:
+        """Measure the next [samples] of the track."""
+        if not len(track):
+            return  # sosfilt would return zeroed states for no samples
         low_band, self.state = signal.sosfilt(self.low_pass, track, zi=self.state)
         for index, band in enumerate((np.asarray(track, np.float32), low_band)):
             band = np.concatenate([self.rests[index], band])
@@ -353,11 +356,13 @@ def _verdict(features: EventFeatures, mic: int, role: str) -> MicStrokes:
     return MicStrokes("bleed_only" if bleed_only else "unsure", np.zeros(0, np.int64))
 
 
-def stroke_regions(onsets: np.ndarray, length: int, window: int) -> np.ndarray:
-    """Boolean [length] mask: the `window` samples after every onset (samples) within [0, length)."""
-    marks = np.zeros(length + 1, np.int32)
+def stroke_regions(onsets: np.ndarray, length: int, window: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Boolean [stop - start] mask of samples start .. stop (default: the whole song, 0 .. length): those within
+    the `window` samples after some onset (samples) within [0, length)."""
+    stop = length if stop is None else stop
+    marks = np.zeros(stop - start + 1, np.int32)
     onsets = np.asarray(onsets, np.int64)
-    onsets = onsets[(onsets >= 0) & (onsets < length)]
-    np.add.at(marks, onsets, 1)
-    np.add.at(marks, np.minimum(onsets + window, length), -1)
-    return np.cumsum(marks[:length]) > 0
+    onsets = onsets[(onsets >= 0) & (onsets < length) & (onsets < stop) & (onsets + window > start)]
+    np.add.at(marks, np.maximum(onsets, start) - start, 1)
+    np.add.at(marks, np.minimum(np.minimum(onsets + window, length), stop) - start, -1)
+    return np.cumsum(marks[: stop - start]) > 0

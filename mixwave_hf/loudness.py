@@ -85,6 +85,8 @@ class BlockPowerMeter:
     def push(self, audio: np.ndarray) -> None:
         """Measure the next [samples] or [channels, samples] of the stream (the same channels each time)."""
         weighted = np.atleast_2d(np.asarray(audio, dtype=np.float64))
+        if not weighted.shape[1]:
+            return  # lfilter would return zeroed states for no samples
         if self.states is None:
             self.states = [np.zeros((weighted.shape[0], max(len(a), len(b)) - 1))
                            for b, a, _ in _k_weighting(self.sample_rate)]

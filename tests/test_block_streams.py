@@ -12,12 +12,14 @@ from mixwave_hf.loudness import BlockPowerMeter, block_powers
 
 
 def random_blocks(length: int, seed: int):
-    """Slices cutting 0 .. length into blocks of random sizes (1 sample to a third of it)."""
+    """Slices cutting 0 .. length into blocks of random sizes (1 sample to a third of it), some empty between."""
     rng = np.random.default_rng(seed)
     start = 0
     while start < length:
         size = int(rng.integers(1, max(2, length // 3)))
         yield slice(start, start + size)
+        if rng.random() < 0.3:
+            yield slice(start + size, start + size)  # no samples: a filter's state must carry over it
         start += size
 
 
