@@ -1,7 +1,7 @@
 """Evaluation: a model and the baselines scored against reference mixes, per whole song.
 
 `evaluate` mixes every song with `mix_tracks`, scores it and the baselines with `metrics.score`, and
-returns a JSON-able dict (layout: docs/evaluation.md) that `format_table` prints and the card renders.
+returns a JSON-able dict (layout: docs/evaluation.md) that `results.format_table` prints and the card renders.
 
     result = evaluate(model, dataset_songs("org/drums", "test"), dataset="org/drums", split="test")
 """
@@ -21,9 +21,8 @@ from mixwave_hf import baselines, metrics
 from mixwave_hf.audio import fit_length, write_audio
 from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.results import MODEL_SYSTEM
 from mixwave_hf.slots import match_slot
-
-MODEL_SYSTEM = "model"
 
 
 @dataclass
@@ -192,50 +191,3 @@ def summarise(song_scores: Iterable[dict[str, float]]) -> dict[str, dict[str, fl
         else:
             summary[name] = {"median": None, "q1": None, "q3": None, "songs": 0}
     return summary
-
-
-def format_table(evaluation: dict) -> str:
-    """The evaluation as a text table: one row per metric, "median [q1, q3]" per system."""
-    labels, rows = results_table(evaluation)
-    header = ["metric", "unit", *labels]
-    lines = [[f"{row['metric']} ({'lower' if row['lower_is_better'] else 'higher'} is better)", row["unit"],
-              *row["cells"]] for row in rows]
-    widths = [max(len(str(line[column])) for line in [header, *lines]) for column in range(len(header))]
-    text = [" | ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
-            for line in [header, *lines]]
-    text.insert(1, "-+-".join("-" * width for width in widths))
-    return "\n".join([*text, *group_lines(evaluation)])
-
-
-def results_table(evaluation: dict) -> tuple[list[str], list[dict]]:
-    """(column labels, rows) of the results table: "median [q1, q3]" per metric and system."""
-    names = [MODEL_SYSTEM, *(name for name in evaluation["systems"] if name != MODEL_SYSTEM)]
-    labels = [evaluation["systems"][name].get("label", name) for name in names]
-    rows = []
-    for metric, info in evaluation["metrics"].items():
-        cells = []
-        for name in names:
-            system = evaluation["systems"][name]
-            figures = system["summary"].get(metric)
-            if system.get("loudness_oracle") and info.get("uses_loudness"):
-                cells.append("(oracle)")
-            elif figures is None or figures["median"] is None or not math.isfinite(figures["median"]):
-                cells.append("–")
-            else:
-                cells.append(f"{figures['median']:.3g} [{figures['q1']:.3g}, {figures['q3']:.3g}]")
-        rows.append({"metric": metric, "unit": info["unit"], "lower_is_better": info["lower_is_better"],
-                     "cells": cells})
-    return labels, rows
-
-
-def group_lines(evaluation: dict) -> list[str]:
-    """One line per song group of an evaluation (e.g. stress songs by their toms): headline medians."""
-    headline = metrics.HEADLINE_METRIC
-    lines = []
-    for group, figures in evaluation.get("groups", {}).items():
-        medians = ", ".join(
-            f"{evaluation['systems'][name].get('label', name)} {summary[headline]['median']:.3f}"
-            for name, summary in figures["summary"].items()
-            if summary.get(headline, {}).get("median") is not None)
-        lines.append(f"{group} ({len(figures['songs'])} songs), median {headline}: {medians}")
-    return lines

@@ -22,7 +22,7 @@ from torch import nn
 
 from mixwave_hf.audio import pan_gains
 from mixwave_hf.model_files import EXPECTED_MODEL, ModelLoadError, check_model_folder
-from mixwave_hf.model_options import FORMAT_VERSION, check_options, checked_balance
+from mixwave_hf.model_options import FORMAT_VERSION, NEGATIVE_SLOPE, check_options, checked_balance
 from mixwave_hf.resources import DEFAULT_MODEL_DIR
 from mixwave_hf.slots import DEFAULT_SLOTS, OVERHEAD_PAIR_SLOTS, check_perspective
 
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 REPO_URL = "https://github.com/mixwave-hf/mixwave-hf"
 PAPER_URL = "https://doi.org/10.17743/jaes.2020.0031"
-NEGATIVE_SLOPE = 0.2
 
 
 @dataclass(frozen=True)
