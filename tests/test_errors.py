@@ -47,7 +47,7 @@ def assert_one_line(status: int, err: str, message: str) -> None:
 @pytest.fixture
 def loads(monkeypatch, tiny_model_dir) -> list:
     """The models `mixwave_hf.cli` loaded (the tiny model whatever is asked): empty when a command stops first."""
-    from mixwave_hf import cli
+    from mixwave_hf.cli import commands as cli
 
     loaded, load = [], cli.load_model
     monkeypatch.setattr(cli, "load_model", lambda name: loaded.append(name) or load(str(tiny_model_dir)))
@@ -174,7 +174,7 @@ def test_a_rate_that_makes_a_file_far_longer_than_the_others_is_flagged(tmp_path
 # ---- memory and names the file system refuses ----------------------------------------------------------------
 
 def test_a_song_too_long_for_memory_is_one_line(tmp_path, capsys, loads, monkeypatch):
-    from mixwave_hf import cli
+    from mixwave_hf.cli import commands as cli
 
     def out_of_memory(*args, **options):
         raise MemoryError

@@ -1,23 +1,19 @@
-"""The `mixwave` command line (mix, data, evaluate, push, train, demo): thin layers over the package.
+"""What `mixwave mix`, `evaluate`, `push`, `train` and `demo` run, given their parsed arguments (`parser`).
 
-    mixwave mix stems/ -o mix.wav
-
-Exit status: 0 on success (warnings included), 1 when an input or the model cannot be used,
-2 for a malformed command line. Arguments: `cli_parser`; option checks: `cli_checks`; stems: `cli_stems`.
+    run_mix(build_parser().parse_args(["mix", "stems/", "-o", "mix.wav"]))
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from mixwave_hf.audio import AudioError, read_audio, resample, write_audio
-from mixwave_hf.cli_checks import (
-    MAX_BATCH_SIZE,
-    SAMPLE_RATE_RANGE,
+from mixwave_hf.audio import read_audio, resample, write_audio
+from mixwave_hf.cli.checks import (
     CommandError,
     check_intensity,
     check_mix_options,
@@ -28,70 +24,9 @@ from mixwave_hf.cli_checks import (
     resolve_device,
     warn,
 )
-from mixwave_hf.cli_parser import (
-    add_data_commands,
-    add_demo_command,
-    add_evaluate_command,
-    add_mix_command,
-    add_push_command,
-    add_train_command,
-)
-from mixwave_hf.cli_stems import find_stems, input_files, list_stem_files, open_stems, read_stems
+from mixwave_hf.cli.stems import find_stems, input_files, list_stem_files, open_stems, read_stems
 from mixwave_hf.file_mixing import mix_files
 from mixwave_hf.files import atomic_path, folder_relation
-
-__all__ = ["MAX_BATCH_SIZE", "SAMPLE_RATE_RANGE", "CommandError", "build_parser", "check_intensity", "find_stems",
-           "main", "missing_dependency_hint", "parse_trims", "read_stems", "warn", "write_atomically"]
-
-
-#: Modules of the optional extras (pyproject.toml), by the extra that installs them.
-OPTIONAL_MODULES = {"pedalboard": "data", "datasets": "data", "pyarrow": "data", "pyroomacoustics": "data",
-                    "accelerate": "train",
-                    "torchdata": "train", "tensorboard": "train", "yaml": "train", "gradio": "demo"}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run `mixwave` with `argv` (default: sys.argv[1:]); returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    try:
-        if args.command == "train":  # train_accelerate.py's entry point, which reads its own arguments again
-            return run_train(argv[1:])
-        return args.run(args)
-    except (CommandError, AudioError) as error:
-        print(f"mixwave: error: {error}", file=sys.stderr)
-        return 1
-    except ModuleNotFoundError as error:
-        hint = missing_dependency_hint(error.name or "")
-        if hint is None:
-            raise
-        command = " ".join(str(part) for part in (args.command, getattr(args, "data_command", None),
-                                                  getattr(args, "builder", None)) if part)
-        print(f"mixwave: error: `mixwave {command}` needs {error.name.split('.')[0]}, which is not installed; "
-              f"{hint}", file=sys.stderr)
-        return 1
-
-
-def missing_dependency_hint(module: str) -> str | None:
-    """How to install the optional dependency `module` (e.g. "pyarrow.parquet"), or None if it is not one."""
-    root = module.split(".")[0]
-    if root == "tinysoundfont":  # its pyaudio dependency does not build without PortAudio headers
-        return "install it with: pip install --no-deps tinysoundfont"
-    extra = OPTIONAL_MODULES.get(root)
-    return f"install the `{extra}` extra: pip install 'mixwave-hf[{extra}]'" if extra else None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The `mixwave` parser: each subcommand's arguments (`cli_parser`), with its runner as the `run` default."""
-    parser = argparse.ArgumentParser(prog="mixwave", description="Automatic drum mixing with the Mix-Wave-U-Net.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    add_mix_command(commands).set_defaults(run=run_mix)
-    add_data_commands(commands, run_build, run_push)
-    add_evaluate_command(commands).set_defaults(run=run_evaluate)
-    add_push_command(commands).set_defaults(run=run_push_model)
-    add_train_command(commands)
-    add_demo_command(commands).set_defaults(run=run_demo)
-    return parser
 
 
 def run_mix(args: argparse.Namespace) -> int:
@@ -136,7 +71,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """`mixwave evaluate`: check the outputs (`check_evaluation_outputs`), score, print the table, write the JSON."""
     import json
 
-    from mixwave_hf.evaluate import dataset_songs, evaluate, format_table
+    from mixwave_hf.evaluate import dataset_songs, evaluate
+    from mixwave_hf.results import format_table
 
     if args.stems and args.reference is None:
         raise CommandError("--stems needs --reference, the mix to compare against")
@@ -213,64 +149,6 @@ def evaluation_inputs(args: argparse.Namespace) -> list[Path]:
     return [path for path in folder.rglob("*") if path.is_file()] if folder.is_dir() else []
 
 
-def run_build(args: argparse.Namespace) -> int:
-    """`mixwave data build ...`: write the dataset folder (never into or over ROOT) and print its splits."""
-    from mixwave_hf.data import builders
-
-    check_build_options(args)
-    relation = folder_relation(args.out, args.root) if args.builder != "synth" else None
-    if relation:
-        raise CommandError(f"OUT {args.out} {relation} ROOT {args.root}: the build would write into or over the "
-                           "collection it reads; choose an output folder apart from it")
-    options = {key: str(value) for key, value in vars(args).items() if key not in ("run", "command", "data_command")}
-    splits, notes = builders.SPLITS, []
-    try:
-        if args.builder == "enst":
-            songs = builders.with_rows(builders.enst_songs(args.root), args.segment_seconds)
-            total = builders.count_enst_songs(args.root)
-            description = builders.enst_description()
-        elif args.builder == "folder":
-            songs = builders.with_rows(builders.song_notes(builders.folder_songs(args.root, args.mix_name,
-                                                                                 args.license), notes),
-                                       args.segment_seconds)
-            total = None
-            description = builders.folder_description(args.root, args.license)
-        else:
-            from mixwave_hf.data.synth import SPLITS as SYNTH_SPLITS
-
-            splits = tuple(args.splits or SYNTH_SPLITS)
-            options["splits"] = " ".join(splits)
-            total, songs = builders.synth_songs(args.hours, args.seed, args.workers, args.segment_seconds, splits,
-                                                args.recipe)
-            description = builders.synth_description(args.recipe)
-        description.parameters = options
-        summary = builders.build_dataset(songs, args.out, description, train_shards=args.train_shards, total=total,
-                                         splits=splits)
-    except builders.BuildError as error:
-        raise CommandError(str(error)) from error
-    print(f"wrote {args.out}:")
-    for split, figures in summary.items():
-        print(f"  {split:<10} {figures['songs']:5d} songs {figures['rows']:6d} rows {figures['hours']:8.3f} h "
-              f"in {figures['shards']} shards")
-    for note in notes:
-        print(f"note: {note}")
-    return 0
-
-
-def check_build_options(args: argparse.Namespace) -> None:
-    """CommandError naming the first `data build` option out of range: --train-shards and (synth) --workers
-    below 1, --segment-seconds and (synth) --hours not a positive finite number (NaN, inf, 0)."""
-    import math
-
-    numbers = {"--segment-seconds": args.segment_seconds, "--hours": getattr(args, "hours", 1.0)}
-    for option, value in numbers.items():
-        if not math.isfinite(value) or value <= 0:
-            raise CommandError(f"{option} {value}; expected a positive finite number")
-    for option, value in {"--train-shards": args.train_shards, "--workers": getattr(args, "workers", 1)}.items():
-        if value < 1:
-            raise CommandError(f"{option} {value}; expected 1 or more")
-
-
 def run_push_model(args: argparse.Namespace) -> int:
     """`mixwave push MODEL_DIR org/name`."""
     from mixwave_hf.publish import push_model
@@ -283,13 +161,6 @@ def run_push_model(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_train(arguments: list[str]) -> int:
-    """`mixwave train ...`: `training.main`, the entry point of train_accelerate.py, with the same arguments."""
-    from mixwave_hf.training import main as train_main
-
-    return train_main(arguments, prog="mixwave train")
-
-
 def run_demo(args: argparse.Namespace) -> int:
     """`mixwave demo`: build the web demo for the model and serve it until interrupted."""
     from mixwave_hf.demo import build_demo, launch_demo  # needs gradio (the `demo` extra): checked before loading
@@ -300,16 +171,12 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_push(args: argparse.Namespace) -> int:
-    """`mixwave data push DIR org/name`."""
-    from mixwave_hf.data.push import push_dataset
+def run_train(args: argparse.Namespace) -> int:
+    """`mixwave train ...`: `training.cli.run_training`, as train_accelerate.py runs it (the same options,
+    declared once in training; the trainer is imported only now)."""
+    from mixwave_hf.training.cli import run_training
 
-    try:
-        url = push_dataset(args.directory, args.repo_id, private=args.private)
-    except ValueError as error:
-        raise CommandError(str(error)) from error
-    print(f"uploaded {args.directory} to {url}")
-    return 0
+    return run_training(args, f"mixwave train {shlex.join(args.command_line[1:])}", prog="mixwave train")
 
 
 def load_model(name: str | None):
@@ -338,7 +205,4 @@ def write_atomically(path: Path, audio: np.ndarray, sample_rate: int, output_for
         reason = reason.replace(str(partial), str(path)) if partial else reason
         raise CommandError(f"{path}: cannot be written ({reason})") from error
 
-
-if __name__ == "__main__":
-    sys.exit(main())
 

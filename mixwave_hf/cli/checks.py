@@ -1,6 +1,7 @@
 """The `mixwave` command line's checks of its options, made before anything is read or loaded.
 
-A bad value raises `CommandError`, which `mixwave_hf.cli.main` prints as one line with exit status 1.
+A bad value raises `CommandError` (a `MixwaveError`), which `mixwave_hf.cli.main` prints as one line with exit
+status 1.
 
     trims = parse_trims(["snare=+2", "overheads=-3"], model.slot_names)  # {"snare": 2.0, "overheads": -3.0}
 """
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mixwave_hf.audio import SAMPLE_RATE_RANGE, AudioError, output_encoding
+from mixwave_hf.errors import MixwaveError
 from mixwave_hf.files import clashing_input
 from mixwave_hf.mixing import MAX_WINDOW_SECONDS, slot_trims
 
@@ -24,7 +26,7 @@ from mixwave_hf.mixing import MAX_WINDOW_SECONDS, slot_trims
 MAX_BATCH_SIZE = 64
 
 
-class CommandError(Exception):
+class CommandError(MixwaveError):
     """A problem with the user's input; printed as `mixwave: error: ...` with exit status 1."""
 
 

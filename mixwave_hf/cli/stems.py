@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mixwave_hf.audio import AudioError, is_audio_file, read_tracks
-from mixwave_hf.cli_checks import CommandError, warn
+from mixwave_hf.cli.checks import CommandError, warn
 from mixwave_hf.files import path_problem
 from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
 from mixwave_hf.song_files import SongFiles, open_song
