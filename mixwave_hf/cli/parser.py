@@ -22,8 +22,8 @@ from mixwave_hf.slots import PERSPECTIVES
 
 
 class CommandParser(argparse.ArgumentParser):
-    """A subcommand's parser; `arguments(parser)`, if given, adds its arguments when it first parses or prints
-    help (a subcommand's costly imports wait until it is used)."""
+    """A subcommand's parser; the function given as `arguments`, called with the parser, adds its arguments when
+    it first parses or prints help (a subcommand's costly imports wait until it is used)."""
 
     def __init__(self, *args, arguments: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
