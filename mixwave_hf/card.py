@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from mixwave_hf.errors import MixwaveError
 from mixwave_hf.loudness import (
     ABSOLUTE_GATE_LUFS,
     BLEED_ONLY_DB,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from mixwave_hf.model import MixWaveUNet
 
 
-class CardError(ValueError):
+class CardError(MixwaveError, ValueError):
     """A card whose metadata would not be valid on the Hub; the message says which field."""
 
 

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from mixwave_hf import baselines, metrics
 from mixwave_hf.audio import fit_length, write_audio
+from mixwave_hf.errors import InputError
 from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.results import MODEL_SYSTEM
@@ -65,7 +66,7 @@ def dataset_songs(path_or_repo_id: str, split: str = "test", target: str = "wet"
     from mixwave_hf.data.schema import TARGETS, open_split
 
     if target not in TARGETS:
-        raise ValueError(f"target {target!r}; expected one of {list(TARGETS)}")
+        raise InputError(f"target {target!r}; expected one of {list(TARGETS)}")
     return _songs(open_split(path_or_repo_id, split), str(path_or_repo_id), split, TARGETS[target])
 
 
@@ -150,7 +151,7 @@ def evaluate(model: MixWaveUNet, songs: Iterable[EvaluationSong], *, dataset: st
             for name, mix in {**mixes, "reference": song.reference}.items():
                 write_audio(Path(examples_dir) / song.song_id.replace("/", "_") / f"{name}.wav", mix, song.sample_rate)
     if not per_song:
-        raise ValueError(f"no songs to evaluate in {dataset or 'the input'} (split {split!r}, target {target!r})")
+        raise InputError(f"no songs to evaluate in {dataset or 'the input'} (split {split!r}, target {target!r})")
     if len(kits) > 1:
         groups.update(kits)
     systems = {MODEL_SYSTEM: {"label": "model", "loudness_oracle": False, "description": ""}}

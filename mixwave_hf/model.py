@@ -18,10 +18,18 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 from huggingface_hub import ModelCard, PyTorchModelHubMixin
+from huggingface_hub.errors import EntryNotFoundError
+from safetensors import SafetensorError
 from torch import nn
 
 from mixwave_hf.audio import pan_gains
-from mixwave_hf.model_files import EXPECTED_MODEL, ModelLoadError, check_model_folder
+from mixwave_hf.model_files import (
+    EXPECTED_MODEL,
+    ModelLoadError,
+    WeightsMismatchError,
+    check_model_folder,
+    check_weights,
+)
 from mixwave_hf.model_options import FORMAT_VERSION, NEGATIVE_SLOPE, check_options, checked_balance
 from mixwave_hf.resources import DEFAULT_MODEL_DIR
 from mixwave_hf.slots import DEFAULT_SLOTS, OVERHEAD_PAIR_SLOTS, check_perspective
@@ -336,8 +344,8 @@ class MixWaveUNet(
         """
         if pretrained_model_name_or_path is None:
             if not (DEFAULT_MODEL_DIR / "model.safetensors").is_file():
-                raise ValueError(f"this installation has no embedded default model ({DEFAULT_MODEL_DIR}); "
-                                 "name a model directory or Hub repo id")
+                raise ModelLoadError(f"this installation has no embedded default model ({DEFAULT_MODEL_DIR}); "
+                                     "name a model directory or Hub repo id")
             pretrained_model_name_or_path = DEFAULT_MODEL_DIR
         name, local = pretrained_model_name_or_path, os.path.isdir(pretrained_model_name_or_path)
         if local:
@@ -345,24 +353,35 @@ class MixWaveUNet(
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # the mixin prints where it loads from
                 return super().from_pretrained(pretrained_model_name_or_path, strict=strict, **kwargs)
-        except RuntimeError as error:
-            if "state_dict" not in str(error):
-                raise
+        except WeightsMismatchError as error:  # `_load_as_safetensor`'s check
             raise ModelLoadError(f"{name}: the weights do not match its config.json: {error}") from error
         except (TypeError, ValueError) as error:  # a folder's: MixWaveUNet's own checks of config.json's values
             if not local or isinstance(error, ModelLoadError):
                 raise
             raise ModelLoadError(f"{os.path.join(name, 'config.json')}: {error}") from error
 
+    @classmethod
+    def _load_as_safetensor(cls, model: MixWaveUNet, model_file: str, map_location: str, strict: bool) -> MixWaveUNet:
+        """The mixin's loading of the weights, after `model_files.check_weights`: tensors that do not fit the config
+        are a WeightsMismatchError listing them, not safetensors' RuntimeError."""
+        check_weights({key: value.shape for key, value in model.state_dict().items()}, model_file, strict)
+        return super()._load_as_safetensor(model, model_file, map_location, strict)
+
+
+#: What `load_model` reports as a model that cannot be loaded: a path or Hub id that is not there or cannot be
+#: reached (OSError, the Hub's HfHubHTTPError among them), or files the mixin cannot read.
+LOAD_FAILURES = (OSError, ValueError, TypeError, EntryNotFoundError, SafetensorError)
+
 
 def load_model(name: str | None) -> MixWaveUNet:
-    """`MixWaveUNet.from_pretrained(name)` (None: the embedded default model), for entry points:
-    any failure becomes a ModelLoadError naming `name`, the reason, and what is accepted."""
+    """`MixWaveUNet.from_pretrained(name)` (None: the embedded default model), for entry points: a model that
+    cannot be found, reached or read (LOAD_FAILURES) becomes a ModelLoadError naming `name`, the reason, and
+    what is accepted."""
     try:
         return MixWaveUNet.from_pretrained(name)
     except ModelLoadError:
         raise
-    except Exception as error:  # noqa: BLE001 - any failure to load is reported the same way
+    except LOAD_FAILURES as error:
         raise ModelLoadError(f"{name or '(the embedded default)'}: cannot load a model "
                              f"({type(error).__name__}: {error}); {EXPECTED_MODEL}") from error
 

@@ -186,6 +186,41 @@ def test_a_song_too_long_for_memory_is_one_line(tmp_path, capsys, loads, monkeyp
                     "needs more memory, or a shorter song (mix it in parts)")
 
 
+def test_a_bug_below_the_command_line_shows_its_traceback(tmp_path, capsys, loads, monkeypatch):
+    """Only a MixwaveError is the user's mistake: a plain ValueError from below is a bug, and is raised as it is,
+    never printed as `mixwave: error: ...`."""
+    from mixwave_hf.cli import commands
+    from mixwave_hf.errors import MixwaveError
+
+    def bug(*args, **options):
+        raise ValueError("a bug, not the user's input")
+
+    stems = write_stems(tmp_path / "stems", ("kick.wav", "snare.wav"))
+    monkeypatch.setattr(commands, "mix_files", bug)
+    with pytest.raises(ValueError, match="a bug") as raised:
+        run(capsys, "mix", stems, "-o", tmp_path / "mix.wav")
+    assert not isinstance(raised.value, MixwaveError) and "mixwave: error" not in capsys.readouterr().err
+
+
+def test_the_domain_errors_are_one_family():
+    from mixwave_hf.audio import AudioError
+    from mixwave_hf.card import CardError
+    from mixwave_hf.cli.checks import CommandError
+    from mixwave_hf.data.builders import BuildError
+    from mixwave_hf.data.schema import DatasetError
+    from mixwave_hf.data.synth.hydrogen import DrumkitError
+    from mixwave_hf.data.synth.kits import KitNotInstalledError
+    from mixwave_hf.errors import InputError, MixwaveError
+    from mixwave_hf.model import ModelLoadError
+    from mixwave_hf.training.config import ConfigError
+
+    errors = [AudioError, CardError, CommandError, BuildError, DatasetError, DrumkitError, KitNotInstalledError,
+              InputError, ModelLoadError, ConfigError]
+    assert all(issubclass(error, MixwaveError) for error in errors)
+    assert all(issubclass(error, ValueError) for error in errors if error not in (CommandError, KitNotInstalledError))
+    assert issubclass(KitNotInstalledError, FileNotFoundError)
+
+
 def test_an_output_name_longer_than_the_file_system_takes_is_refused_first(tmp_path, capsys, loads):
     stems = write_stems(tmp_path / "stems", ("kick.wav",))
     name = "m" * 248 + ".wav"  # fits (252 bytes), but not as .NAME.partial.wav while it is written

@@ -46,8 +46,6 @@ def run_mix(args: argparse.Namespace) -> int:
                           batch_size=args.batch_size, device=device, progress=True,
                           peak_ceiling_db=None if args.no_limiter else args.peak_ceiling, trims=trims,
                           intensity=args.intensity, perspective=args.perspective)
-    except ValueError as error:
-        raise CommandError(str(error)) from error
     except MemoryError as error:
         raise CommandError(out_of_memory(song.seconds, [file.name for file in song.files], song.sample_rate)) from error
     for warning in mixed.warnings[len(song.warnings) :]:  # the reading's were printed before mixing
@@ -81,11 +79,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     check_intensity(args.intensity)
     check_evaluation_outputs(args)
     device = resolve_device(args.device)
-    if args.dataset:
-        try:  # the split is opened now: a dataset that is missing or damaged ends the run before the model loads
-            songs = dataset_songs(args.dataset, args.split, args.target)
-        except ValueError as error:
-            raise CommandError(str(error)) from error
+    if args.dataset:  # opened now: a dataset that is missing or damaged ends the run before the model loads
+        songs = dataset_songs(args.dataset, args.split, args.target)
     model = load_model(args.model)
     command = "mixwave evaluate " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["evaluate"] else ""
     if args.dataset:
@@ -93,12 +88,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         songs = [reference_song(args.stems, args.reference, model.slot_names, args.perspective)]
         dataset, split, target = str(args.reference), "", "reference"
-    try:
-        evaluation = evaluate(model, songs, dataset=dataset, split=split, target=target, command=command,
-                              examples=args.examples, examples_dir=args.examples_dir, device=str(device),
-                              intensity=args.intensity, perspective=args.perspective)
-    except ValueError as error:
-        raise CommandError(str(error)) from error
+    evaluation = evaluate(model, songs, dataset=dataset, split=split, target=target, command=command,
+                          examples=args.examples, examples_dir=args.examples_dir, device=str(device),
+                          intensity=args.intensity, perspective=args.perspective)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(evaluation, indent=2))
     print(format_table(evaluation))
@@ -153,10 +145,7 @@ def run_push_model(args: argparse.Namespace) -> int:
     """`mixwave push MODEL_DIR org/name`."""
     from mixwave_hf.publish import push_model
 
-    try:
-        url = push_model(args.model_dir, args.repo_id, private=args.private, evaluation_file=args.evaluation)
-    except ValueError as error:
-        raise CommandError(str(error)) from error
+    url = push_model(args.model_dir, args.repo_id, private=args.private, evaluation_file=args.evaluation)
     print(f"uploaded {args.model_dir} to {url}")
     return 0
 

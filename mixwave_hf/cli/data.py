@@ -25,30 +25,27 @@ def run_build(args: argparse.Namespace) -> int:
     options = {key: str(value) for key, value in vars(args).items()
                if key not in ("run", "command", "data_command", "command_line")}
     splits, notes = builders.SPLITS, []
-    try:
-        if args.builder == "enst":
-            songs = builders.with_rows(builders.enst_songs(args.root), args.segment_seconds)
-            total = builders.count_enst_songs(args.root)
-            description = builders.enst_description()
-        elif args.builder == "folder":
-            songs = builders.with_rows(builders.song_notes(builders.folder_songs(args.root, args.mix_name,
-                                                                                 args.license), notes),
-                                       args.segment_seconds)
-            total = None
-            description = builders.folder_description(args.root, args.license)
-        else:
-            from mixwave_hf.data.synth import SPLITS as SYNTH_SPLITS
+    if args.builder == "enst":
+        songs = builders.with_rows(builders.enst_songs(args.root), args.segment_seconds)
+        total = builders.count_enst_songs(args.root)
+        description = builders.enst_description()
+    elif args.builder == "folder":
+        songs = builders.with_rows(builders.song_notes(builders.folder_songs(args.root, args.mix_name,
+                                                                             args.license), notes),
+                                   args.segment_seconds)
+        total = None
+        description = builders.folder_description(args.root, args.license)
+    else:
+        from mixwave_hf.data.synth import SPLITS as SYNTH_SPLITS
 
-            splits = tuple(args.splits or SYNTH_SPLITS)
-            options["splits"] = " ".join(splits)
-            total, songs = builders.synth_songs(args.hours, args.seed, args.workers, args.segment_seconds, splits,
-                                                args.recipe)
-            description = builders.synth_description(args.recipe)
-        description.parameters = options
-        summary = builders.build_dataset(songs, args.out, description, train_shards=args.train_shards, total=total,
-                                         splits=splits)
-    except builders.BuildError as error:
-        raise CommandError(str(error)) from error
+        splits = tuple(args.splits or SYNTH_SPLITS)
+        options["splits"] = " ".join(splits)
+        total, songs = builders.synth_songs(args.hours, args.seed, args.workers, args.segment_seconds, splits,
+                                            args.recipe)
+        description = builders.synth_description(args.recipe)
+    description.parameters = options
+    summary = builders.build_dataset(songs, args.out, description, train_shards=args.train_shards, total=total,
+                                     splits=splits)
     print(f"wrote {args.out}:")
     for split, figures in summary.items():
         print(f"  {split:<10} {figures['songs']:5d} songs {figures['rows']:6d} rows {figures['hours']:8.3f} h "
@@ -76,10 +73,7 @@ def run_push(args: argparse.Namespace) -> int:
     """`mixwave data push DIR org/name`."""
     from mixwave_hf.data.push import push_dataset
 
-    try:
-        url = push_dataset(args.directory, args.repo_id, private=args.private)
-    except ValueError as error:
-        raise CommandError(str(error)) from error
+    url = push_dataset(args.directory, args.repo_id, private=args.private)
     print(f"uploaded {args.directory} to {url}")
     return 0
 

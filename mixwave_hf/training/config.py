@@ -20,6 +20,7 @@ import yaml
 
 from mixwave_hf.data.loader import CropConfig
 from mixwave_hf.data.schema import TARGETS
+from mixwave_hf.errors import MixwaveError
 from mixwave_hf.model import MixWaveUNet
 
 LR_DECAYS = ("cosine", "exponential", "constant")
@@ -35,7 +36,7 @@ MIXED_PRECISIONS = ("no", "fp16", "bf16")
 DEFAULT_INIT = "default"
 
 
-class ConfigError(ValueError):
+class ConfigError(MixwaveError, ValueError):
     """A configuration or command line that cannot be used; the message names the option."""
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from mixwave_hf.data.synth.registry import KITS
 from mixwave_hf.data.synth.specs import ARTICULATIONS, OPTIONAL_ARTICULATIONS, PIECES, KitSpec, Note
+from mixwave_hf.errors import MixwaveError
 
 __all__ = ["ARTICULATIONS", "KITS", "OPTIONAL_ARTICULATIONS", "PIECES", "KitNotInstalledError", "KitPlayer",
            "KitSpec", "Note", "SoundfontPlayer", "drumkit_path", "kit_credits", "kit_installed",
@@ -49,7 +50,7 @@ INSTALL_HINT = ("run `make data` (it installs the Debian packages "
                 f"{' '.join(sorted({kit.debian_package for kit in KITS.values()}))})")
 
 
-class KitNotInstalledError(FileNotFoundError):
+class KitNotInstalledError(MixwaveError, FileNotFoundError):
     """A kit's soundfont or drumkit is not on this machine; the message says how to install it."""
 
 
