@@ -56,33 +56,53 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     libsndfile can decode, holds NaN/inf samples, or gives a rate outside SAMPLE_RATE_RANGE in its header.
     """
     path = Path(path)
-    problem = path_problem(path)
-    if problem:
-        raise AudioError(f"{path}: {problem}; expected an audio file")
+    check_readable(path)
     try:
         samples, sample_rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
-        try:
-            header_frames = soundfile.info(path).frames
-        except (soundfile.LibsndfileError, RuntimeError, OSError):
-            header_frames = 0
-        hint = ("its header reads as audio, so the file is probably truncated or damaged" if header_frames > 0
-                else "expected a WAV, FLAC, AIFF, OGG or MP3 file")
-        raise AudioError(f"{path}: cannot be read as audio ({error}); {hint}") from error
-    low, high = SAMPLE_RATE_RANGE
-    if not low <= sample_rate <= high:
-        raise AudioError(f"{path}: {sample_rate} Hz in its header; expected {low}-{high} Hz: the header is probably "
-                         "damaged (re-export the file at its real rate)")
+        raise unreadable(path, error) from error
+    check_sample_rate(path, sample_rate)
     audio = np.ascontiguousarray(samples.T)
     check_finite(audio, str(path))
     return audio, int(sample_rate)
 
 
+def check_readable(path: Path) -> None:
+    """AudioError naming `path` when it is no regular file that can be read (`files.path_problem`)."""
+    problem = path_problem(path)
+    if problem:
+        raise AudioError(f"{path}: {problem}; expected an audio file")
+
+
+def unreadable(path: Path, error: Exception) -> AudioError:
+    """The AudioError for a file libsndfile fails to open or decode (`error`), saying whether its header reads as
+    audio (then the file is probably truncated or damaged)."""
+    try:
+        header_frames = soundfile.info(path).frames
+    except (soundfile.LibsndfileError, RuntimeError, OSError):
+        header_frames = 0
+    hint = ("its header reads as audio, so the file is probably truncated or damaged" if header_frames > 0
+            else "expected a WAV, FLAC, AIFF, OGG or MP3 file")
+    return AudioError(f"{path}: cannot be read as audio ({error}); {hint}")
+
+
+def check_sample_rate(path: Path, sample_rate: int) -> None:
+    """AudioError naming `path` when its header's rate is outside SAMPLE_RATE_RANGE (a damaged header)."""
+    low, high = SAMPLE_RATE_RANGE
+    if not low <= sample_rate <= high:
+        raise AudioError(f"{path}: {sample_rate} Hz in its header; expected {low}-{high} Hz: the header is probably "
+                         "damaged (re-export the file at its real rate)")
+
+
 def check_finite(audio: np.ndarray, name: str) -> None:
     """AudioError naming `name` if `audio` holds NaN or infinite samples."""
     if audio.size and not np.isfinite(audio).all():
-        bad = int(np.count_nonzero(~np.isfinite(audio)))
-        raise AudioError(f"{name}: {bad} NaN or infinite samples; expected finite audio")
+        raise nonfinite_error(name, int(np.count_nonzero(~np.isfinite(audio))))
+
+
+def nonfinite_error(name: str, count: int) -> AudioError:
+    """The AudioError for `count` NaN or infinite samples in `name`."""
+    return AudioError(f"{name}: {count} NaN or infinite samples; expected finite audio")
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int, output_format: str = "float") -> None:
@@ -165,31 +185,49 @@ def remove_dc(tracks: np.ndarray, sample_rate: int, *, in_place: bool = False) -
     """Remove the DC offset of each [tracks, samples] track that has one, as a console's high-pass does.
 
     A track whose mean exceeds DC_THRESHOLD (of full scale) and DC_RELATIVE_THRESHOLD of its peak
-    has the mean subtracted (no start-up transient for a constant offset), then passes a 2nd-order
-    Butterworth high-pass at DC_CUTOFF_HZ (for an offset that drifts); other tracks are untouched,
-    bit for bit, as the model saw them in training.
+    (`dc_offset`) has the mean subtracted (no start-up transient for a constant offset), then passes a
+    2nd-order Butterworth high-pass at DC_CUTOFF_HZ (for an offset that drifts: `DCFilter`); other tracks
+    are untouched, bit for bit, as the model saw them in training.
     Works in blocks; in place when `in_place` (and `tracks` is float32). Returns (float32 tracks,
     the means removed [tracks], 0 for untouched tracks).
     """
     tracks = np.asarray(tracks, dtype=np.float32)
     if not in_place:
         tracks = tracks.copy()
-    sections = signal.butter(2, DC_CUTOFF_HZ, btype="highpass", fs=sample_rate, output="sos")
     offsets = np.zeros(tracks.shape[0])
     block = 2**20
     for index, track in enumerate(tracks):
         if not track.size:
             continue
-        mean = float(np.mean(track, dtype=np.float64))
         peak = max(float(track.max()), -float(track.min()))
-        if abs(mean) <= max(DC_THRESHOLD, DC_RELATIVE_THRESHOLD * peak):
-            continue
-        offsets[index] = mean
-        state = np.zeros((sections.shape[0], 2))
-        for start in range(0, track.size, block):
-            filtered, state = signal.sosfilt(sections, track[start : start + block] - mean, zi=state)
-            track[start : start + block] = filtered
+        offsets[index] = offset = dc_offset(float(np.mean(track, dtype=np.float64)), peak)
+        if offset:
+            dc_filter = DCFilter(offset, sample_rate)
+            for start in range(0, track.size, block):
+                dc_filter.apply(track[start : start + block])
     return tracks, offsets
+
+
+def dc_offset(mean: float, peak: float) -> float:
+    """The offset `remove_dc` removes from a track of this `mean` and `peak` (largest magnitude): the mean when it
+    exceeds DC_THRESHOLD and DC_RELATIVE_THRESHOLD of the peak, else 0."""
+    return mean if abs(mean) > max(DC_THRESHOLD, DC_RELATIVE_THRESHOLD * peak) else 0.0
+
+
+class DCFilter:
+    """`remove_dc`'s removal of `offset` from one track at `sample_rate` Hz over a stream: subtract it, then the
+    DC_CUTOFF_HZ high-pass, whose state carries from block to block (equal to one pass over the track)."""
+
+    def __init__(self, offset: float, sample_rate: int) -> None:
+        self.offset = float(offset)  # a Python float: float32 samples minus it stay float32, as in training
+        self.sections = signal.butter(2, DC_CUTOFF_HZ, btype="highpass", fs=sample_rate, output="sos")
+        self.state = np.zeros((self.sections.shape[0], 2))
+
+    def apply(self, block: np.ndarray) -> None:
+        """Filter the next [samples] float32 samples of the track, in place."""
+        if not block.size:
+            return  # sosfilt would return zeroed states for no samples
+        block[:], self.state = signal.sosfilt(self.sections, block - self.offset, zi=self.state)
 
 
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
@@ -198,6 +236,27 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
         return audio
     resampled = soxr.resample(audio.T, from_rate, to_rate, quality="HQ")
     return np.ascontiguousarray(resampled.T, dtype=np.float32)
+
+
+class Resampler:
+    """`resample` over a stream of [channels, n] blocks (soxr's stream, HQ): the blocks it returns, joined, equal
+    `resample` of the whole, bit for bit and as long. `finish()` returns the rest at the end."""
+
+    def __init__(self, from_rate: int, to_rate: int, channels: int) -> None:
+        self.stream = None if from_rate == to_rate else soxr.ResampleStream(from_rate, to_rate, channels,
+                                                                              dtype="float32", quality="HQ")
+        self.channels = channels
+
+    def push(self, audio: np.ndarray, last: bool = False) -> np.ndarray:
+        """[channels, n] next samples at from_rate -> [channels, m] next samples at to_rate."""
+        if self.stream is None:
+            return np.asarray(audio, np.float32)
+        resampled = self.stream.resample_chunk(np.ascontiguousarray(np.asarray(audio, np.float32).T), last=last)
+        return np.ascontiguousarray(resampled.T, dtype=np.float32)
+
+    def finish(self) -> np.ndarray:
+        """[channels, m]: the samples still held at the end of the stream."""
+        return self.push(np.zeros((self.channels, 0), np.float32), last=True)
 
 
 def read_tracks(paths: Mapping[str, str | Path], sample_rate: int | None = None, max_channels: int | None = None
@@ -214,38 +273,49 @@ def read_tracks(paths: Mapping[str, str | Path], sample_rate: int | None = None,
     warnings = []
     for name, path in paths.items():
         audio, rate = audio_by_name[name] = read_audio(path)
-        if max_channels is not None and audio.shape[0] > max_channels:
-            raise AudioError(f"{path}: {audio.shape[0]} channels; expected mono or stereo (1 or 2 channels): "
-                             "export the track as mono (or the overheads as a stereo pair)")
-        note = truncation_note(path)
-        if note:
-            warnings.append(note)
-        if audio.shape[-1] == 0:
-            warnings.append(empty_track_warning(str(path)))
-    rates = Counter(rate for _, rate in audio_by_name.values())
+        warnings += file_notes(path, audio.shape[0], audio.shape[-1], max_channels)
+    sample_rate, notes = song_rate({str(paths[name]): (audio.shape[-1], rate)
+                                    for name, (audio, rate) in audio_by_name.items()}, sample_rate)
+    tracks = {name: resample(audio, rate, sample_rate) for name, (audio, rate) in audio_by_name.items()}
+    return tracks, sample_rate, warnings + notes
+
+
+def file_notes(path: str | Path, channels: int, frames: int, max_channels: int | None) -> list[str]:
+    """The warnings `read_tracks` gives for one file of `channels` and `frames`: it ends early (`truncation_note`),
+    it is empty. AudioError naming it when it has more than `max_channels` channels."""
+    if max_channels is not None and channels > max_channels:
+        raise AudioError(f"{path}: {channels} channels; expected mono or stereo (1 or 2 channels): "
+                         "export the track as mono (or the overheads as a stereo pair)")
+    note = truncation_note(path)
+    return ([note] if note else []) + ([empty_track_warning(str(path))] if frames == 0 else [])
+
+
+def song_rate(files: Mapping[str, tuple[int, int]], sample_rate: int | None) -> tuple[int, list[str]]:
+    """The rate files of {name: (frames, rate)} are mixed at: `sample_rate`, else their most common rate (the
+    highest on a tie; 44.1 kHz for none); and the warnings when their rates differ (`stretched_file_notes`)."""
+    rates = Counter(rate for _, rate in files.values())
     common = max(rates, key=lambda rate: (rates[rate], rate)) if rates else 44_100
     sample_rate = common if sample_rate is None else sample_rate
-    if len(rates) > 1:
-        warnings.append(f"files at different sample rates ({', '.join(f'{rate} Hz' for rate in sorted(rates))}): "
-                        f"each resampled to {sample_rate} Hz")
-        warnings += stretched_file_notes({str(paths[name]): read for name, read in audio_by_name.items()}, common)
-    tracks = {name: resample(audio, rate, sample_rate) for name, (audio, rate) in audio_by_name.items()}
-    return tracks, sample_rate, warnings
+    if len(rates) <= 1:
+        return sample_rate, []
+    return sample_rate, [f"files at different sample rates ({', '.join(f'{rate} Hz' for rate in sorted(rates))}): "
+                         f"each resampled to {sample_rate} Hz", *stretched_file_notes(files, common)]
 
 
-def stretched_file_notes(audio_by_file: Mapping[str, tuple[np.ndarray, int]], common: int) -> list[str]:
-    """Warnings naming each file whose header's rate (not `common`, the other files' rate) makes it more than
-    twice as long as the longest file at `common` Hz, when at that rate it would be no longer than 1.5 times
-    it: a header that probably gives the wrong rate (the file is resampled, and the mix as long, as it says)."""
-    at_common = {file: audio.shape[-1] / rate for file, (audio, rate) in audio_by_file.items() if rate == common}
+def stretched_file_notes(files: Mapping[str, tuple[int, int]], common: int) -> list[str]:
+    """Warnings naming each file of {name: (frames, rate)} whose header's rate (not `common`, the other files'
+    rate) makes it more than twice as long as the longest file at `common` Hz, when at that rate it would be no
+    longer than 1.5 times it: a header that probably gives the wrong rate (the file is resampled, and the mix as
+    long, as it says)."""
+    at_common = {file: frames / rate for file, (frames, rate) in files.items() if rate == common}
     if not at_common or max(at_common.values()) <= 0:
         return []
     longest = max(at_common, key=at_common.get)
     most = at_common[longest]
     notes = []
-    for file, (audio, rate) in audio_by_file.items():
-        seconds = audio.shape[-1] / rate
-        if rate != common and seconds > 2 * most and audio.shape[-1] / common <= 1.5 * most:
+    for file, (frames, rate) in files.items():
+        seconds = frames / rate
+        if rate != common and seconds > 2 * most and frames / common <= 1.5 * most:
             notes.append(f"{file}: {rate} Hz in its header makes it {seconds:.2f} s long, {longest} {most:.2f} s at "
                          f"{common} Hz; the header's rate is probably wrong (re-export the file at its real rate)")
     return notes

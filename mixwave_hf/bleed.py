@@ -95,8 +95,17 @@ def candidate_onsets(track: np.ndarray, sample_rate: int) -> np.ndarray:
     """Onsets (samples, sorted) of a [samples] track's loudest transients: envelope frames that rise at
     least RISE_DB over the preceding RISE_LOOKBACK_S, the steepest within EVENT_SPACING_S,
     the loudest (their peak over the next RISE_LOOKBACK_S) EVENTS_PER_30_S per 30 s."""
-    hop = max(1, round(FRAME_S * sample_rate))
-    power = _frame_powers(track, hop)
+    return onsets_of_powers(_frame_powers(track, frame_hop(sample_rate)), sample_rate)
+
+
+def frame_hop(sample_rate: int) -> int:
+    """Samples per envelope frame (FRAME_S)."""
+    return max(1, round(FRAME_S * sample_rate))
+
+
+def onsets_of_powers(power: np.ndarray, sample_rate: int) -> np.ndarray:
+    """`candidate_onsets` from the track's [frames] frame powers (`_frame_powers`, `FramePowers`)."""
+    hop = frame_hop(sample_rate)
     frames = len(power)
     if frames < 2:
         return np.zeros(0, np.int64)
@@ -129,14 +138,26 @@ def _frame_powers(track: np.ndarray, hop: int) -> np.ndarray:
 def _rises(track: np.ndarray, onsets: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     """([events] dB below LOW_SHARE_HZ, [events] dB over the whole band): how much a [samples] track's energy
     over RISE_AFTER_S after each onset exceeds its energy over RISE_BEFORE_S before it."""
-    hop = max(1, round(FRAME_S * sample_rate))
-    low_pass = signal.butter(4, LOW_SHARE_HZ, "lowpass", fs=sample_rate, output="sos")
+    hop = frame_hop(sample_rate)
+    low_band = signal.sosfilt(_low_pass(sample_rate), track)
+    return rises_of_powers(_frame_powers(low_band, hop), _frame_powers(track, hop), onsets, sample_rate)
+
+
+def _low_pass(sample_rate: int) -> np.ndarray:
+    """The LOW_SHARE_HZ low-pass (second-order sections) that `_rises` measures the low band through."""
+    return signal.butter(4, LOW_SHARE_HZ, "lowpass", fs=sample_rate, output="sos")
+
+
+def rises_of_powers(low_power: np.ndarray, whole_power: np.ndarray, onsets: np.ndarray,
+                    sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_rises` from the track's [frames] frame powers below LOW_SHARE_HZ and over the whole band."""
+    hop = frame_hop(sample_rate)
     after = max(1, round(RISE_AFTER_S * sample_rate / hop))
     first, last = (round(seconds * sample_rate / hop) for seconds in RISE_BEFORE_S)
     frame = onsets // hop
     rises = []
-    for band in (signal.sosfilt(low_pass, track), track):
-        energy = np.concatenate([[0.0], np.cumsum(_frame_powers(band, hop))])
+    for power in (low_power, whole_power):
+        energy = np.concatenate([[0.0], np.cumsum(power)])
         spans = [np.clip(edge, 0, len(energy) - 1) for edge in (frame, frame + after, frame - first, frame - last)]
         now, before = ((energy[stop] - energy[start]) / np.maximum(stop - start, 1)
                        for start, stop in (spans[:2], spans[2:]))
@@ -144,14 +165,60 @@ def _rises(track: np.ndarray, onsets: np.ndarray, sample_rate: int) -> tuple[np.
     return rises[0], rises[1]
 
 
-def _event_spectra(mics: np.ndarray, onsets: np.ndarray, sample_rate: int, nfft: int) -> np.ndarray:
-    """[mics, events, nfft // 2 + 1] complex64: each event's tapered window in every mic, transformed."""
+class FramePowers:
+    """The frame powers `candidate_onsets` and `_rises` measure of a track (over the whole band and below
+    LOW_SHARE_HZ), over a stream: push [samples] blocks of any size; equal to them on the whole track, bit for
+    bit. Holds 2 floats per FRAME_S (5 MB per hour at 44.1 kHz)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.hop, self.low_pass = frame_hop(sample_rate), _low_pass(sample_rate)
+        self.state = np.zeros((self.low_pass.shape[0], 2))
+        self.rests = [np.zeros(0, np.float32), np.zeros(0)]  # each band's samples after its last whole frame
+        self.powers: tuple[list, list] = ([], [])  # the whole band's, the low band's
+
+    def push(self, track: np.ndarray) -> None:
+        """Measure the next [samples] of the track."""
+        if not len(track):
+            return  # sosfilt would return zeroed states for no samples
+        low_band, self.state = signal.sosfilt(self.low_pass, track, zi=self.state)
+        for index, band in enumerate((np.asarray(track, np.float32), low_band)):
+            band = np.concatenate([self.rests[index], band])
+            frames = len(band) // self.hop
+            self.powers[index].append(_frame_powers(band, self.hop))
+            self.rests[index] = band[frames * self.hop :]
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """([frames] whole-band, [frames] low-band frame powers) of everything pushed."""
+        return tuple(np.concatenate(powers) if powers else np.zeros(0) for powers in self.powers)
+
+
+def event_windows(mics: np.ndarray, onsets: np.ndarray, sample_rate: int, start: int = 0,
+                  length: int | None = None) -> np.ndarray:
+    """[mics, events, samples] float32: each event's window (WINDOW_BEFORE_S before its onset to WINDOW_AFTER_S
+    after it) in every mic of [mics, n] audio that holds samples start .. start + n of a `length`-sample song
+    (default: all of it); zeros outside the song. Every window must lie within the audio held or outside the song."""
     before, after = round(WINDOW_BEFORE_S * sample_rate), round(WINDOW_AFTER_S * sample_rate)
+    length = mics.shape[1] if length is None else length
     positions = onsets[:, None] - before + np.arange(before + after)[None]
-    inside = (positions >= 0) & (positions < mics.shape[1])
-    windows = mics[:, np.clip(positions, 0, mics.shape[1] - 1)] * inside[None]
-    windows = windows * signal.windows.tukey(before + after, 0.2)
-    return np.fft.rfft(windows, nfft).astype(np.complex64)
+    inside = (positions >= 0) & (positions < length)
+    return mics[:, np.clip(positions - start, 0, mics.shape[1] - 1)] * inside[None]
+
+
+def event_nfft(sample_rate: int) -> int:
+    """The FFT size of the event windows: a window and the longest delay searched, a power of 2."""
+    window = round(WINDOW_BEFORE_S * sample_rate) + round(WINDOW_AFTER_S * sample_rate)
+    return 1 << int(np.ceil(np.log2(window + round(MAX_DELAY_S * sample_rate) + 1)))
+
+
+def window_features(windows: np.ndarray, owner: np.ndarray, sample_rate: int) -> tuple[np.ndarray, ...]:
+    """From `event_windows` [mics, events, samples] and each event's owner mic [events]: ([mics, events] other
+    mic leading, owner leading (`_gcc_peaks`), low-band dB, whole-band dB (`_band_levels`), [events] low share
+    (`_low_share`)). Each event's features depend on its windows only."""
+    nfft = event_nfft(sample_rate)
+    tapered = windows * signal.windows.tukey(windows.shape[-1], 0.2)
+    spectra = np.fft.rfft(tapered, nfft).astype(np.complex64)
+    return (*_gcc_peaks(spectra, owner, sample_rate, nfft), *_band_levels(spectra, sample_rate, nfft),
+            _low_share(spectra, owner, sample_rate, nfft))
 
 
 def _gcc_peaks(spectra: np.ndarray, owner: np.ndarray, sample_rate: int, nfft: int) -> tuple[np.ndarray, ...]:
@@ -211,21 +278,29 @@ class EventFeatures:
 def event_features(mics: np.ndarray, sample_rate: int) -> EventFeatures:
     """The candidate events of every mic of [mics, samples] audio and their features, in blocks of EVENT_BLOCK."""
     found = [candidate_onsets(track, sample_rate) for track in mics]
+    onsets, owner = joined_events(found)
+    parts = [window_features(event_windows(mics, onsets[start : start + EVENT_BLOCK], sample_rate),
+                             owner[start : start + EVENT_BLOCK], sample_rate)
+             for start in range(0, len(onsets), EVENT_BLOCK)]
+    joined = [np.concatenate([part[index] for part in parts], axis=-1) for index in range(5)] if parts else None
+    rises = [_rises(track, each, sample_rate) for track, each in zip(mics, found, strict=True)]
+    return assembled_features(onsets, owner, joined, rises, len(mics))
+
+
+def joined_events(found: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each mic's candidate onsets [events] -> (all of them, mic after mic; [events] the mic each is of)."""
     onsets = np.concatenate(found) if found else np.zeros(0, np.int64)
     owner = np.concatenate([np.full(len(each), index) for index, each in enumerate(found)]).astype(np.int64)
-    window = round(WINDOW_BEFORE_S * sample_rate) + round(WINDOW_AFTER_S * sample_rate)
-    nfft = 1 << int(np.ceil(np.log2(window + round(MAX_DELAY_S * sample_rate) + 1)))
-    parts = []
-    for start in range(0, len(onsets), EVENT_BLOCK):
-        block = slice(start, start + EVENT_BLOCK)
-        spectra = _event_spectra(mics, onsets[block], sample_rate, nfft)
-        parts.append((*_gcc_peaks(spectra, owner[block], sample_rate, nfft),
-                      *_band_levels(spectra, sample_rate, nfft), _low_share(spectra, owner[block], sample_rate, nfft)))
-    if not parts:
-        empty = np.zeros((len(mics), 0))
+    return onsets, owner
+
+
+def assembled_features(onsets: np.ndarray, owner: np.ndarray, joined: list[np.ndarray] | None,
+                       rises: Sequence[tuple[np.ndarray, np.ndarray]], mics: int) -> EventFeatures:
+    """`EventFeatures` from `joined_events`, the five `window_features` of all events in that order (None for
+    no events) and each mic's `_rises` at its own onsets."""
+    if joined is None:
+        empty = np.zeros((mics, 0))
         return EventFeatures(onsets, owner, empty, empty, empty, empty, *np.zeros((3, 0)))
-    joined = [np.concatenate([part[index] for part in parts], axis=-1) for index in range(5)]
-    rises = [_rises(track, each, sample_rate) for track, each in zip(mics, found, strict=True)]
     low_rise, whole_rise = (np.concatenate([rise[band] for rise in rises]) for band in (0, 1))
     return EventFeatures(onsets, owner, *joined, low_rise, whole_rise)
 
@@ -252,7 +327,11 @@ def own_strokes(mics: np.ndarray, sample_rate: int, slot_names: Sequence[str]) -
                          "[mics, samples] and one name per mic")
     if mics.shape[0] < 2:
         return [MicStrokes("unsure", np.zeros(0, np.int64)) for _ in slot_names]
-    features = event_features(mics, sample_rate)
+    return verdicts(event_features(mics, sample_rate), slot_names)
+
+
+def verdicts(features: EventFeatures, slot_names: Sequence[str]) -> list[MicStrokes]:
+    """Each close mic's verdict from every close mic's `features` (`event_features`), the mics named by `slot_names`."""
     return [_verdict(features, index, mic_role(name)) for index, name in enumerate(slot_names)]
 
 
@@ -277,11 +356,13 @@ def _verdict(features: EventFeatures, mic: int, role: str) -> MicStrokes:
     return MicStrokes("bleed_only" if bleed_only else "unsure", np.zeros(0, np.int64))
 
 
-def stroke_regions(onsets: np.ndarray, length: int, window: int) -> np.ndarray:
-    """Boolean [length] mask: the `window` samples after every onset (samples) within [0, length)."""
-    marks = np.zeros(length + 1, np.int32)
+def stroke_regions(onsets: np.ndarray, length: int, window: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Boolean [stop - start] mask of samples start .. stop (default: the whole song, 0 .. length): those within
+    the `window` samples after some onset (samples) within [0, length)."""
+    stop = length if stop is None else stop
+    marks = np.zeros(stop - start + 1, np.int32)
     onsets = np.asarray(onsets, np.int64)
-    onsets = onsets[(onsets >= 0) & (onsets < length)]
-    np.add.at(marks, onsets, 1)
-    np.add.at(marks, np.minimum(onsets + window, length), -1)
-    return np.cumsum(marks[:length]) > 0
+    onsets = onsets[(onsets >= 0) & (onsets < length) & (onsets < stop) & (onsets + window > start)]
+    np.add.at(marks, np.maximum(onsets, start) - start, 1)
+    np.add.at(marks, np.minimum(np.minimum(onsets + window, length), stop) - start, -1)
+    return np.cumsum(marks[: stop - start]) > 0

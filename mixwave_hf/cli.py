@@ -36,9 +36,9 @@ from mixwave_hf.cli_parser import (
     add_push_command,
     add_train_command,
 )
-from mixwave_hf.cli_stems import find_stems, input_files, list_stem_files, read_stems
+from mixwave_hf.cli_stems import find_stems, input_files, list_stem_files, open_stems, read_stems
+from mixwave_hf.file_mixing import mix_files
 from mixwave_hf.files import atomic_path, folder_relation
-from mixwave_hf.mixing import mix_tracks, warnings_beyond_reading
 
 __all__ = ["MAX_BATCH_SIZE", "SAMPLE_RATE_RANGE", "CommandError", "build_parser", "check_intensity", "find_stems",
            "main", "missing_dependency_hint", "parse_trims", "read_stems", "warn", "write_atomically"]
@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_mix(args: argparse.Namespace) -> int:
     """`mixwave mix`: check the options and the output path (never one of the inputs), match files to slots,
-    read, mix, write."""
+    check their headers, then mix them file to file in blocks (`file_mixing.mix_files`: memory bounded for any
+    length)."""
     check_mix_options(args)
     check_output(args.output, args.format)
     check_not_an_input("-o", args.output, input_files(args.inputs, args.map))
@@ -104,33 +105,30 @@ def run_mix(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     trims = parse_trims(args.trim, model.slot_names)
     assignment = find_stems(args.inputs, args.map, model.slot_names)
-    tracks, sample_rate = read_stems(assignment, args.sample_rate)
+    song = open_stems(assignment, args.sample_rate, model.slot_names)
     try:
-        mixed = mix_tracks(model, tracks, sample_rate, window_seconds=args.window_seconds,
-                           batch_size=args.batch_size, device=device, progress=True,
-                           peak_ceiling_db=None if args.no_limiter else args.peak_ceiling, trims=trims,
-                           intensity=args.intensity, perspective=args.perspective)
+        mixed = mix_files(model, song, args.output, output_format=args.format, window_seconds=args.window_seconds,
+                          batch_size=args.batch_size, device=device, progress=True,
+                          peak_ceiling_db=None if args.no_limiter else args.peak_ceiling, trims=trims,
+                          intensity=args.intensity, perspective=args.perspective)
     except ValueError as error:
         raise CommandError(str(error)) from error
     except MemoryError as error:
-        raise CommandError(out_of_memory(tracks, sample_rate)) from error
-    for warning in warnings_beyond_reading(mixed, tracks):
+        raise CommandError(out_of_memory(song.seconds, [file.name for file in song.files], song.sample_rate)) from error
+    for warning in mixed.warnings[len(song.warnings) :]:  # the reading's were printed before mixing
         warn(warning)
-    write_atomically(args.output, mixed.audio, mixed.sample_rate, args.format)
-    seconds = mixed.audio.shape[-1] / mixed.sample_rate
-    written_peak = float(np.abs(mixed.audio).max()) if mixed.audio.size else 0.0
-    peak = f"{20 * np.log10(written_peak):+.1f} dBFS" if written_peak > 0 else "silence"
-    print(f"wrote {args.output}: {mixed.audio.shape[0]} channels, {mixed.sample_rate} Hz, {seconds:.2f} s, "
+    seconds = mixed.samples / mixed.sample_rate
+    peak = f"{20 * np.log10(mixed.output_peak):+.1f} dBFS" if mixed.output_peak > 0 else "silence"
+    print(f"wrote {args.output}: {mixed.channels} channels, {mixed.sample_rate} Hz, {seconds:.2f} s, "
           f"{args.format}, {mixed.perspective}'s perspective; peak {peak}, {mixed.limited_samples} limited samples, "
           f"{mixed.clipped_samples} clipped samples")
     return 0
 
 
-def out_of_memory(tracks: dict[str, np.ndarray], sample_rate: int) -> str:
-    """The one line `mixwave mix` ends with when mixing `tracks` ([channels, samples] at `sample_rate` Hz, by
-    slot) raises MemoryError: the song's length and tracks, and what would let it mix."""
-    seconds = max((audio.shape[-1] for audio in tracks.values()), default=0) / sample_rate
-    return (f"mixing {seconds:.0f} s ({seconds / 60:.1f} min) of {len(tracks)} tracks ({', '.join(tracks)}) at "
+def out_of_memory(seconds: float, names: list[str], sample_rate: int) -> str:
+    """The one line `mixwave mix` ends with when mixing `seconds` of the tracks `names` (by slot) at `sample_rate`
+    Hz raises MemoryError: the song's length and tracks, and what would let it mix."""
+    return (f"mixing {seconds:.0f} s ({seconds / 60:.1f} min) of {len(names)} tracks ({', '.join(names)}) at "
             f"{sample_rate} Hz ran out of memory; it needs more memory, or a shorter song (mix it in parts)")
 
 

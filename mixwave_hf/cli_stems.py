@@ -1,7 +1,8 @@
 """Which stem files the `mixwave` commands mix: files and folders, --map SLOT=FILE, then name matching.
 
-`find_stems(inputs, mappings, slot_names)` prints what it assigned and left out; `read_stems` reads them;
-`input_files` lists every file a command could read, for the check that no output replaces one.
+`find_stems(inputs, mappings, slot_names)` prints what it assigned and left out; `open_stems` checks them for
+mixing in blocks, `read_stems` reads them whole; `input_files` lists every file a command could read, for the
+check that no output replaces one.
 
     tracks, sample_rate = read_stems(find_stems(["stems/"], ["kick=bd_in.wav"], model.slot_names), None)
 """
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mixwave_hf.audio import is_audio_file, read_tracks
+from mixwave_hf.audio import AudioError, is_audio_file, read_tracks
 from mixwave_hf.cli_checks import CommandError, warn
 from mixwave_hf.files import path_problem
 from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
+from mixwave_hf.song_files import SongFiles, open_song
 
 
 def find_stems(inputs: list[str], mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, Path]:
@@ -114,6 +116,20 @@ def matched_stems(files: list[Path], explicit: dict[str, Path],
     except ValueError as error:
         raise CommandError(str(error)) from error
     return assignment, unmatched, notes
+
+
+def open_stems(assignment: dict[str, Path], sample_rate: int | None, slot_names: tuple[str, ...]) -> SongFiles:
+    """Check the assigned files by their headers (`song_files.open_song`), printing the reading's warnings: the
+    song to mix in blocks. AudioError naming a file that cannot be read."""
+    try:
+        song = open_song(assignment, slot_names, sample_rate)
+    except AudioError:
+        raise
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    for warning in song.warnings:
+        warn(warning)
+    return song
 
 
 def read_stems(assignment: dict[str, Path], sample_rate: int | None) -> tuple[dict[str, np.ndarray], int]:

@@ -21,7 +21,9 @@ import torch
 from tqdm.auto import tqdm
 
 from mixwave_hf.audio import DC_CUTOFF_HZ, empty_track_warning, fit_length, remove_dc, resample
-from mixwave_hf.loudness import BLEED_ONLY_DB, apply_gains_db, integrated_loudness, measure_levelling
+from mixwave_hf.limiter import LIMITER_HOLD_SECONDS as LIMITER_HOLD_SECONDS  # re-exported: the mix's limiter
+from mixwave_hf.limiter import limit_peaks, peak_and_overs
+from mixwave_hf.loudness import BLEED_ONLY_DB, Levelling, apply_gains_db, integrated_loudness, measure_levelling
 from mixwave_hf.slots import OVERHEAD_PAIR_SLOTS, check_perspective, fed_slots, resolve_slot_name
 from mixwave_hf.streaming import StreamingMixWaveUNet
 from mixwave_hf.tracks import arrange_tracks
@@ -39,8 +41,6 @@ MAX_WINDOW_SECONDS = 60.0
 QUIET_INPUT_DB = -50.0
 #: The mix's peak ceiling (dBFS), as the engineer's limiter: peaks above it are turned down by `limit_peaks`.
 DEFAULT_PEAK_CEILING_DB = -1.0
-#: The limiter's look-ahead and release (s): a gain dip starts this long before a peak and ends as long after.
-LIMITER_HOLD_SECONDS = 0.005
 #: The largest per-slot trim (dB, either way) `mix_tracks` accepts: a fader move, not a rebalance.
 MAX_TRIM_DB = 12.0
 #: Below intensity 1, a static part this far (LU) from the full mix's loudness is reported: the model
@@ -208,48 +208,79 @@ def network_input(model: MixWaveUNet, model_audio: np.ndarray, mix: MixResult) -
     levelled for a model with levelling (gains into `mix.input_gains_db`, tracks of bleed only into
     `mix.bleed_only`), then `mix.trims_db` applied; warnings into `mix.warnings`."""
     _, offsets = remove_dc(model_audio, model.sample_rate, in_place=True)
-    mix.warnings += [f"{slot}: DC offset of {offset:+.3f} removed ({DC_CUTOFF_HZ:g} Hz high-pass)"
-                     for slot, offset in zip(model.slot_names, offsets, strict=True) if offset]
+    mix.warnings += dc_warnings(model.slot_names, offsets)
     if getattr(model, "levelling", None) is not None:
         levelling = measure_levelling(model_audio, model.sample_rate, model.levelling, model.levelling_lufs,
                                       model.slot_names)
         model_audio = apply_gains_db(model_audio, levelling.gains_db)
-        mix.input_gains_db = {slot: round(float(gain), 2) for slot, gain, track
-                              in zip(model.slot_names, levelling.gains_db, model_audio, strict=True) if track.any()}
-        mix.bleed_only = tuple(slot for slot, verdict in zip(model.slot_names, levelling.verdicts, strict=True)
-                               if verdict == "bleed_only")
-        mix.warnings += [f"{slot}: holds only bleed, no strokes of its own: levelled {BLEED_ONLY_DB:g} dB under "
-                         "the played tracks" for slot in mix.bleed_only]
+        record_levelling(mix, model.slot_names, levelling, [track.any() for track in model_audio])
     else:
-        loudest, _ = peak_and_overs(model_audio)
-        if 0 < loudest < 10 ** (QUIET_INPUT_DB / 20):
-            mix.warnings.append(f"the tracks are very quiet (loudest peak {20 * math.log10(loudest):.1f} dBFS): "
-                                "the mix will be quiet; this model mixes at the level it is given (a model with "
-                                "levelling levels each track first)")
-    for index, slot in enumerate(model.slot_names):
-        if mix.trims_db.get(slot):
-            model_audio[index] *= np.float32(10 ** (mix.trims_db[slot] / 20))
+        mix.warnings += quiet_warning(peak_and_overs(model_audio)[0])
+    for index, gain in trim_gains(model.slot_names, mix.trims_db).items():
+        model_audio[index] *= gain
     return model_audio
+
+
+def dc_warnings(slot_names: tuple[str, ...], offsets: np.ndarray) -> list[str]:
+    """The warnings for the DC `offsets` [slots] removed (`audio.remove_dc`)."""
+    return [f"{slot}: DC offset of {offset:+.3f} removed ({DC_CUTOFF_HZ:g} Hz high-pass)"
+            for slot, offset in zip(slot_names, offsets, strict=True) if offset]
+
+
+def record_levelling(mix: MixResult, slot_names: tuple[str, ...], levelling: Levelling, fed: list[bool]) -> None:
+    """`levelling`'s gains (of the slots `fed` a track that is not silent) and bleed-only verdicts into `mix`,
+    with a warning for each track of bleed only."""
+    mix.input_gains_db = {slot: round(float(gain), 2) for slot, gain, audible
+                          in zip(slot_names, levelling.gains_db, fed, strict=True) if audible}
+    mix.bleed_only = tuple(slot for slot, verdict in zip(slot_names, levelling.verdicts, strict=True)
+                           if verdict == "bleed_only")
+    mix.warnings += [f"{slot}: holds only bleed, no strokes of its own: levelled {BLEED_ONLY_DB:g} dB under "
+                     "the played tracks" for slot in mix.bleed_only]
+
+
+def quiet_warning(loudest: float) -> list[str]:
+    """For a model without levelling: the warning when the loudest track's peak (`loudest`) is below QUIET_INPUT_DB."""
+    if not 0 < loudest < 10 ** (QUIET_INPUT_DB / 20):
+        return []
+    return [f"the tracks are very quiet (loudest peak {20 * math.log10(loudest):.1f} dBFS): the mix will be quiet; "
+            "this model mixes at the level it is given (a model with levelling levels each track first)"]
+
+
+def trim_gains(slot_names: tuple[str, ...], trims_db: dict[str, float]) -> dict[int, np.float32]:
+    """{slot index: float32 gain} of the slots trimmed by `trims_db` ({slot: dB}, 0 dB left out)."""
+    return {index: np.float32(10 ** (trims_db[slot] / 20)) for index, slot in enumerate(slot_names)
+            if trims_db.get(slot)}
 
 
 def limited(audio: np.ndarray, mix: MixResult, peak_ceiling_db: float | None) -> np.ndarray:
     """The network's mix [outputs, samples] at the output rate, peak-limited to `peak_ceiling_db` (None: no
     limiter) and clipped to [-1, 1], in place; `mix.peak`, the sample counts and the warnings say what was done."""
-    mix.peak, mix.clipped_samples = peak_and_overs(audio)
-    if peak_ceiling_db is not None and mix.peak > 10 ** (peak_ceiling_db / 20):
-        mix.limited_samples, reduction_db = limit_peaks(audio, mix.sample_rate, peak_ceiling_db)
-        mix.clipped_samples = 0
+    peak, overs = peak_and_overs(audio)
+    limited_samples, reduction_db = 0, 0.0
+    if peak_ceiling_db is not None and peak > 10 ** (peak_ceiling_db / 20):
+        limited_samples, reduction_db = limit_peaks(audio, mix.sample_rate, peak_ceiling_db)
+    report_peaks(mix, peak, overs, limited_samples, reduction_db, audio.size, peak_ceiling_db)
+    return np.clip(audio, -1.0, 1.0, out=audio)
+
+
+def report_peaks(mix: MixResult, peak: float, overs: int, limited_samples: int, reduction_db: float, size: int,
+                 peak_ceiling_db: float | None) -> None:
+    """Into `mix`: the mix's `peak` before the limiter, and what the limiter did (`limited_samples` turned down, at
+    most `reduction_db`) or, without it, the `overs` clipped, with warnings; `size`: the mix's samples (all
+    channels)."""
+    mix.peak, mix.clipped_samples = peak, overs
+    if peak_ceiling_db is not None and peak > 10 ** (peak_ceiling_db / 20):
+        mix.limited_samples, mix.clipped_samples = limited_samples, 0
         mix.warnings.append(
-            f"the mix peaked at {20 * math.log10(mix.peak):+.1f} dBFS: a peak limiter turned "
-            f"{mix.limited_samples} samples ({mix.limited_samples / audio.size:.3%}) down to "
+            f"the mix peaked at {20 * math.log10(peak):+.1f} dBFS: a peak limiter turned "
+            f"{limited_samples} samples ({limited_samples / size:.3%}) down to "
             f"{peak_ceiling_db:g} dBFS (at most {reduction_db:.1f} dB of gain reduction)"
         )
     if mix.clipped_samples:
         mix.warnings.append(
-            f"{mix.clipped_samples} output samples ({mix.clipped_samples / audio.size:.3%}) exceeded full "
-            f"scale (peak {20 * math.log10(mix.peak):+.1f} dBFS) and were clipped to [-1, 1] (no peak limiter)"
+            f"{mix.clipped_samples} output samples ({mix.clipped_samples / size:.3%}) exceeded full "
+            f"scale (peak {20 * math.log10(peak):+.1f} dBFS) and were clipped to [-1, 1] (no peak limiter)"
         )
-    return np.clip(audio, -1.0, 1.0, out=audio)
 
 
 def warnings_beyond_reading(mixed: MixResult, tracks: Mapping[str, np.ndarray]) -> list[str]:
@@ -291,22 +322,28 @@ def blend_parts(parts: torch.Tensor, intensity: float, sample_rate: int, warning
     [outputs, samples] mix static + intensity x processed, reusing `parts`' memory.
 
     Appends a warning when the static part's integrated loudness is more than STATIC_LOUDNESS_GAP_LU
-    from the full mix's (static + processed), both measured on the whole song.
+    from the full mix's (static + processed), both measured on the whole song (`static_part_warning`).
     """
     outputs = parts.shape[0] // 2
     static, processed = parts[:outputs], parts[outputs:]
     static_lufs = integrated_loudness(static.numpy(), sample_rate)
     full_lufs = integrated_loudness((static + processed).numpy(), sample_rate)
-    if math.isfinite(full_lufs) and not abs(static_lufs - full_lufs) <= STATIC_LOUDNESS_GAP_LU:
-        gap = f"{abs(static_lufs - full_lufs):.1f} LU {'quieter' if static_lufs < full_lufs else 'louder'} than"
-        if not math.isfinite(static_lufs):
-            gap = "silent, beside"
-        warnings.append(
-            f"intensity {intensity:g}: the model's static part alone ({static_lufs:.1f} LUFS) is {gap} its full "
-            f"mix ({full_lufs:.1f} LUFS); this model keeps much of its balance in the processed part (it was "
-            "probably trained without the balance initialisation), so lowering the intensity changes the level "
-            "and balance, not only the processing")
+    warnings += static_part_warning(intensity, static_lufs, full_lufs)
     return processed.mul_(intensity).add_(static)
+
+
+def static_part_warning(intensity: float, static_lufs: float, full_lufs: float) -> list[str]:
+    """Below intensity 1: the warning when the static part's loudness (LUFS) is more than STATIC_LOUDNESS_GAP_LU
+    from the full mix's."""
+    if not math.isfinite(full_lufs) or abs(static_lufs - full_lufs) <= STATIC_LOUDNESS_GAP_LU:
+        return []
+    gap = f"{abs(static_lufs - full_lufs):.1f} LU {'quieter' if static_lufs < full_lufs else 'louder'} than"
+    if not math.isfinite(static_lufs):
+        gap = "silent, beside"
+    return [f"intensity {intensity:g}: the model's static part alone ({static_lufs:.1f} LUFS) is {gap} its full mix "
+            f"({full_lufs:.1f} LUFS); this model keeps much of its balance in the processed part (it was probably "
+            "trained without the balance initialisation), so lowering the intensity changes the level and balance, "
+            "not only the processing"]
 
 
 def window_samples(model: MixWaveUNet, window_seconds: float, length: int) -> int:
@@ -317,47 +354,6 @@ def window_samples(model: MixWaveUNet, window_seconds: float, length: int) -> in
     padded = -(-(length + 2 * model.valid_lengths().context + step) // step) * step
     seconds = min(window_seconds, MAX_WINDOW_SECONDS)
     return max(step, min(int(seconds * model.sample_rate) // step * step, padded))
-
-
-def limit_peaks(audio: np.ndarray, sample_rate: int, ceiling_db: float, block: int = 2**20) -> tuple[int, float]:
-    """Turn the peaks of [channels, samples] audio above `ceiling_db` (dBFS) down, in place.
-
-    A look-ahead peak limiter with a guaranteed ceiling: the gain each sample needs (min over
-    channels of ceiling / |x|, at most 1) is held for LIMITER_HOLD_SECONDS on both sides (a running
-    minimum), then smoothed by a running mean over the same span, which never exceeds the gain any
-    sample in the span needs. Samples far from a peak are untouched. Works in blocks; only blocks
-    with a peak keep their gains. Returns (samples whose gain was lowered, the largest gain reduction in dB).
-    """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
-    ceiling = 10 ** (ceiling_db / 20)
-    hold = max(1, int(round(LIMITER_HOLD_SECONDS * sample_rate)))
-    size, margin, length = 2 * hold + 1, 2 * hold, audio.shape[-1]
-    block_gains = {}  # the gains first, kept only for blocks with a peak: the audio changes in place afterwards
-    for start in range(0, length, block):
-        lo, hi = max(0, start - margin), min(length, start + block + margin)
-        needed = np.minimum(1.0, ceiling / np.maximum(np.abs(audio[:, lo:hi]).max(axis=0), 1e-30))
-        if needed.min() < 1.0:
-            smoothed = uniform_filter1d(minimum_filter1d(needed, size, mode="nearest"), size, mode="nearest")
-            block_gains[start] = smoothed[start - lo : start - lo + min(block, length - start)]
-    limited, least = 0, 1.0
-    for start, gains in block_gains.items():
-        audio[:, start : start + len(gains)] *= gains.astype(np.float32)
-        limited += int(np.count_nonzero(gains < 1.0)) * audio.shape[0]
-        least = min(least, float(gains.min()))
-    np.clip(audio, -ceiling, ceiling, out=audio)  # float rounding only: the gains above already keep the ceiling
-    return limited, -20 * math.log10(least)
-
-
-def peak_and_overs(audio: np.ndarray, block: int = 2**20) -> tuple[float, int]:
-    """(largest magnitude, samples beyond full scale) of [channels, samples] audio, in blocks so that
-    no temporary grows with the song."""
-    peak, overs = 0.0, 0
-    for start in range(0, audio.shape[-1], block):
-        part = np.abs(audio[..., start : start + block])
-        peak = max(peak, float(part.max()))
-        overs += int(np.count_nonzero(part > 1.0))
-    return peak, overs
 
 
 def run_streamed(

@@ -23,36 +23,62 @@ def arrange_tracks(tracks: Mapping[str, np.ndarray], slot_names: tuple[str, ...]
     by_slot: dict[str, np.ndarray] = {}
     given_as: dict[str, str] = {}
     for name, audio in tracks.items():
-        slot = resolve_slot_name(name, slot_names)
-        if slot in given_as:
-            raise ValueError(f"tracks {given_as[slot]!r} and {name!r} both give slot {slot!r}; keep one")
-        given_as[slot] = name
+        slot = claim_slot(name, slot_names, given_as)
         audio = as_channels(audio, name, warnings)
         check_finite(audio, name)
         if audio.shape[-1] == 0:
             warnings.append(empty_track_warning(name))
-        if slot == OVERHEAD_PAIR:
-            if audio.shape[0] == 1:
-                warnings.append(f"{name}: mono overheads; fed to both {' and '.join(OVERHEAD_PAIR_SLOTS)}")
-                audio = np.concatenate([audio, audio])
-            for slot_of_pair, channel in zip(OVERHEAD_PAIR_SLOTS, audio, strict=True):
-                by_slot[slot_of_pair] = channel
-            continue
-        if audio.shape[0] == 2:
-            warnings.append(f"{name}: stereo; downmixed to mono (mean of the channels) for slot {slot!r}")
-        by_slot[slot] = audio.mean(axis=0) if audio.shape[0] == 2 else audio[0]
+        warnings += channel_notes(name, slot, audio.shape[0])
+        by_slot.update(slot_signals(audio, slot))
     check_overhead_pair(given_as)
 
     lengths = {slot: len(audio) for slot, audio in by_slot.items()}
     length = max(lengths.values(), default=0)
-    shorter = sorted(slot for slot, n in lengths.items() if 0 < n < length)
-    if shorter:
-        warnings.append(f"tracks of different lengths: {', '.join(shorter)} padded with silence to {length} samples")
+    warnings += length_notes(lengths)
     arranged = np.zeros((len(slot_names), length), np.float32)
     for index, slot in enumerate(slot_names):
         if slot in by_slot:
             arranged[index, : lengths[slot]] = by_slot[slot]
     return arranged, warnings
+
+
+def claim_slot(name: str, slot_names: tuple[str, ...], given_as: dict[str, str]) -> str:
+    """The slot (or OVERHEAD_PAIR) track `name` feeds, noted in `given_as` ({slot: name}); ValueError naming it
+    for an unknown slot or a slot already given."""
+    slot = resolve_slot_name(name, slot_names)
+    if slot in given_as:
+        raise ValueError(f"tracks {given_as[slot]!r} and {name!r} both give slot {slot!r}; keep one")
+    given_as[slot] = name
+    return slot
+
+
+def channel_notes(name: str, slot: str, channels: int) -> list[str]:
+    """What `slot_signals` does to a track `name` of `channels` channels for `slot`, when it does more than pass it
+    on: mono overheads fed to both overhead slots, a stereo track downmixed."""
+    if slot == OVERHEAD_PAIR and channels == 1:
+        return [f"{name}: mono overheads; fed to both {' and '.join(OVERHEAD_PAIR_SLOTS)}"]
+    if slot != OVERHEAD_PAIR and channels == 2:
+        return [f"{name}: stereo; downmixed to mono (mean of the channels) for slot {slot!r}"]
+    return []
+
+
+def slot_signals(audio: np.ndarray, slot: str) -> dict[str, np.ndarray]:
+    """[channels, n] float32 audio of a track for `slot` -> {slot: [n]}: the overhead pair (OVERHEAD_PAIR) split
+    into both overhead slots (a mono pair fed to both), a stereo track for one slot the mean of its channels.
+    Works on a whole track or on any block of it alike."""
+    if slot == OVERHEAD_PAIR:
+        pair = np.concatenate([audio, audio]) if audio.shape[0] == 1 else audio
+        return dict(zip(OVERHEAD_PAIR_SLOTS, pair, strict=True))
+    return {slot: audio.mean(axis=0) if audio.shape[0] == 2 else audio[0]}
+
+
+def length_notes(lengths: Mapping[str, int]) -> list[str]:
+    """The warning for tracks of {slot: samples} shorter than the longest (not empty ones): padded with silence."""
+    length = max(lengths.values(), default=0)
+    shorter = sorted(slot for slot, n in lengths.items() if 0 < n < length)
+    if not shorter:
+        return []
+    return [f"tracks of different lengths: {', '.join(shorter)} padded with silence to {length} samples"]
 
 
 def as_channels(audio: np.ndarray, name: str, warnings: list[str] | None = None) -> np.ndarray:

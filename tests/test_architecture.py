@@ -12,13 +12,13 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mixwave_hf"
 LAYERS = (
-    {"slots", "files", "resources", "stft_loss", "bleed"},
+    {"slots", "files", "resources", "stft_loss", "bleed", "limiter"},
     {"audio", "loudness"},
-    {"tracks", "metrics"},
+    {"tracks", "metrics", "song_files", "song_measures"},
     {"data"},
     {"model", "model_files", "model_options"},
     {"streaming"},
-    {"mixing"},
+    {"mixing", "file_mixing"},
     {"baselines", "evaluate", "card", "publish", "training", "demo", "cli", "cli_parser", "cli_checks", "cli_stems"},
 )
 UPWARD_CALLS = {("model", "mixing"), ("model", "card")}

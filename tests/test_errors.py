@@ -180,7 +180,7 @@ def test_a_song_too_long_for_memory_is_one_line(tmp_path, capsys, loads, monkeyp
         raise MemoryError
 
     stems = write_stems(tmp_path / "stems", ("kick.wav", "snare.wav"))
-    monkeypatch.setattr(cli, "mix_tracks", out_of_memory)
+    monkeypatch.setattr(cli, "mix_files", out_of_memory)
     status, _, err = run(capsys, "mix", stems, "-o", tmp_path / "mix.wav")
     assert_one_line(status, err, "mixing 0 s (0.0 min) of 2 tracks (kick, snare) at 44100 Hz ran out of memory; it "
                     "needs more memory, or a shorter song (mix it in parts)")

@@ -109,3 +109,21 @@ def test_model_options_are_checked_and_saved(tmp_path):
     loaded = MixWaveUNet.from_pretrained(tmp_path)
     assert (loaded.levelling, loaded.output_init, loaded.balance_gain_db) == ("loud_part", "balance", 3.0)
     torch.testing.assert_close(loaded.static_mix_weights(), model.static_mix_weights())
+
+
+@pytest.mark.parametrize("method", ["close_strokes", "bleed_aware"])
+def test_a_session_recorded_far_too_low_is_levelled_as_a_normal_one(method):
+    """The -70 LUFS gate stands relative to a quiet session: 40 and 60 dB low mixes as at full level."""
+    torch.manual_seed(0)
+    model = MixWaveUNet(levels=3, base_channels=3, levelling=method).eval()
+    tracks = {"kick": strokes(2.0, [0.1, 0.6, 1.1, 1.6]), "snare": strokes(2.0, [0.35, 1.35], pitch=220.0),
+              "tom_1": strokes(2.0, [0.8], amplitude=0.2, pitch=150.0)}
+    peak = max(float(np.abs(track).max()) for track in tracks.values())
+    tracks = {slot: track * np.float32(10 ** (-1 / 20) / peak) for slot, track in tracks.items()}  # -1 dBFS
+    mixed = mix_tracks(model, tracks, SR, peak_ceiling_db=None)
+    for drop_db in (40, 60):
+        quiet = {slot: track * np.float32(10 ** (-drop_db / 20)) for slot, track in tracks.items()}
+        again = mix_tracks(model, quiet, SR, peak_ceiling_db=None)
+        np.testing.assert_allclose(again.audio, mixed.audio, atol=1e-4 * np.abs(mixed.audio).max())
+        for slot, gain in mixed.input_gains_db.items():
+            assert again.input_gains_db[slot] == pytest.approx(gain + drop_db, abs=0.01), (drop_db, slot)

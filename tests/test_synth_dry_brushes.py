@@ -11,7 +11,7 @@ import pytest
 
 from mixwave_hf.data.synth.dry import SWEEP_MAX_SECONDS, SWEEP_STRETCH, render_dry_pieces
 from mixwave_hf.data.synth.grooves import HitEvent
-from mixwave_hf.data.synth.kits import ARTICULATIONS, KITS, KitPlayer, KitSpec, Note, kit_installed, kit_player
+from mixwave_hf.data.synth.kits import ARTICULATIONS, KITS, KitSpec, Note, SoundfontPlayer, kit_installed, kit_player
 
 SAMPLE_RATE = 44100
 needs_kits = pytest.mark.skipif(not all(kit_installed(kit) for kit in ("avl_black_pearl", "avl_red_zeppelin",
@@ -106,7 +106,7 @@ def test_a_kit_that_samples_brushes_plays_its_samples():
     else:  # GM brush kit: note 38 is the brush tap, 40 the swirl (the longest, noise-like note)
         notes = {**spec.notes, "snare": {**spec.notes["snare"], "brush_tap": Note(38), "brush_sweep": Note(40)}}
         sampled_spec = dataclasses.replace(spec, name="fluid_brush_sampled", notes=notes)
-    player, rate = KitPlayer(sampled_spec, SAMPLE_RATE), SAMPLE_RATE
+    player, rate = SoundfontPlayer(sampled_spec, SAMPLE_RATE), SAMPLE_RATE
     onset, length = int(0.1 * rate), int(0.05 * rate)
     tap = render_dry_pieces(player, [HitEvent(0.1, "snare", "brush_tap", 70)], rate, seed=1)["snare"]
     np.testing.assert_array_equal(tap[onset:onset + length], player.one_shot("snare", "brush_tap", 70)[:length])

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mixwave_hf.audio import AudioError, gain_and_pan, read_tracks, write_audio
+from mixwave_hf.audio import AudioError, gain_and_pan, read_audio, read_tracks, write_audio
 from mixwave_hf.baselines import plain_sum
 from mixwave_hf.demo.uploads import DemoError, Limits, chosen_files
+from mixwave_hf.file_mixing import mix_files
 from mixwave_hf.metrics import loudness_level
-from mixwave_hf.mixing import MixResult, mirrors_model, mix_tracks, overhead_swap, warnings_beyond_reading
+from mixwave_hf.mixing import MixResult, mirrors_model, mix_tracks, overhead_swap
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import accepted_names, fed_slots, resolve_slot_name
 
@@ -43,28 +44,27 @@ class DemoMix:
 def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, str | None], limits: Limits,
                 work_dir: Path, progress: bool = False, trims: dict[str, float] | None = None,
                 intensity: float = 1.0, perspective: str | None = None) -> DemoMix:
-    """Mix the files chosen per slot with `mix_tracks` at `trims` ({slot: dB}), `intensity` and
-    `perspective` (None: the model's); write
-    mix.wav and plain_sum.wav (32-bit float, at the inputs' rate) into `work_dir`. DemoError on anything
-    the user can fix."""
+    """Mix the files chosen per slot with `mix_files` (as `mixwave mix` does) at `trims` ({slot: dB}), `intensity`
+    and `perspective` (None: the model's); write mix.wav and plain_sum.wav (32-bit float, at the inputs' rate) into
+    `work_dir`. The uploads are also read whole, for the plots. DemoError on anything the user can fix."""
     assignment = chosen_files(names, choices, model.slot_names, limits)
     display_names = {path: name for name, path in names.items()}
     try:
-        tracks, sample_rate, read_warnings = read_tracks(assignment)
+        tracks, sample_rate, _ = read_tracks(assignment)  # for the plots; the mix reads the files itself
     except AudioError as error:
         raise DemoError(with_upload_names(str(error), display_names)) from error
     if not any(audio.shape[-1] for audio in tracks.values()):
         empty = ", ".join(sorted({display_names[path] for path in assignment.values()}))
         raise DemoError(f"nothing to mix: every chosen file is empty (0 samples): {empty}; upload tracks that "
                         "hold audio")
-    try:
-        result = mix_tracks(model, tracks, sample_rate, progress=progress, trims=trims, intensity=intensity,
-                            perspective=perspective)
+    mix_path, plain_sum_path = work_dir / "mixwave_mix.wav", work_dir / "plain_sum.wav"
+    try:  # the mix as the command line makes it, file to file; read back for the plots
+        mixed = mix_files(model, assignment, mix_path, progress=progress, trims=trims, intensity=intensity,
+                          perspective=perspective)
     except ValueError as error:
         raise DemoError(with_upload_names(str(error), display_names)) from error
+    result = replace(mixed, audio=read_audio(mix_path)[0])
     summed = plain_sum(tracks, sample_rate)
-    mix_path, plain_sum_path = work_dir / "mixwave_mix.wav", work_dir / "plain_sum.wav"
-    write_audio(mix_path, result.audio, sample_rate, "float")
     write_audio(plain_sum_path, summed, sample_rate, "float")
 
     lines = [f"**Mixed** {len(assignment)} files: {describe_assignment(assignment, display_names, model)}.",
@@ -72,9 +72,7 @@ def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, s
              f"{peak_text(result.audio)}, plain sum peak {peak_text(summed)}.",
              f"Intensity {result.intensity:g}; trims: {trims_text(result.trims_db)}; {result.perspective}'s "
              "perspective."]
-    warnings = [with_upload_names(warning, display_names) for warning in read_warnings]
-    warnings += warnings_beyond_reading(result, tracks)
-    lines += [f"Note: {warning}" for warning in warnings]
+    lines += [f"Note: {with_upload_names(warning, display_names)}" for warning in result.warnings]
     levels = track_levels(model, tracks, summed, sample_rate, result.trims_db, result.intensity,
                           result.perspective)
     return DemoMix(mix_path, plain_sum_path, result.audio, summed, sample_rate, levels,
