@@ -158,7 +158,9 @@ def fma_ceiling(threads: int, seconds: float = 0.25, repeats: int = 5) -> Kernel
             print(f"FMA ceiling: skipped ({error})", file=sys.stderr)
             return None
         trial = run_kernel(executable, threads, 1_000_000)
-        iterations = max(1_000_000, int(trial.iterations * seconds / max(trial.seconds, 1e-6)))
+        # At most 1000x the trial: a trial timed absurdly short must not make a run of hours.
+        scaled = int(trial.iterations * seconds / max(trial.seconds, 1e-9))
+        iterations = max(1_000_000, min(1000 * trial.iterations, scaled))
         return max((run_kernel(executable, threads, iterations) for _ in range(repeats)),
                    key=lambda run: run.gflops)
 
