@@ -220,7 +220,8 @@ def thread_counts() -> list[int]:
 def measure_long_kernel_backward(threads: int, pairs: int = 6) -> dict[str, float]:
     """The default configuration's step (forward, training loss, backward; no optimizer) with
     `cpu_training_convolutions` against oneDNN's own backward on `threads` threads: the two models hold
-    the same weights and see the same batch, their steps alternate (the first of each pair swapping),
+    the same weights (the output layer's drawn at random, so that gradients reach the convolutions) and see
+    the same batch, their steps alternate (the first of each pair swapping),
     after one warm step each. Returns the best seconds of each ("long_kernel", "onednn"), the median of
     the pairs' ratios onednn / long_kernel ("speedup"), the network GFLOP/s of the faster and the
     largest gradient difference as a fraction of that gradient's peak."""
@@ -230,6 +231,8 @@ def measure_long_kernel_backward(threads: int, pairs: int = 6) -> dict[str, floa
         config = training_config()
         torch.manual_seed(config.training.seed)
         models = {"onednn": bench_model(config).train()}
+        with torch.no_grad():  # output_init "balance" gives the features zero weight: every gradient below would be 0
+            models["onednn"].output.weight.normal_(std=0.01)
         models["long_kernel"] = cpu_training_convolutions(copy.deepcopy(models["onednn"]))
         lengths = crop_config(models["onednn"], config.data)
         generator = torch.Generator().manual_seed(0)

@@ -74,6 +74,7 @@ def test_a_model_with_long_kernel_convolutions_trains_and_saves_as_before(tmp_pa
     assert torch.equal(outputs[0], outputs[1])
     for output in outputs:
         output.square().mean().backward()
+    assert all(conv.weight.grad.abs().max() > 0 for conv in (*model.down, model.bottleneck))  # gradients reach them
     for (name, want), got in zip(plain.named_parameters(), model.parameters(), strict=True):
         torch.testing.assert_close(got.grad, want.grad, rtol=1e-5, atol=1e-5 * float(want.grad.abs().max()),
                                    msg=name)
