@@ -99,6 +99,6 @@ int main(int argc, char **argv) {
     double checksum = 0.0;
     for (int t = 0; t < threads; t++) checksum += jobs[t].sum;
     double flops = 2.0 * threads * (double)iterations * CHAINS * LANES;
-    printf("%s %d %d %d %.9f %.3f %.9g\n", ISA, LANES, CHAINS, threads, seconds, flops / seconds / 1e9, checksum);
+    printf("%s %d %d %d %.9e %.6e %.9g\n", ISA, LANES, CHAINS, threads, seconds, flops / seconds / 1e9, checksum);
     return 0;
 }
