@@ -13,6 +13,7 @@ import torch
 
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.training.config import ConfigError, TrainingConfig, TrainingOptions
+from mixwave_hf.training.convolutions import training_convolutions
 from mixwave_hf.training.data import (
     DataSource,
     crop_config,
@@ -47,7 +48,9 @@ def build_accelerator(options: TrainingOptions, output_dir: Path, cpu: bool):
 def build_model_and_data(config: TrainingConfig, source: DataSource, accelerator):
     """(config, model, its CropConfig, this process's training crops, the validation set or None). A
     `balance_gain_db` of null is fitted on the data first and written into the returned config. Every
-    process builds the same initial weights (seeded by training.seed)."""
+    process builds the same initial weights (seeded by training.seed). On the CPU the model's long-kernel
+    convolutions take `convolutions.cpu_training_convolutions`' backward
+    (`training_convolutions`)."""
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
@@ -69,7 +72,7 @@ def build_model_and_data(config: TrainingConfig, source: DataSource, accelerator
     except ValueError as error:
         name = source.dataset or source.bundle
         raise ConfigError(str(error) if name in str(error) else f"{name}: {error}") from error
-    return config, model, crops_config, crops, validation_set
+    return config, training_convolutions(model, accelerator.device), crops_config, crops, validation_set
 
 
 def build_loaders(config: TrainingConfig, crops, validation_set, accelerator):
