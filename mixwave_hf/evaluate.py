@@ -24,6 +24,9 @@ from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.slots import match_slot
 
 MODEL_SYSTEM = "model"
+#: The rows of the short results table (`markdown_table`'s default): the headline, the plain STFT
+#: distance, the level and SI-SDR.
+SUMMARY_METRICS = (metrics.HEADLINE_METRIC, "stereo_stft", "loudness_error", "si_sdr")
 
 
 @dataclass
@@ -226,6 +229,21 @@ def results_table(evaluation: dict) -> tuple[list[str], list[dict]]:
         rows.append({"metric": metric, "unit": info["unit"], "lower_is_better": info["lower_is_better"],
                      "cells": cells})
     return labels, rows
+
+
+def markdown_table(evaluation: dict, metric_names: Iterable[str] | None = SUMMARY_METRICS,
+                   groups: bool = False) -> str:
+    """The evaluation as a Markdown table, cells as the card's (`results_table`): one row per metric of
+    `metric_names` (None: every metric), "median [q1, q3]" per system; `groups` adds `group_lines` as a list."""
+    labels, rows = results_table(evaluation)
+    by_metric = {row["metric"]: row for row in rows}
+    chosen = [by_metric[name] for name in metric_names] if metric_names is not None else rows
+    lines = ["| metric | unit | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
+    lines += [f"| {row['metric']} ({'lower' if row['lower_is_better'] else 'higher'} is better) | {row['unit']} | "
+              + " | ".join(row["cells"]) + " |" for row in chosen]
+    if groups and evaluation.get("groups"):
+        lines += ["", *(f"- {line}" for line in group_lines(evaluation))]
+    return "\n".join(lines)
 
 
 def group_lines(evaluation: dict) -> list[str]:
