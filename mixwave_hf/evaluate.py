@@ -210,9 +210,14 @@ def format_table(evaluation: dict) -> str:
     return "\n".join([*text, *group_lines(evaluation)])
 
 
+def system_names(evaluation: dict) -> list[str]:
+    """The evaluation's systems in table order: the model first, then the baselines as recorded."""
+    return [MODEL_SYSTEM, *(name for name in evaluation["systems"] if name != MODEL_SYSTEM)]
+
+
 def results_table(evaluation: dict) -> tuple[list[str], list[dict]]:
     """(column labels, rows) of the results table: "median [q1, q3]" per metric and system."""
-    names = [MODEL_SYSTEM, *(name for name in evaluation["systems"] if name != MODEL_SYSTEM)]
+    names = system_names(evaluation)
     labels = [evaluation["systems"][name].get("label", name) for name in names]
     rows = []
     for metric, info in evaluation["metrics"].items():
@@ -242,8 +247,22 @@ def markdown_table(evaluation: dict, metric_names: Iterable[str] | None = SUMMAR
     lines += [f"| {row['metric']} ({'lower' if row['lower_is_better'] else 'higher'} is better) | {row['unit']} | "
               + " | ".join(row["cells"]) + " |" for row in chosen]
     if groups and evaluation.get("groups"):
-        lines += ["", *(f"- {line}" for line in group_lines(evaluation))]
+        lines += ["", *group_table(evaluation, labels)]
     return "\n".join(lines)
+
+
+def group_table(evaluation: dict, labels: list[str]) -> list[str]:
+    """Markdown rows of the song groups (e.g. stress songs by their toms): headline / SI-SDR medians per system."""
+    lines = [f"| songs: {metrics.HEADLINE_METRIC} / si_sdr | " + " | ".join(labels) + " |",
+             "|---|" + "---:|" * len(labels)]
+    for group, figures in evaluation["groups"].items():
+        cells = []
+        for name in system_names(evaluation):
+            summary = figures["summary"].get(name, {})
+            medians = [summary.get(metric, {}).get("median") for metric in (metrics.HEADLINE_METRIC, "si_sdr")]
+            cells.append(" / ".join("–" if value is None else f"{value:.3g}" for value in medians) + " dB")
+        lines.append(f"| {group} ({len(figures['songs'])} songs) | " + " | ".join(cells) + " |")
+    return lines
 
 
 def group_lines(evaluation: dict) -> list[str]:
