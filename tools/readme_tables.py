@@ -22,8 +22,9 @@ sys.path.insert(0, str(ROOT))  # this checkout's package, whatever is installed
 
 from mixwave_hf.evaluate import markdown_table  # noqa: E402
 
-BLOCK = re.compile(r"(?P<open><!-- results: (?P<path>\S+?)(?P<full> full)? -->\n)(?P<body>.*?)"
-                   r"(?P<close><!-- /results -->)", re.DOTALL)
+#: A block: its opening and closing markers each on a line of their own.
+BLOCK = re.compile(r"(?P<open>^<!-- results: (?P<path>\S+?)(?P<full> full)? -->\n)(?P<body>.*?)"
+                   r"(?P<close>^<!-- /results -->$)", re.DOTALL | re.MULTILINE)
 
 
 def documents(root: Path = ROOT) -> list[Path]:
