@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -20,7 +19,7 @@ import yaml
 
 from mixwave_hf.data.loader import CropConfig
 from mixwave_hf.data.schema import TARGETS
-from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.model import MixWaveUNet, MixWaveUNetConfig
 
 LR_DECAYS = ("cosine", "exponential", "constant")
 
@@ -41,9 +40,7 @@ class ConfigError(ValueError):
 
 def _model_defaults() -> dict[str, Any]:
     """MixWaveUNet's constructor defaults (the paper network), as plain YAML values."""
-    parameters = inspect.signature(MixWaveUNet.__init__).parameters
-    return {name: list(parameter.default) if isinstance(parameter.default, tuple) else parameter.default
-            for name, parameter in parameters.items() if name not in ("self", "format_version")}
+    return {name: value for name, value in _plain(asdict(MixWaveUNetConfig())).items() if name != "format_version"}
 
 
 @dataclass
@@ -265,7 +262,7 @@ def load_init_model(name: str) -> MixWaveUNet:
 def _init_model_section(init_from: str, given: Mapping[str, Any]) -> dict[str, Any]:
     """The model section of a run fine-tuning `init_from`: that model's config; ConfigError naming every option
     of `given` (the config file, --set) that differs from it."""
-    saved = load_init_model(init_from)._hub_mixin_config
+    saved = asdict(load_init_model(init_from).config)
     model = {name: _plain(saved.get(name, default)) for name, default in _model_defaults().items()}
     conflicts = [f"model.{name}={value!r} here, {model[name]!r} in the model" for name, value in given.items()
                  if _plain(value) != model[name]]
