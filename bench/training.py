@@ -34,7 +34,6 @@ from mixwave_hf.training import (
     TrainingConfig,
     TrainingLoss,
     WarmupDecay,
-    crop_config,
     exponential_moving_average,
     load_config_file,
     training_crops,
@@ -65,17 +64,14 @@ def write_bundle(directory: Path, config: TrainingConfig, songs: int = 4, second
 
     write_synthetic_dataset(directory / "synthetic", songs, seconds, shards=1)
     bundle = directory / "train.npz"
-    export_bundle(directory / "synthetic", "train", bundle, crop_config(bench_model(config), config.data),
+    export_bundle(directory / "synthetic", "train", bundle, config.crop_config(),
                   progress=False)
     return bundle
 
 
 def bench_model(config: TrainingConfig) -> MixWaveUNet:
     """The configured model; a balance gain the config leaves to fitting is set to 0 dB (speed is the same)."""
-    options = dict(config.model)
-    if options.get("balance_gain_db") is None:
-        options["balance_gain_db"] = 0.0
-    return MixWaveUNet(**options)
+    return MixWaveUNet(config.model, balance_gain_db=config.model.balance_gain_db or 0.0)
 
 
 def network_flops(model: MixWaveUNet, batch_size: int, input_samples: int) -> int:
@@ -100,7 +96,7 @@ def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threa
     try:
         torch.manual_seed(config.training.seed)
         model = bench_model(config).train()
-        crops_config = crop_config(model, config.data)
+        crops_config = config.crop_config()
         crops = training_crops(DataSource(bundle=str(bundle)), crops_config, config.data, rank=0, world_size=1)
         workers = config.data.num_workers if num_workers is None else num_workers
         loader = StatefulDataLoader(crops, batch_size=config.training.batch_size, num_workers=workers)

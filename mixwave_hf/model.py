@@ -58,11 +58,6 @@ class ValidLengths:
         return (self.input - self.output) // 2
 
 
-def _option(default: Any, help: str) -> Any:
-    """A config field with its help text (shown by `mixwave train --help`, written beside YAML configs)."""
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass(frozen=True)
 class MixWaveUNetConfig:
     """The network's options, saved as config.json key for key (values as given: a None stays None).
@@ -71,29 +66,34 @@ class MixWaveUNetConfig:
     option a network cannot be built from, or a config.json too new for this version (`model_options`).
     """
 
-    levels: int = _option(10, "down (and up) levels")
-    base_channels: int = _option(24, "channels of level 0; level i has base_channels·(i+1)")
-    down_kernel: int = _option(15, "odd kernel size of the down convolutions")
-    bottleneck_kernel: int = _option(15, "odd kernel size of the bottleneck convolution")
-    up_kernel: int = _option(5, "odd kernel size of the up convolutions")
-    output_kernel: int = _option(1, "odd kernel size of the output convolution")
-    upsampling: str = _option("linear", "linear (interpolation with aligned corners, n -> 2n-1) or learned (the "
-                              "original's per-channel learned interpolation weight, initialised to linear)")
-    slot_names: tuple[str, ...] = _option(DEFAULT_SLOTS, "the input tracks, in channel order")
-    sample_rate: int = _option(44100, "the rate in Hz the model was trained at")
-    outputs: int = _option(2, "output channels (2 = stereo)")
-    levelling: str | None = _option(None, "null (the paper: tracks go in as recorded) or a method of "
-                                    "loudness.LEVELLING_METHODS: mix_tracks and the training crops bring every "
-                                    "track to levelling_lufs before the network (loudness.level_tracks)")
-    levelling_lufs: float = _option(-30.0, "the loudness (LUFS) levelling brings every track to")
-    output_init: str = _option("default", "default (PyTorch's initialisation) or balance: the output layer starts "
-                               "as the static mix `balance` (its weights on the features at zero)")
-    balance: Mapping[str, Sequence[float]] | None = _option(None, "{slot: [gain dB, pan]} for output_init balance "
-                                                            "(null: slots.static_balance(perspective))")
-    balance_gain_db: float = _option(0.0, "gain (dB) on the static mix (training: null fits it on the data)")
-    perspective: str | None = _option(None, "whose view the mixes pan from, as the training data's: audience "
-                                      "(hi-hat right) or drummer; null: audience (drummer before format version 3)")
-    format_version: int = _option(FORMAT_VERSION, "config layout version, written to config.json")
+    levels: int = field(default=10, metadata={"help": "down (and up) levels"})
+    base_channels: int = field(default=24, metadata={"help": "channels of level 0; level i has base_channels·(i+1)"})
+    down_kernel: int = field(default=15, metadata={"help": "odd kernel size of the down convolutions"})
+    bottleneck_kernel: int = field(default=15, metadata={"help": "odd kernel size of the bottleneck convolution"})
+    up_kernel: int = field(default=5, metadata={"help": "odd kernel size of the up convolutions"})
+    output_kernel: int = field(default=1, metadata={"help": "odd kernel size of the output convolution"})
+    upsampling: str = field(default="linear", metadata={"help": (
+        "linear (interpolation with aligned corners, n -> 2n-1) or learned (the original's per-channel learned "
+        "interpolation weight, initialised to linear)")})
+    slot_names: tuple[str, ...] = field(default=DEFAULT_SLOTS, metadata={"help": "the input tracks, in channel order"})
+    sample_rate: int = field(default=44100, metadata={"help": "the rate in Hz the model was trained at"})
+    outputs: int = field(default=2, metadata={"help": "output channels (2 = stereo)"})
+    levelling: str | None = field(default=None, metadata={"help": (
+        "null (the paper: tracks go in as recorded) or a method of loudness.LEVELLING_METHODS: mix_tracks and the "
+        "training crops bring every track to levelling_lufs before the network (loudness.level_tracks)")})
+    levelling_lufs: float = field(default=-30.0, metadata={"help": "the loudness (LUFS) levelling brings tracks to"})
+    output_init: str = field(default="default", metadata={"help": (
+        "default (PyTorch's initialisation) or balance: the output layer starts as the static mix of `balance` "
+        "(gain x constant-power pan per slot, then balance_gain_db), its weights on the features at zero")})
+    balance: Mapping[str, Sequence[float]] | None = field(default=None, metadata={"help": (
+        "{slot: [gain dB, pan]} for output_init balance (null: slots.static_balance(perspective); slots not "
+        "named are left out of the static mix)")})
+    balance_gain_db: float | None = field(default=0.0, metadata={"help": (
+        "gain (dB) on the static mix; null (training only): fitted on the training data's loudness")})
+    perspective: str | None = field(default=None, metadata={"help": (
+        "whose view the mixes pan from, as the training data's: audience (hi-hat right) or drummer; "
+        "null: audience (drummer for a config older than format version 3)")})
+    format_version: int = field(default=FORMAT_VERSION, metadata={"help": "config layout version of config.json"})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slot_names", tuple(self.slot_names))
@@ -186,10 +186,15 @@ class MixWaveUNet(
             # keys this version does not know are passed over, as the mixin passes over unknown arguments
             config, options = None, {name: value for name, value in {**config, **options}.items()
                                      if name in OPTION_NAMES}
-        config = replace(config, **options) if config is not None else MixWaveUNetConfig.from_dict(options)
+        if config is None:
+            config = MixWaveUNetConfig.from_dict(options)
+        elif options:
+            config = replace(config, **options)
         self.config = config
         # save_pretrained and push_to_hub write the mixin's config as config.json: this one, whole
         self._hub_mixin_config = config
+        if config.balance_gain_db is None:
+            raise ValueError("balance_gain_db=None (to be fitted on training data); a model needs a number (dB)")
         self.perspective = resolved_perspective(config)
         self.balance = checked_balance(config) if config.output_init == "balance" else None
 
@@ -214,8 +219,6 @@ class MixWaveUNet(
 
     def _initialise_static_balance(self) -> None:
         """Output layer = the static mix: track weights gain x pan (centre tap), feature weights 0, no bias."""
-        if self.outputs != 2:
-            raise ValueError(f"output_init='balance' needs a stereo model; this one has outputs={self.outputs}")
         with torch.no_grad():
             self.output.weight.zero_()
             self.output.bias.zero_()

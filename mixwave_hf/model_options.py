@@ -65,6 +65,8 @@ def check_options(config: MixWaveUNetConfig) -> None:
         raise ValueError(f"output_init={config.output_init!r}; expected one of {OUTPUT_INITS}")
     perspective = resolved_perspective(config)
     if config.output_init == "balance":
+        if outputs != 2:
+            raise ValueError(f"output_init='balance' needs a stereo model; this one has outputs={outputs}")
         checked_balance(config, perspective)
 
 

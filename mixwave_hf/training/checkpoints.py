@@ -122,8 +122,9 @@ def check_resumed_model(output_dir: Path, config: TrainingConfig) -> None:
     saved = (yaml.safe_load(config_file.read_text()) or {}).get("model") if config_file.is_file() else None
     if not isinstance(saved, Mapping):
         return
-    changed = [f"model.{name} {value!r} here, {saved[name]!r} in the run" for name, value in config.model.items()
-               if name in saved and json.loads(json.dumps(value)) != saved[name]
+    model = config.as_dict()["model"]
+    changed = [f"model.{name} {value!r} here, {saved[name]!r} in the run" for name, value in model.items()
+               if name in saved and value != saved[name]
                and not (name == "balance_gain_db" and value is None)]
     if changed:
         raise ConfigError(f"--resume: the model options differ from the run's ({config_file}): {'; '.join(changed)}; "
