@@ -23,6 +23,7 @@ from mixwave_hf.training import (
     option_fields,
     resolve_config,
 )
+from mixwave_hf.training.config import upgraded_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 MISSING = object()
@@ -87,6 +88,17 @@ def test_old_flat_data_keys_are_read_for_one_release_with_a_warning(tmp_path) ->
     with pytest.warns(FutureWarning, match="data.target is now data.crops.target"):
         config = resolve_config(args)
     assert (config.data.crops.target, config.data.crops.crops_per_segment) == ("dry", 3)
+
+
+def test_a_run_started_with_flat_keys_resumes_without_reporting_them_as_changed() -> None:
+    from mixwave_hf.training.checkpoints import _changed_options
+
+    now = TrainingConfig().as_dict()
+    data = now["data"]
+    flat = {**{key: value for key, value in data.items() if key not in ("crops", "streaming", "validation")},
+            **{old: data[group][name] for old, (group, _, name) in
+               ((old, new.partition(".")) for old, new in FLAT_DATA_KEYS.items())}}
+    assert _changed_options(upgraded_config({**now, "data": flat}), now) == []
 
 
 def test_nested_options_are_checked_by_their_owner_and_named_by_their_path() -> None:

@@ -22,7 +22,7 @@ import torch
 import yaml
 
 from mixwave_hf.files import folder_relation, write_json
-from mixwave_hf.training.config import ConfigError, TrainingConfig
+from mixwave_hf.training.config import ConfigError, TrainingConfig, upgraded_config
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,9 @@ def prepare_output_dir(output_dir: Path, config: TrainingConfig, resume_from: Pa
         output_dir.mkdir(parents=True, exist_ok=True)
         config_file = output_dir / "config.yaml"
         if resume_from is not None and config_file.is_file():
-            changed = _changed_options(yaml.safe_load(config_file.read_text()) or {}, config.as_dict())
+            # a run started before the data options had sections wrote flat keys: compare them where they live now
+            before = upgraded_config(yaml.safe_load(config_file.read_text()) or {})
+            changed = _changed_options(before, config.as_dict())
             if changed:
                 logger.warning("resuming with options changed since %s: %s", config_file, ", ".join(changed))
         config_file.write_text(yaml.safe_dump(config.as_dict(), sort_keys=False))

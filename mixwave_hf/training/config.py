@@ -252,16 +252,17 @@ def option_type(owner: type, name: str) -> Any:
 def option_fields(owner: type = TrainingConfig, prefix: str = "") -> Iterator[tuple[str, Field, Any]]:
     """Every option below `owner` as (dotted path, its dataclasses.Field, its type), sections depth first."""
     for option in fields(owner):
-        if owner is TrainingConfig and option.name == "model":
-            kind, path = MixWaveUNetConfig, "model"
-            yield from ((f"model.{sub.name}", sub, option_type(kind, sub.name)) for sub in fields(kind)
-                        if sub.name in MODEL_OPTIONS)
-            continue
         kind, path = option_type(owner, option.name), f"{prefix}{option.name}"
-        if is_dataclass(kind):
+        if kind is MixWaveUNetConfig:  # the model section: all but the layout version, which is the code's
+            yield from ((f"{path}.{name}", *_field_and_type(kind, name)) for name in MODEL_OPTIONS)
+        elif is_dataclass(kind):
             yield from option_fields(kind, f"{path}.")
         else:
             yield path, option, kind
+
+
+def _field_and_type(owner: type, name: str) -> tuple[Field, Any]:
+    return next(option for option in fields(owner) if option.name == name), option_type(owner, name)
 
 
 def _options_from_dict(kind: type, values: Any, path: str) -> Any:
@@ -277,6 +278,16 @@ def _options_from_dict(kind: type, values: Any, path: str) -> Any:
         raise
     except (TypeError, ValueError) as error:  # the owner's check, or a wrong type its checks trip over
         raise ConfigError(f"{path}: {error}") from error
+
+
+def upgraded_config(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested options (a YAML file's, a run's config.yaml) in today's layout: old flat data keys moved, quietly."""
+    values = dict(values)
+    if isinstance(values.get("data"), Mapping):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            values["data"] = _nested_data_section(values["data"])
+    return values
 
 
 def _nested_data_section(data: Mapping[str, Any]) -> dict[str, Any]:
