@@ -42,7 +42,6 @@ from mixwave_hf.training import (
     TrainingConfig,
     TrainingLoss,
     WarmupDecay,
-    crop_config,
     exponential_moving_average,
     load_config_file,
     training_crops,
@@ -75,17 +74,14 @@ def write_bundle(directory: Path, config: TrainingConfig, songs: int = 4, second
 
     write_synthetic_dataset(directory / "synthetic", songs, seconds, shards=1)
     bundle = directory / "train.npz"
-    export_bundle(directory / "synthetic", "train", bundle, crop_config(bench_model(config), config.data),
+    export_bundle(directory / "synthetic", "train", bundle, config.crop_config(),
                   progress=False)
     return bundle
 
 
 def bench_model(config: TrainingConfig) -> MixWaveUNet:
     """The configured model; a balance gain the config leaves to fitting is set to 0 dB (speed is the same)."""
-    options = dict(config.model)
-    if options.get("balance_gain_db") is None:
-        options["balance_gain_db"] = 0.0
-    return MixWaveUNet(**options)
+    return MixWaveUNet(config.model, balance_gain_db=config.model.balance_gain_db or 0.0)
 
 
 def network_flops(model: MixWaveUNet, batch_size: int, input_samples: int) -> int:
@@ -113,7 +109,7 @@ def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threa
         model = bench_model(config).train()
         if not before:
             cpu_training_convolutions(model)
-        crops_config = crop_config(model, config.data)
+        crops_config = config.crop_config()
         crops = training_crops(DataSource(bundle=str(bundle)), crops_config, config.data, rank=0, world_size=1)
         workers = config.data.num_workers if num_workers is None else num_workers
         loader = StatefulDataLoader(crops, batch_size=config.training.batch_size, num_workers=workers)
@@ -234,7 +230,7 @@ def measure_long_kernel_backward(threads: int, pairs: int = 6) -> dict[str, floa
         with torch.no_grad():  # output_init "balance" gives the features zero weight: every gradient below would be 0
             models["onednn"].output.weight.normal_(std=0.01)
         models["long_kernel"] = cpu_training_convolutions(copy.deepcopy(models["onednn"]))
-        lengths = crop_config(models["onednn"], config.data)
+        lengths = config.crop_config()
         generator = torch.Generator().manual_seed(0)
         tracks = 0.1 * torch.randn(config.training.batch_size, len(models["onednn"].slot_names),
                                    lengths.input_samples, generator=generator)

@@ -16,7 +16,6 @@ from mixwave_hf.training.config import ConfigError, TrainingConfig, TrainingOpti
 from mixwave_hf.training.convolutions import training_convolutions
 from mixwave_hf.training.data import (
     DataSource,
-    crop_config,
     first_training_segments,
     fit_balance_gain_db,
     training_crops,
@@ -54,21 +53,21 @@ def build_model_and_data(config: TrainingConfig, source: DataSource, accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
-    options, fit_balance = config.training, config.model["balance_gain_db"] is None
+    options, fit_balance = config.training, config.model.balance_gain_db is None
     set_seed(options.seed)
-    model = MixWaveUNet(**({**config.model, "balance_gain_db": 0.0} if fit_balance else config.model))
-    crops_config = crop_config(model, config.data)
+    model = MixWaveUNet(config.model, balance_gain_db=0.0) if fit_balance else MixWaveUNet(config.model)
+    crops_config = config.crop_config()
     try:  # the data does not fit the config (slots, target, shards for the readers, a missing split)
         crops = training_crops(source, crops_config, config.data, accelerator.process_index,
                                accelerator.num_processes)
         validation_set = validation_crops(source, crops_config, config.data) if options.validate_every else None
         if fit_balance:  # every process fits the same value from the same segments
             gain_db = fit_balance_gain_db(first_training_segments(source, crops_config, config.data), model)
-            config = replace(config, model={**config.model, "balance_gain_db": round(gain_db, 4)})
+            config = replace(config, model=replace(config.model, balance_gain_db=round(gain_db, 4)))
             if accelerator.is_main_process:
                 tqdm.write(f"model.balance_gain_db fitted on the training data: {gain_db:+.2f} dB")
             set_seed(options.seed)
-            model = MixWaveUNet(**config.model)
+            model = MixWaveUNet(config.model)
     except ValueError as error:
         name = source.dataset or source.bundle
         raise ConfigError(str(error) if name in str(error) else f"{name}: {error}") from error
