@@ -52,11 +52,11 @@ browser:
 	fi
 
 test: data browser
-	$(BIN)/ruff check mixwave_hf tests bench app.py train_accelerate.py space
+	$(BIN)/ruff check mixwave_hf tests bench app.py train_accelerate.py space tools
 	$(BIN)/pytest
 
 lint: venv
-	$(BIN)/ruff check mixwave_hf tests bench app.py train_accelerate.py space
+	$(BIN)/ruff check mixwave_hf tests bench app.py train_accelerate.py space tools
 
 bench: data
 	$(BIN)/python -m bench.run

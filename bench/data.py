@@ -26,7 +26,15 @@ import numpy as np
 import torch
 
 from bench.training import measure_training
-from mixwave_hf.data.loader import BundleDataset, CropConfig, StreamingDataset, export_bundle, segment_from_row
+from mixwave_hf.data.loader import (
+    UNSHUFFLED,
+    BundleDataset,
+    CropConfig,
+    CropOptions,
+    StreamingDataset,
+    export_bundle,
+    segment_from_row,
+)
 from mixwave_hf.data.schema import DatasetWriter, Song, song_rows
 from mixwave_hf.model import MixWaveUNet
 
@@ -124,7 +132,7 @@ def measure(songs: int = 8, seconds: float = 30.0, shards: int = 4, crops_per_se
             batch_size: int = 4, model_steps: int = 3, render_songs: int = 2) -> dict:
     """Every figure of this benchmark, measured in this run (see the module docstring)."""
     config = CropConfig(crops_per_segment=crops_per_segment)
-    assert config == CropConfig.for_model(MixWaveUNet(), crops_per_segment=crops_per_segment)
+    assert config == CropConfig.for_model(MixWaveUNet().config, CropOptions(crops_per_segment=crops_per_segment))
     threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory(prefix="mixwave-bench-data-") as directory:
         folder = Path(directory) / "synthetic"
@@ -133,7 +141,7 @@ def measure(songs: int = 8, seconds: float = 30.0, shards: int = 4, crops_per_se
         torch.set_num_threads(1)  # the loader's own work is single-threaded; keep torch's collate there too
         try:
             streamed = measure_loader(StreamingDataset(folder, "train", config), batch_size)
-            parts = loader_breakdown(StreamingDataset(folder, "train", config, shuffle=False))
+            parts = loader_breakdown(StreamingDataset(folder, "train", config, UNSHUFFLED))
             bundle_file = Path(directory) / "train.npz"
             export_bundle(folder, "train", bundle_file, config, progress=False)
             bundled = measure_loader(BundleDataset(bundle_file, config), batch_size)

@@ -5,7 +5,8 @@ Prints, all measured in this one run (machines are noisy: compare ratios, not ab
   original scheme (one 89,093-sample output window per forward pass, batch 1, windows stepped by
   89,093 samples) and for mix_tracks at several window and batch settings;
 - the speed ratio of each against the original scheme on the same audio;
-- a 2048x2048 fp32 matmul's GFLOP/s in the same process, as the machine's reference;
+- the GFLOP/s as fractions of this CPU's fp32 FMA ceiling on as many threads (bench/cpu.py), and a
+  2048x2048 fp32 torch matmul's GFLOP/s in the same process beside it;
 - peak memory of mix_tracks for a 60 s and a 600 s song (each in a fresh process), beyond the
   input and output buffers.
 
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench.cpu import fma_ceiling, share, torch_matmul_gflops
 from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
 
@@ -56,11 +58,10 @@ def original_scheme(model: MixWaveUNet, tracks: dict[str, np.ndarray]) -> np.nda
     return torch.cat(outputs, dim=-1)[:, :length].numpy()
 
 
-def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    a @ b
-    best = min(timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * size**3 / best / 1e9
+def ceiling_gflops(threads: int) -> float | None:
+    """This CPU's fp32 FMA ceiling on `threads` threads (GFLOP/s; bench/cpu.py), None where it cannot be measured."""
+    ceiling = fma_ceiling(threads)
+    return ceiling.gflops if ceiling else None
 
 
 def timed(run) -> float:
@@ -158,7 +159,8 @@ def measure(seconds: float = 60.0, long_seconds: float = 600.0, repeats: int = 2
         "settings": {name: {"seconds": best[name], "rtf": best[name] / seconds, "gflop": flops[name] / 1e9,
                             "gflops": flops[name] / best[name] / 1e9, "speedup": best[ORIGINAL] / best[name]}
                      for name in runs},
-        "matmul_gflops": matmul_gflops(),
+        "matmul_gflops": torch_matmul_gflops(),
+        "ceiling_gflops": ceiling_gflops(torch.get_num_threads()),
         "original_drift": float(np.abs(mixed - np.clip(reference, -1, 1)).max() / max(np.abs(mixed).max(), 1e-12)),
         "memory": memory,
         "memory_ratio": memory[long_seconds]["working"] / max(memory[seconds]["working"], 1),
@@ -169,15 +171,19 @@ def report(figures: dict) -> None:
     """Print the benchmark's tables."""
     print(f"torch {torch.__version__}, {figures['threads']} threads; paper model, {figures['seconds']:.0f} s "
           "8-track song")
-    print(f"{'setting':<52} {'seconds':>8} {'RTF':>7} {'GFLOP':>7} {'GFLOP/s':>8} {'speed-up':>9}")
+    ceiling = figures["ceiling_gflops"]
+    print(f"{'setting':<52} {'seconds':>8} {'RTF':>7} {'GFLOP':>7} {'GFLOP/s':>8} {'speed-up':>9} {'of ceiling':>10}")
     for name, row in figures["settings"].items():
         print(f"{name:<52} {row['seconds']:8.2f} {row['rtf']:7.4f} {row['gflop']:7.0f} {row['gflops']:8.1f} "
-              f"{row['speedup']:8.2f}x")
-    print(f"{'2048x2048 fp32 matmul':<52} {'':>8} {'':>7} {'':>7} {figures['matmul_gflops']:8.1f}")
+              f"{row['speedup']:8.2f}x {share(row['gflops'], ceiling):>10}")
+    print(f"{'2048x2048 fp32 torch matmul':<52} {'':>8} {'':>7} {'':>7} {figures['matmul_gflops']:8.1f} {'':>9} "
+          f"{share(figures['matmul_gflops'], ceiling):>10}")
     print("default model (mixwave_hf/pretrained; mix_tracks also levels the tracks, not counted in GFLOP):")
     for name, row in figures["default_model"].items():
         print(f"{'  ' + name:<52} {row['seconds']:8.2f} {row['rtf']:7.4f} {row['gflop']:7.0f} {row['gflops']:8.1f} "
-              f"{row['speedup']:8.2f}x")
+              f"{row['speedup']:8.2f}x {share(row['gflops'], ceiling):>10}")
+    measured = "not measured (no C compiler)" if ceiling is None else f"{ceiling:.0f} GFLOP/s"
+    print(f"'of ceiling': of this CPU's fp32 FMA ceiling on {figures['threads']} threads, {measured} (bench/cpu.py)")
     print(f"original scheme vs mix_tracks: max difference {figures['original_drift']:.1e} of the peak (its windows "
           "step by 89,093 samples, not a multiple of 2**10, so each sees another decimation phase: seams)")
     print(f"\n{'peak memory (fresh process each)':<36} {'RSS before':>11} {'peak':>9} {'buffers':>9} {'working':>9}")

@@ -6,9 +6,13 @@ this runs the step of the train loop with its real pieces: crops from a small in
 stereo STFT as configured), gradient clipping, Adam, the learning-rate schedule and the EMA
 (`training.exponential_moving_average`). It prints, measured in this run:
 - steps/s and crops/s; the network's FLOPs per step (forward + backward, counted from the layers'
-  shapes with FlopCounterMode) and the GFLOP/s achieved, for the fraction of a matmul's;
+  shapes with FlopCounterMode) and the GFLOP/s achieved, as a fraction of this CPU's fp32 FMA ceiling
+  at the same thread count (bench/cpu.py) and of a 2048^2 matmul's;
 - milliseconds per step in each part: loading, forward, loss (forward and backward), network
-  backward, optimizer (clip, Adam, schedule), EMA; and the fraction spent outside the network.
+  backward, optimizer (clip, Adam, schedule), EMA; and the fraction spent outside the network;
+- on 1 and 2 threads, the step (forward, loss, backward) with the long-kernel convolutions of CPU
+  training (`cpu_training_convolutions`) against oneDNN's own backward: interleaved, same weights and
+  batch, the median ratio of the pairs.
 The loss's backward is split from the network's by running it on a detached copy of the output
 and passing its gradient on (the same gradients as one backward through both).
 
@@ -18,7 +22,10 @@ Run: `.venv/bin/python -m bench.training [--steps 6] [--threads 1]` (CUDA figure
 from __future__ import annotations
 
 import argparse
+import copy
 import math
+import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +33,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench.cpu import fma_ceiling, share
 from mixwave_hf.data.loader import export_bundle
 from mixwave_hf.metrics import STFT_FFT_SIZES
 from mixwave_hf.model import MixWaveUNet
@@ -34,18 +42,19 @@ from mixwave_hf.training import (
     TrainingConfig,
     TrainingLoss,
     WarmupDecay,
-    crop_config,
     exponential_moving_average,
     load_config_file,
     training_crops,
 )
+from mixwave_hf.training.convolutions import cpu_training_convolutions
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 #: The shipped default model's training configuration.
 DEFAULT_MODEL_CONFIG = REPOSITORY / "configs" / "default_model_cpu.yaml"
 #: The paper model trained with the default model's data and loss options, at a CPU-sized batch.
 PAPER_OVERRIDES = {"model": {"levels": 10, "base_channels": 24}, "training": {"batch_size": 4}}
-#: The default model's training step before this benchmark's speed work: one thread, auraloss's STFT loss.
+#: The default model's training step before this benchmark's speed work: one thread, auraloss's STFT loss,
+#: oneDNN's backward of every convolution.
 BEFORE = "default, 1 thread, auraloss (before)"
 PARTS = ("load", "forward", "loss", "backward", "optimizer", "ema")
 NETWORK_PARTS = ("forward", "backward")
@@ -65,17 +74,14 @@ def write_bundle(directory: Path, config: TrainingConfig, songs: int = 4, second
 
     write_synthetic_dataset(directory / "synthetic", songs, seconds, shards=1)
     bundle = directory / "train.npz"
-    export_bundle(directory / "synthetic", "train", bundle, crop_config(bench_model(config), config.data),
+    export_bundle(directory / "synthetic", "train", bundle, config.crop_config(),
                   progress=False)
     return bundle
 
 
 def bench_model(config: TrainingConfig) -> MixWaveUNet:
     """The configured model; a balance gain the config leaves to fitting is set to 0 dB (speed is the same)."""
-    options = dict(config.model)
-    if options.get("balance_gain_db") is None:
-        options["balance_gain_db"] = 0.0
-    return MixWaveUNet(**options)
+    return MixWaveUNet(config.model, balance_gain_db=config.model.balance_gain_db or 0.0)
 
 
 def network_flops(model: MixWaveUNet, batch_size: int, input_samples: int) -> int:
@@ -88,10 +94,11 @@ def network_flops(model: MixWaveUNet, batch_size: int, input_samples: int) -> in
 
 
 def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threads: int | None = None,
-                     num_workers: int | None = None, auraloss_stft: bool = False) -> dict:
+                     num_workers: int | None = None, before: bool = False) -> dict:
     """Seconds per training step (after a warm epoch of the bundle), per part, with `threads` torch
-    threads (None: as set) and `num_workers` loader processes (None: as configured); `auraloss_stft`
-    computes the STFT term with auraloss itself, as training did before bench/training.py existed."""
+    threads (None: as set) and `num_workers` loader processes (None: as configured), the model's
+    convolutions as CPU training runs them (`cpu_training_convolutions`); `before`: as training ran
+    before bench/training.py existed (auraloss's STFT term, oneDNN's backward of every convolution)."""
     from torchdata.stateful_dataloader import StatefulDataLoader
 
     previous_threads = torch.get_num_threads()
@@ -100,7 +107,9 @@ def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threa
     try:
         torch.manual_seed(config.training.seed)
         model = bench_model(config).train()
-        crops_config = crop_config(model, config.data)
+        if not before:
+            cpu_training_convolutions(model)
+        crops_config = config.crop_config()
         crops = training_crops(DataSource(bundle=str(bundle)), crops_config, config.data, rank=0, world_size=1)
         workers = config.data.num_workers if num_workers is None else num_workers
         loader = StatefulDataLoader(crops, batch_size=config.training.batch_size, num_workers=workers)
@@ -109,7 +118,7 @@ def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threa
             optimizer, WarmupDecay.from_options(config.schedule, config.training.steps))
         ema = exponential_moving_average(model, config.training.ema_decay) if config.training.ema_decay else None
         loss_function = TrainingLoss(config.loss.l1, config.loss.stft)
-        if auraloss_stft:
+        if before:
             loss_function.stft = auraloss_stft_loss()
         max_norm = config.optimizer.max_grad_norm or math.inf
         batches = iter(loader)
@@ -164,18 +173,6 @@ def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threa
             "input_samples": crops_config.input_samples, "output_samples": crops_config.output_samples}
 
 
-def matmul_gflops_on(threads: int) -> float:
-    """A 2048x2048 fp32 matmul's GFLOP/s with `threads` torch threads (the reference of that thread count)."""
-    from bench.inference import matmul_gflops
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        return matmul_gflops()
-    finally:
-        torch.set_num_threads(previous)
-
-
 def auraloss_stft_loss() -> torch.nn.Module:
     """auraloss's sum-and-difference STFT loss at the metric's sizes (the same value as ours, its own speed)."""
     import auraloss
@@ -188,39 +185,145 @@ def auraloss_stft_loss() -> torch.nn.Module:
 def measure_cpu_training(steps: int = 6, paper_steps: int = 2) -> dict[str, dict]:
     """The default model's configuration as it was trained before the speed work (`BEFORE`), on 1 and on 2
     threads (and on 1 thread with a loader process), and the paper model's on all threads, each with its
-    own small bundle; each row carries the matmul GFLOP/s of its thread count ("matmul_gflops")."""
+    own small bundle; each row carries the FMA ceiling ("ceiling_gflops", None where it cannot be
+    measured) and the torch matmul GFLOP/s ("matmul_gflops") of its thread count."""
+    from bench.cpu import torch_matmul_gflops
+
     default, paper = training_config(), training_config(PAPER_OVERRIDES)
     figures = {}
     with tempfile.TemporaryDirectory(prefix="mixwave-bench-training-") as directory:
         default_bundle = write_bundle(Path(directory) / "default", default)
         paper_bundle = write_bundle(Path(directory) / "paper", paper)
-        figures[BEFORE] = measure_pipeline(default, default_bundle, steps, threads=1, auraloss_stft=True)
+        figures[BEFORE] = measure_pipeline(default, default_bundle, steps, threads=1, before=True)
         figures["default, 1 thread"] = measure_pipeline(default, default_bundle, steps, threads=1)
         figures["default, 2 threads"] = measure_pipeline(default, default_bundle, steps, threads=2)
         figures["default, 1 thread + 1 loader process"] = measure_pipeline(default, default_bundle, steps, threads=1,
                                                                           num_workers=1)
         figures["paper"] = measure_pipeline(paper, paper_bundle, paper_steps)
-    references = {threads: matmul_gflops_on(threads) for threads in {row["threads"] for row in figures.values()}}
-    for row in figures.values():
-        row["matmul_gflops"] = references[row["threads"]]
+    for threads in {row["threads"] for row in figures.values()}:
+        ceiling, matmul = fma_ceiling(threads), torch_matmul_gflops(threads)
+        for row in figures.values():
+            if row["threads"] == threads:
+                row["ceiling_gflops"], row["matmul_gflops"] = ceiling and ceiling.gflops, matmul
     return figures
 
 
+def thread_counts() -> list[int]:
+    """1 and 2 threads, or 1 alone on a single-CPU machine: the thread counts the CPU rows compare."""
+    return [1, 2] if (os.cpu_count() or 1) > 1 else [1]
+
+
+def measure_long_kernel_backward(threads: int, pairs: int = 6) -> dict[str, float]:
+    """The default configuration's step (forward, training loss, backward; no optimizer) with
+    `cpu_training_convolutions` against oneDNN's own backward on `threads` threads: the two models hold
+    the same weights (the output layer's drawn at random, so that gradients reach the convolutions) and see
+    the same batch, their steps alternate (the first of each pair swapping),
+    after one warm step each. Returns the best seconds of each ("long_kernel", "onednn"), the median of
+    the pairs' ratios onednn / long_kernel ("speedup"), the network GFLOP/s of the faster and the
+    largest gradient difference as a fraction of that gradient's peak."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        config = training_config()
+        torch.manual_seed(config.training.seed)
+        models = {"onednn": bench_model(config).train()}
+        with torch.no_grad():  # output_init "balance" gives the features zero weight: every gradient below would be 0
+            models["onednn"].output.weight.normal_(std=0.01)
+        models["long_kernel"] = cpu_training_convolutions(copy.deepcopy(models["onednn"]))
+        lengths = config.crop_config()
+        generator = torch.Generator().manual_seed(0)
+        tracks = 0.1 * torch.randn(config.training.batch_size, len(models["onednn"].slot_names),
+                                   lengths.input_samples, generator=generator)
+        target = 0.1 * torch.randn(config.training.batch_size, 2, lengths.output_samples, generator=generator)
+        loss_function = TrainingLoss(config.loss.l1, config.loss.stft)
+
+        def step(name: str) -> float:
+            models[name].zero_grad(set_to_none=True)
+            start = time.perf_counter()
+            loss_function(models[name](tracks), target)[0].backward()
+            return time.perf_counter() - start
+
+        for name in models:
+            step(name)
+        difference = max(float((a.grad - b.grad).abs().max() / b.grad.abs().max().clamp(min=1e-30))
+                         for a, b in zip(models["long_kernel"].parameters(), models["onednn"].parameters(),
+                                         strict=True))
+        seconds: dict[str, list[float]] = {name: [] for name in models}
+        for pair in range(pairs):
+            for name in (models if pair % 2 == 0 else reversed(models)):
+                seconds[name].append(step(name))
+        flops = network_flops(models["onednn"], config.training.batch_size, lengths.input_samples)
+    finally:
+        torch.set_num_threads(previous)
+    ratios = [slow / fast for slow, fast in zip(seconds["onednn"], seconds["long_kernel"], strict=True)]
+    return {"threads": threads, "pairs": pairs, "onednn": min(seconds["onednn"]),
+            "long_kernel": min(seconds["long_kernel"]), "speedup": statistics.median(ratios),
+            "gflops": flops / min(seconds["long_kernel"]) / 1e9, "gradient_difference": difference}
+
+
+def measure_cpu_bf16(pairs: int = 4) -> dict:
+    """bf16 autocast on this CPU against fp32, where it has bf16 hardware (`bench.cpu.bf16_units`): the
+    default configuration's bare step (`measure_training`, batch 8, its crop), alternating, the best
+    seconds of each and the median ratio of the pairs ("speedup", fp32 / bf16). Without such hardware
+    {"skipped": why} (torch would emulate bf16 with fp32 arithmetic and conversions)."""
+    from bench.cpu import bf16_units, this_cpu
+
+    info = this_cpu()
+    units = bf16_units(info)
+    if units is None:
+        return {"skipped": f"{info.model} has neither AMX-BF16 nor AVX512-BF16 (no amx_bf16 or avx512_bf16 in "
+                           "/proc/cpuinfo): bf16 would be emulated, not faster"}
+    config = training_config()
+    model = bench_model(config)
+    output_samples = config.data.crop_output_samples
+    seconds: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    for pair in range(pairs + 1):  # the first pair warms
+        for precision in (("fp32", "bf16") if pair % 2 == 0 else ("bf16", "fp32")):
+            figures = measure_training(model, config.training.batch_size, 1, bf16=precision == "bf16",
+                                       output_samples=output_samples)
+            if pair:
+                seconds[precision].append(figures["step_seconds"])
+    ratios = [fp32 / bf16 for fp32, bf16 in zip(seconds["fp32"], seconds["bf16"], strict=True)]
+    return {"units": units, "threads": torch.get_num_threads(), "fp32": min(seconds["fp32"]),
+            "bf16": min(seconds["bf16"]), "speedup": statistics.median(ratios)}
+
+
 def report(figures: dict[str, dict]) -> None:
-    """Print the training table: throughput, GFLOP/s against the matmul's, and the parts of a step."""
+    """Print the training table: throughput, GFLOP/s against the FMA ceiling and the matmul, the parts of a step."""
     print(f"{'configuration':<40} {'batch':>5} {'steps/s':>8} {'crops/s':>8} {'GFLOP':>6} {'GFLOP/s':>8} "
-          f"{'of matmul':>9}  ms per step: " + ", ".join(PARTS) + "; outside the network")
+          f"{'of ceiling':>10} {'of matmul':>9}  ms per step: " + ", ".join(PARTS) + "; outside the network")
     for name, row in figures.items():
         parts = ", ".join(f"{1e3 * row['parts'][part]:.0f}" for part in PARTS)
         print(f"{name:<40} {row['batch_size']:5d} {row['steps_per_second']:8.2f} {row['crops_per_second']:8.2f} "
-              f"{row['gflop']:6.1f} {row['gflops']:8.1f} {row['gflops'] / row['matmul_gflops']:9.2f}  {parts}; "
-              f"{row['outside_fraction']:.0%}")
+              f"{row['gflop']:6.1f} {row['gflops']:8.1f} {share(row['gflops'], row['ceiling_gflops']):>10} "
+              f"{row['gflops'] / row['matmul_gflops']:9.2f}  {parts}; {row['outside_fraction']:.0%}")
+    references = {row["threads"]: row for row in figures.values()}
     print(f"(crops of {figures['paper']['input_samples']:,} -> {figures['paper']['output_samples']:,} samples for the "
           f"paper model, {figures['default, 1 thread']['input_samples']:,} -> "
           f"{figures['default, 1 thread']['output_samples']:,} for the default model; GFLOP/s = network FLOPs per "
-          "step / step time; 'of matmul': of a 2048x2048 fp32 matmul on as many threads: "
-          + ", ".join(f"{row['threads']} thread(s) {row['matmul_gflops']:.0f} GFLOP/s"
-                      for row in {row["threads"]: row for row in figures.values()}.values()) + ")")
+          "step / step time; 'of ceiling': of this CPU's fp32 FMA ceiling on as many threads (bench/cpu.py), "
+          "'of matmul': of a 2048x2048 fp32 torch matmul on as many threads: "
+          + "; ".join(f"{threads} thread(s) ceiling {row['ceiling_gflops'] or float('nan'):.0f}, matmul "
+                      f"{row['matmul_gflops']:.0f} GFLOP/s" for threads, row in sorted(references.items())) + ")")
+
+
+def report_long_kernel_backward(rows: list[dict]) -> None:
+    """Print `measure_long_kernel_backward`'s A/B rows."""
+    print("default configuration, forward + loss + backward, long-kernel convolutions (cpu_training_convolutions) "
+          "against oneDNN's backward, interleaved:")
+    for row in rows:
+        ceiling = fma_ceiling(row["threads"])
+        print(f"  {row['threads']} thread(s): {1e3 * row['onednn']:.0f} -> {1e3 * row['long_kernel']:.0f} ms "
+              f"(best of {row['pairs']}), median ratio of the pairs {row['speedup']:.2f}x; {row['gflops']:.0f} GFLOP/s "
+              f"= {share(row['gflops'], ceiling and ceiling.gflops)} of the ceiling; gradients "
+              f"{row['gradient_difference']:.1e} of their peak apart")
+
+
+def report_cpu_bf16(bf16: dict) -> None:
+    """Print `measure_cpu_bf16`'s line."""
+    print(f"CPU bf16 autocast: skipped ({bf16['skipped']})" if "skipped" in bf16 else
+          f"CPU bf16 autocast ({bf16['units']}, {bf16['threads']} threads), default configuration's bare step: "
+          f"fp32 {1e3 * bf16['fp32']:.0f} ms, bf16 {1e3 * bf16['bf16']:.0f} ms, {bf16['speedup']:.2f}x")
 
 
 def measure_training(model: MixWaveUNet, batch_size: int = 4, steps: int = 3, device: str = "cpu",
@@ -265,8 +368,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6, help="timed steps of the default model's configuration")
     parser.add_argument("--paper-steps", type=int, default=2, help="timed steps of the paper model")
+    parser.add_argument("--pairs", type=int, default=6, help="interleaved step pairs of the long-kernel A/B")
     args = parser.parse_args()
     report(measure_cpu_training(args.steps, args.paper_steps))
+    report_long_kernel_backward([measure_long_kernel_backward(threads, args.pairs)
+                                 for threads in thread_counts()])
+    report_cpu_bf16(measure_cpu_bf16())
     if torch.cuda.is_available():
         for bf16 in (False, True):
             figures = measure_training(MixWaveUNet(), 16, 20, "cuda", bf16)

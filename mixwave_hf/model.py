@@ -12,27 +12,27 @@ import contextlib
 import io
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from huggingface_hub import ModelCard, PyTorchModelHubMixin
-from huggingface_hub.errors import EntryNotFoundError
-from safetensors import SafetensorError
 from torch import nn
 
+from mixwave_hf import model_files
 from mixwave_hf.audio import pan_gains
-from mixwave_hf.model_files import (
-    EXPECTED_MODEL,
-    ModelLoadError,
-    WeightsMismatchError,
-    check_model_folder,
-    check_weights,
+from mixwave_hf.model_files import EXPECTED_MODEL, ModelLoadError, check_model_folder
+from mixwave_hf.model_options import (
+    FORMAT_VERSION,
+    NEGATIVE_SLOPE,
+    check_format_version,
+    check_options,
+    checked_balance,
+    resolved_perspective,
 )
-from mixwave_hf.model_options import FORMAT_VERSION, NEGATIVE_SLOPE, check_options, checked_balance
 from mixwave_hf.resources import DEFAULT_MODEL_DIR
-from mixwave_hf.slots import DEFAULT_SLOTS, OVERHEAD_PAIR_SLOTS, check_perspective
+from mixwave_hf.slots import DEFAULT_SLOTS, OVERHEAD_PAIR_SLOTS
 
 #: The overhead slots' names from the other perspective.
 OVERHEAD_SWAP = dict(zip(OVERHEAD_PAIR_SLOTS, reversed(OVERHEAD_PAIR_SLOTS), strict=True))
@@ -59,6 +59,104 @@ class ValidLengths:
         return (self.input - self.output) // 2
 
 
+@dataclass(frozen=True)
+class MixWaveUNetConfig:
+    """The network's options, saved as config.json key for key (values as given: a None stays None).
+
+    The defaults are the paper's network (`MixWaveUNet()`). Checked when made: ValueError naming the first
+    option a network cannot be built from, or a config.json too new for this version (`model_options`).
+    """
+
+    levels: int = field(default=10, metadata={"help": "down (and up) levels"})
+    base_channels: int = field(default=24, metadata={"help": "channels of level 0; level i has base_channels·(i+1)"})
+    down_kernel: int = field(default=15, metadata={"help": "odd kernel size of the down convolutions"})
+    bottleneck_kernel: int = field(default=15, metadata={"help": "odd kernel size of the bottleneck convolution"})
+    up_kernel: int = field(default=5, metadata={"help": "odd kernel size of the up convolutions"})
+    output_kernel: int = field(default=1, metadata={"help": "odd kernel size of the output convolution"})
+    upsampling: str = field(default="linear", metadata={"help": (
+        "linear (interpolation with aligned corners, n -> 2n-1) or learned (the original's per-channel learned "
+        "interpolation weight, initialised to linear)")})
+    slot_names: tuple[str, ...] = field(default=DEFAULT_SLOTS, metadata={"help": "the input tracks, in channel order"})
+    sample_rate: int = field(default=44100, metadata={"help": "the rate in Hz the model was trained at"})
+    outputs: int = field(default=2, metadata={"help": "output channels (2 = stereo)"})
+    levelling: str | None = field(default=None, metadata={"help": (
+        "null (the paper: tracks go in as recorded) or a method of loudness.LEVELLING_METHODS: mix_tracks and the "
+        "training crops bring every track to levelling_lufs before the network (loudness.level_tracks)")})
+    levelling_lufs: float = field(default=-30.0, metadata={"help": "the loudness (LUFS) levelling brings tracks to"})
+    output_init: str = field(default="default", metadata={"help": (
+        "default (PyTorch's initialisation) or balance: the output layer starts as the static mix of `balance` "
+        "(gain x constant-power pan per slot, then balance_gain_db), its weights on the features at zero")})
+    balance: Mapping[str, Sequence[float]] | None = field(default=None, metadata={"help": (
+        "{slot: [gain dB, pan]} for output_init balance (null: slots.static_balance(perspective); slots not "
+        "named are left out of the static mix)")})
+    balance_gain_db: float | None = field(default=0.0, metadata={"help": (
+        "gain (dB) on the static mix; null (training only): fitted on the training data's loudness")})
+    perspective: str | None = field(default=None, metadata={"help": (
+        "whose view the mixes pan from, as the training data's: audience (hi-hat right) or drummer; "
+        "null: audience (drummer for a config older than format version 3)")})
+    format_version: int = field(default=FORMAT_VERSION, metadata={"help": "config layout version of config.json"})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slot_names", tuple(self.slot_names))
+        check_options(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> MixWaveUNetConfig:
+        """A config from config.json's or a YAML model section's keys; TypeError naming unknown keys (after
+        the format version's check, so that a newer config says so)."""
+        unknown = sorted(set(values) - set(OPTION_NAMES))
+        if unknown:
+            check_format_version(values.get("format_version", FORMAT_VERSION))
+            raise TypeError(f"unknown model option(s) {unknown}; expected some of {list(OPTION_NAMES)}")
+        return cls(**values)
+
+    # ---- size arithmetic (of the options alone: crops and tiles are planned without a network) -------
+
+    def _lengths_from_bottleneck(self, bottleneck_output: int) -> ValidLengths:
+        """The input and output lengths whose bottleneck conv yields `bottleneck_output` samples."""
+        length = bottleneck_output + self.bottleneck_kernel - 1
+        for _ in range(self.levels):  # undo decimation (odd n -> (n+1)/2) and the down conv
+            length = 2 * length - 1 + self.down_kernel - 1
+        output = bottleneck_output
+        for _ in range(self.levels):  # upsample n -> 2n-1, then the up conv
+            output = 2 * output - 1 - (self.up_kernel - 1)
+        output -= self.output_kernel - 1
+        return ValidLengths(input=length, output=output)
+
+    def valid_lengths(self, min_output: int = 1) -> ValidLengths:
+        """The shortest valid (input, output) length pair with at least `min_output` output samples.
+
+        Valid lengths come every 2**levels samples: each extra bottleneck sample adds 2**levels
+        samples to both the input and the output.
+        """
+        if min_output < 1:
+            raise ValueError(f"min_output={min_output}; expected at least 1 sample")
+        shortest = self.shortest_lengths()
+        steps = max(0, -(-(min_output - shortest.output) // 2**self.levels))
+        return ValidLengths(shortest.input + steps * 2**self.levels, shortest.output + steps * 2**self.levels)
+
+    def shortest_lengths(self) -> ValidLengths:
+        """The shortest valid (input, output) length pair."""
+        bottleneck = 1
+        while True:  # the up path shrinks short signals: find the first bottleneck length that survives
+            output = bottleneck
+            for _ in range(self.levels):
+                output = 2 * output - 1 - (self.up_kernel - 1)
+                if output < 1:
+                    break
+            else:
+                if output - (self.output_kernel - 1) >= 1:
+                    return self._lengths_from_bottleneck(bottleneck)
+            bottleneck += 1
+
+
+#: The options of `MixWaveUNetConfig`, in config.json's order of declaration.
+OPTION_NAMES = tuple(option.name for option in fields(MixWaveUNetConfig))
+#: The options a model also shows as read-only attributes (`model.levels` is `model.config.levels`); the
+#: perspective and the balance are the model's own, resolved (`MixWaveUNet.__init__`).
+CONFIG_ATTRIBUTES = tuple(name for name in OPTION_NAMES if name not in ("perspective", "balance"))
+
+
 class MixWaveUNet(
     nn.Module,
     PyTorchModelHubMixin,
@@ -76,99 +174,52 @@ class MixWaveUNet(
     15 down and in the bottleneck, 5 up, 1 at the output, decimation, linear upsampling, 8 slots,
     44.1 kHz; 6,183,450 parameters; 121,843 input samples give 89,093 output samples.
 
-    Args:
-        levels: number of down (and up) levels.
-        base_channels: channels of level 0; level i has base_channels·(i+1).
-        down_kernel, bottleneck_kernel, up_kernel, output_kernel: odd convolution kernel sizes.
-        upsampling: "linear" (interpolation with aligned corners, n -> 2n-1) or "learned" (the
-            original's per-channel learned interpolation weight, initialised to linear).
-        slot_names: the input tracks, in channel order.
-        sample_rate: the rate in Hz the model was trained at.
-        outputs: output channels (2 = stereo).
-        levelling: None (the paper: tracks go in as recorded) or a method of `loudness.LEVELLING_METHODS`
-            ("integrated", "loud_part", "strokes", "close_strokes", "bleed_aware": see `loudness.track_level`):
-            `mix_tracks` and the training loader bring every track to `levelling_lufs` with
-            `loudness.level_tracks` before the network, so the level a track was recorded at does not
-            change the mix ("bleed_aware" sets a tom mic of bleed only `loudness.BLEED_ONLY_DB` under).
-        output_init: "default" (PyTorch's initialisation) or "balance": the output layer's weights
-            on the input tracks start as the static mix `balance` (gain x constant-power pan per
-            slot, then `balance_gain_db` on the sum), its weights on the features at zero, so the
-            untrained model mixes exactly that static balance.
-        balance: {slot: [gain dB, pan]} for output_init="balance" (default
-            `slots.static_balance(perspective)`; slots not named are left out of the static mix).
-        balance_gain_db: gain (dB) on the static mix (fitted to the data's loudness by training).
-        perspective: whose view the model's mixes pan from, as its training data did: "audience"
-            (hi-hat right) or "drummer" (hi-hat left); `mix_tracks(perspective=...)` mirrors the other
-            one exactly. The default static balance pans from it. None: "audience", or "drummer" for a
-            config written before format version 3 (the first synthetic corpus panned from the drummer's).
-        format_version: config layout version; written to config.json.
+    Made from a `MixWaveUNetConfig` (`MixWaveUNet(config)`) or its options (`MixWaveUNet(levels=8, ...)`;
+    with a config, options replace its values); the options are read as `model.config` or as attributes
+    (`model.levels`). `perspective` is the config's resolved (None: "audience", or "drummer" for a config
+    older than format version 3) and `balance` the checked static balance (None unless output_init is
+    "balance"); `mix_tracks(perspective=...)` mirrors the other perspective exactly.
     """
 
-    def __init__(
-        self,
-        levels: int = 10,
-        base_channels: int = 24,
-        down_kernel: int = 15,
-        bottleneck_kernel: int = 15,
-        up_kernel: int = 5,
-        output_kernel: int = 1,
-        upsampling: str = "linear",
-        slot_names: Sequence[str] = DEFAULT_SLOTS,
-        sample_rate: int = 44100,
-        outputs: int = 2,
-        levelling: str | None = None,
-        levelling_lufs: float = -30.0,
-        output_init: str = "default",
-        balance: Mapping[str, Sequence[float]] | None = None,
-        balance_gain_db: float = 0.0,
-        perspective: str | None = None,
-        format_version: int = FORMAT_VERSION,
-    ) -> None:
+    def __init__(self, config: MixWaveUNetConfig | Mapping[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
-        slot_names = tuple(slot_names)
-        check_options(format_version=format_version, upsampling=upsampling, levels=levels,
-                       base_channels=base_channels, outputs=outputs, sample_rate=sample_rate,
-                       slot_names=slot_names, levelling=levelling, output_init=output_init,
-                       kernels={"down_kernel": down_kernel, "bottleneck_kernel": bottleneck_kernel,
-                                "up_kernel": up_kernel, "output_kernel": output_kernel})
-        self.levelling = levelling
-        self.levelling_lufs = float(levelling_lufs)
-        self.output_init = output_init
-        self.perspective = check_perspective(perspective or ("drummer" if format_version < 3 else "audience"))
-        self.balance = checked_balance(balance, slot_names, self.perspective) if output_init == "balance" else None
-        self.balance_gain_db = float(balance_gain_db)
-        self.levels = levels
-        self.down_kernel = down_kernel
-        self.bottleneck_kernel = bottleneck_kernel
-        self.up_kernel = up_kernel
-        self.output_kernel = output_kernel
-        self.upsampling = upsampling
-        self.slot_names = slot_names
-        self.sample_rate = sample_rate
-        self.outputs = outputs
+        if isinstance(config, Mapping):  # from_pretrained: config.json whole, and (the mixin) again key by key
+            # keys this version does not know are passed over, as the mixin passes over unknown arguments
+            config, options = None, {name: value for name, value in {**config, **options}.items()
+                                     if name in OPTION_NAMES}
+        if config is None:
+            config = MixWaveUNetConfig.from_dict(options)
+        elif options:
+            config = replace(config, **options)
+        self.config = config
+        # save_pretrained and push_to_hub write the mixin's config as config.json: this one, whole
+        self._hub_mixin_config = config
+        if config.balance_gain_db is None:
+            raise ValueError("balance_gain_db=None (to be fitted on training data); a model needs a number (dB)")
+        self.perspective = resolved_perspective(config)
+        self.balance = checked_balance(config) if config.output_init == "balance" else None
 
-        tracks = len(slot_names)
+        tracks = len(config.slot_names)
+        levels, base_channels = config.levels, config.base_channels
         widths = [base_channels * (i + 1) for i in range(levels + 1)]  # widths[levels]: bottleneck
         self.down = nn.ModuleList(
-            nn.Conv1d(tracks if i == 0 else widths[i - 1], widths[i], down_kernel) for i in range(levels)
+            nn.Conv1d(tracks if i == 0 else widths[i - 1], widths[i], config.down_kernel) for i in range(levels)
         )
-        self.bottleneck = nn.Conv1d(widths[levels - 1], widths[levels], bottleneck_kernel)
+        self.bottleneck = nn.Conv1d(widths[levels - 1], widths[levels], config.bottleneck_kernel)
         # Up level j works at the resolution of down level (levels-1-j): upsampled features, then
         # that level's skip, are convolved down to the skip's width.
         self.up = nn.ModuleList(
-            nn.Conv1d(widths[i + 1] + widths[i], widths[i], up_kernel) for i in reversed(range(levels))
+            nn.Conv1d(widths[i + 1] + widths[i], widths[i], config.up_kernel) for i in reversed(range(levels))
         )
         self.interpolation = nn.ParameterList(
             nn.Parameter(torch.zeros(widths[i + 1])) for i in reversed(range(levels))
-        ) if upsampling == "learned" else None
-        self.output = nn.Conv1d(widths[0] + tracks, outputs, output_kernel)
-        if output_init == "balance":
+        ) if config.upsampling == "learned" else None
+        self.output = nn.Conv1d(widths[0] + tracks, config.outputs, config.output_kernel)
+        if config.output_init == "balance":
             self._initialise_static_balance()
 
     def _initialise_static_balance(self) -> None:
         """Output layer = the static mix: track weights gain x pan (centre tap), feature weights 0, no bias."""
-        if self.outputs != 2:
-            raise ValueError(f"output_init='balance' needs a stereo model; this one has outputs={self.outputs}")
         with torch.no_grad():
             self.output.weight.zero_()
             self.output.bias.zero_()
@@ -193,11 +244,11 @@ class MixWaveUNet(
         slots swap in the first and the output layer, the output channels swap, the balance mirrors."""
         if self.outputs != 2 or not all(slot in self.slot_names for slot in OVERHEAD_PAIR_SLOTS):
             raise ValueError("mirrored() needs a stereo model with the slots overhead_L and overhead_R")
-        config = {**self._hub_mixin_config, "perspective": "drummer" if self.perspective == "audience" else "audience"}
+        config = replace(self.config, perspective="drummer" if self.perspective == "audience" else "audience")
         if self.balance is not None:  # a slot's balance is its mirror image's: the overheads trade places
-            config["balance"] = {OVERHEAD_SWAP.get(slot, slot): [gain, -pan or 0.0]
-                                 for slot, (gain, pan) in self.balance.items()}
-        mirror = type(self)(**config)
+            config = replace(config, balance={OVERHEAD_SWAP.get(slot, slot): [gain, -pan or 0.0]
+                                              for slot, (gain, pan) in self.balance.items()})
+        mirror = type(self)(config)
         order = [self.slot_names.index(OVERHEAD_SWAP.get(slot, slot)) for slot in self.slot_names]
         state = {name: tensor.clone() for name, tensor in self.state_dict().items()}
         state["down.0.weight"] = state["down.0.weight"][:, order]
@@ -217,45 +268,14 @@ class MixWaveUNet(
 
     # ---- size arithmetic -------------------------------------------------------------------
 
-    def _lengths_from_bottleneck(self, bottleneck_output: int) -> ValidLengths:
-        """The input and output lengths whose bottleneck conv yields `bottleneck_output` samples."""
-        length = bottleneck_output + self.bottleneck_kernel - 1
-        for _ in range(self.levels):  # undo decimation (odd n -> (n+1)/2) and the down conv
-            length = 2 * length - 1 + self.down_kernel - 1
-        output = bottleneck_output
-        for _ in range(self.levels):  # upsample n -> 2n-1, then the up conv
-            output = 2 * output - 1 - (self.up_kernel - 1)
-        output -= self.output_kernel - 1
-        return ValidLengths(input=length, output=output)
-
     def valid_lengths(self, min_output: int = 1) -> ValidLengths:
-        """The shortest valid (input, output) length pair with at least `min_output` output samples.
-
-        Valid lengths come every 2**levels samples: each extra bottleneck sample adds 2**levels
-        samples to both the input and the output.
-        """
-        if min_output < 1:
-            raise ValueError(f"min_output={min_output}; expected at least 1 sample")
-        shortest = self._shortest_lengths()
-        steps = max(0, -(-(min_output - shortest.output) // 2**self.levels))
-        return ValidLengths(shortest.input + steps * 2**self.levels, shortest.output + steps * 2**self.levels)
-
-    def _shortest_lengths(self) -> ValidLengths:
-        bottleneck = 1
-        while True:  # the up path shrinks short signals: find the first bottleneck length that survives
-            output = bottleneck
-            for _ in range(self.levels):
-                output = 2 * output - 1 - (self.up_kernel - 1)
-                if output < 1:
-                    break
-            else:
-                if output - (self.output_kernel - 1) >= 1:
-                    return self._lengths_from_bottleneck(bottleneck)
-            bottleneck += 1
+        """The shortest valid (input, output) length pair with at least `min_output` output samples
+        (`MixWaveUNetConfig.valid_lengths`: they come every 2**levels samples)."""
+        return self.config.valid_lengths(min_output)
 
     def output_length(self, input_length: int) -> int:
         """Output samples for `input_length` input samples; ValueError if that length is not valid."""
-        shortest, step = self._shortest_lengths(), 2**self.levels
+        shortest, step = self.config.shortest_lengths(), 2**self.levels
         offset = input_length - shortest.input
         if offset >= 0 and offset % step == 0:
             return shortest.output + offset
@@ -353,7 +373,7 @@ class MixWaveUNet(
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # the mixin prints where it loads from
                 return super().from_pretrained(pretrained_model_name_or_path, strict=strict, **kwargs)
-        except WeightsMismatchError as error:  # `_load_as_safetensor`'s check
+        except model_files.WeightsMismatchError as error:  # `_load_as_safetensor`'s check
             raise ModelLoadError(f"{name}: the weights do not match its config.json: {error}") from error
         except (TypeError, ValueError) as error:  # a folder's: MixWaveUNet's own checks of config.json's values
             if not local or isinstance(error, ModelLoadError):
@@ -362,26 +382,28 @@ class MixWaveUNet(
 
     @classmethod
     def _load_as_safetensor(cls, model: MixWaveUNet, model_file: str, map_location: str, strict: bool) -> MixWaveUNet:
-        """The mixin's loading of the weights, after `model_files.check_weights`: tensors that do not fit the config
-        are a WeightsMismatchError listing them, not safetensors' RuntimeError."""
-        check_weights({key: value.shape for key, value in model.state_dict().items()}, model_file, strict)
+        """The mixin's loading, after `model_files.check_weights` (a WeightsMismatchError, not a RuntimeError)."""
+        model_files.check_weights({key: value.shape for key, value in model.state_dict().items()}, model_file, strict)
         return super()._load_as_safetensor(model, model_file, map_location, strict)
 
 
-#: What `load_model` reports as a model that cannot be loaded: a path or Hub id that is not there or cannot be
-#: reached (OSError, the Hub's HfHubHTTPError among them), or files the mixin cannot read.
-LOAD_FAILURES = (OSError, ValueError, TypeError, EntryNotFoundError, SafetensorError)
+
+def _config_attribute(name: str) -> property:
+    return property(lambda model: getattr(model.config, name), doc=f"`config.{name}` (read-only)")
+
+
+for _name in CONFIG_ATTRIBUTES:
+    setattr(MixWaveUNet, _name, _config_attribute(_name))
 
 
 def load_model(name: str | None) -> MixWaveUNet:
-    """`MixWaveUNet.from_pretrained(name)` (None: the embedded default model), for entry points: a model that
-    cannot be found, reached or read (LOAD_FAILURES) becomes a ModelLoadError naming `name`, the reason, and
-    what is accepted."""
+    """`MixWaveUNet.from_pretrained(name)` (None: the embedded default model), for entry points: a model that cannot
+    be found, reached or read (`model_files.LOAD_FAILURES`) becomes a ModelLoadError naming `name` and the reason."""
     try:
         return MixWaveUNet.from_pretrained(name)
     except ModelLoadError:
         raise
-    except LOAD_FAILURES as error:
+    except model_files.LOAD_FAILURES as error:
         raise ModelLoadError(f"{name or '(the embedded default)'}: cannot load a model "
                              f"({type(error).__name__}: {error}); {EXPECTED_MODEL}") from error
 

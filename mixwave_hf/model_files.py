@@ -12,9 +12,15 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from huggingface_hub.errors import EntryNotFoundError
+from safetensors import SafetensorError
+
 from mixwave_hf.errors import MixwaveError
 from mixwave_hf.files import path_problem
 
+#: What `model.load_model` reports as a model that cannot be loaded: a folder or Hub id that is not there or cannot
+#: be reached (OSError, the Hub's HfHubHTTPError among them), or files the mixin cannot read.
+LOAD_FAILURES = (OSError, ValueError, TypeError, EntryNotFoundError, SafetensorError)
 #: What a model argument may be, for the messages.
 EXPECTED_MODEL = "expected a folder written by save_pretrained (config.json + model.safetensors) or a Hub repo id"
 
@@ -31,7 +37,7 @@ def check_model_folder(folder: str | Path) -> None:
     """ModelLoadError naming `folder` and the file when it holds no model.safetensors or config.json (or one
     that is no readable file), when config.json is not a JSON object, or when model.safetensors' header
     cannot be read (truncated, not safetensors). Reads config.json and the safetensors header only."""
-    from safetensors import SafetensorError, safe_open
+    from safetensors import safe_open
 
     folder = Path(folder)
     for name in ("model.safetensors", "config.json"):

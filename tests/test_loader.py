@@ -19,11 +19,15 @@ import pytest
 import torch
 
 from mixwave_hf.data.loader import (
+    UNSHUFFLED,
     BundleDataset,
     CropConfig,
+    CropOptions,
     LoaderStats,
     StreamingDataset,
+    StreamingOptions,
     ValidationDataset,
+    ValidationOptions,
     export_bundle,
 )
 from mixwave_hf.data.loader import padded_slice as window
@@ -34,8 +38,8 @@ RATE = 44_100
 SONG_SECONDS, SEGMENT_SECONDS = 2.0, 1.0
 TRAIN_SONGS, TRAIN_SHARDS = 6, 4
 # Only the window arithmetic of a tiny model; no gain, so that crops can be checked sample by sample.
-CONFIG = CropConfig.for_model(MixWaveUNet(levels=3, base_channels=2), 3000, crops_per_segment=3, gain_db=0.0,
-                              min_segment_seconds=0.0)
+CONFIG = CropConfig.for_model(MixWaveUNet(levels=3, base_channels=2).config, CropOptions(
+    crop_output_samples=3000, crops_per_segment=3, gain_db=0.0, min_segment_seconds=0.0))
 
 
 def make_song(song_id: str, seed: int, names: tuple[str, ...] = ("kick", "snare", "hihat"),
@@ -99,7 +103,7 @@ def assert_same_crops(crops, expected) -> None:
 
 def test_default_crop_config_is_the_paper_window() -> None:
     config = CropConfig()
-    assert config == CropConfig.for_model(MixWaveUNet())
+    assert config == CropConfig.for_model(MixWaveUNet().config)
     assert (config.input_samples, config.output_samples, config.context) == (121_843, 89_093, 16_375)
     with pytest.raises(ValueError, match="target='mid'; expected one of"):
         CropConfig(target="mid")
@@ -108,7 +112,7 @@ def test_default_crop_config_is_the_paper_window() -> None:
 
 
 def test_crops_have_the_window_lengths_and_the_target_aligned_with_the_output(dataset, songs) -> None:
-    crops = list(StreamingDataset(dataset, "train", CONFIG, shuffle=False))
+    crops = list(StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED))
     assert len(crops) == 2 * TRAIN_SONGS * CONFIG.crops_per_segment
     context, output = CONFIG.context, CONFIG.output_samples
     for crop in crops:
@@ -128,8 +132,8 @@ def test_crops_have_the_window_lengths_and_the_target_aligned_with_the_output(da
 
 def test_gain_augmentation_scales_each_input_track_within_range_and_leaves_the_target(dataset) -> None:
     config = CropConfig(**{**CONFIG.__dict__, "gain_db": 6.0})
-    plain = list(StreamingDataset(dataset, "train", CONFIG, shuffle=False))
-    gained = list(StreamingDataset(dataset, "train", config, shuffle=False))
+    plain = list(StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED))
+    gained = list(StreamingDataset(dataset, "train", config, UNSHUFFLED))
     ratios = []
     for crop, reference in zip(gained, plain, strict=True):
         assert crop["start"] == reference["start"] and torch.equal(crop["target"], reference["target"])
@@ -144,7 +148,7 @@ def test_ranks_and_workers_read_disjoint_shards_that_cover_the_split(dataset, so
     config = CropConfig(**{**CONFIG.__dict__, "crops_per_segment": 1})
     seen: dict[tuple[int, int], set] = {}
     for rank in range(2):
-        crops = StreamingDataset(dataset, "train", config, rank=rank, world_size=2, shuffle=False)
+        crops = StreamingDataset(dataset, "train", config, UNSHUFFLED, rank=rank, world_size=2)
         for worker in range(2):
             seen[rank, worker] = set(segment_ids(crops.iter_worker(worker, 2)))
     assert all(seen.values())
@@ -156,24 +160,24 @@ def test_ranks_and_workers_read_disjoint_shards_that_cover_the_split(dataset, so
 def test_shards_not_divisible_by_readers_fall_back_to_row_groups_and_too_many_readers_fail(dataset, songs) -> None:
     config = CropConfig(**{**CONFIG.__dict__, "crops_per_segment": 1})
     with pytest.warns(UserWarning, match="4 parquet shards is not a multiple of 3 readers"):
-        readers = [StreamingDataset(dataset, "train", config, rank=rank, world_size=3, shuffle=False)
+        readers = [StreamingDataset(dataset, "train", config, UNSHUFFLED, rank=rank, world_size=3)
                    for rank in range(3)]
     parts = [set(segment_ids(crops)) for crops in readers]
     assert all(parts) and sum(map(len, parts)) == len(set().union(*parts)) == len(all_segments(songs))
 
     with pytest.raises(ValueError, match=r"4 parquet shards \(8 row groups\) for 9 readers"):
         StreamingDataset(dataset, "train", config, world_size=9)
-    crops = StreamingDataset(dataset, "train", config, rank=1, world_size=3, shuffle=False)
+    crops = StreamingDataset(dataset, "train", config, UNSHUFFLED, rank=1, world_size=3)
     with pytest.raises(ValueError, match=r"for 9 readers \(world_size 3 x DataLoader workers\)"):
         next(crops.iter_worker(0, 3))
 
 
 def test_shuffle_is_seeded_and_set_epoch_changes_the_order(dataset, songs) -> None:
-    fixed = StreamingDataset(dataset, "train", CONFIG, shuffle=False)
+    fixed = StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED)
     order = segment_ids(fixed)
     assert order == segment_ids(fixed)  # unshuffled: the same order every pass
 
-    shuffled = StreamingDataset(dataset, "train", CONFIG, shuffle=True, seed=3, shuffle_buffer_crops=6)
+    shuffled = StreamingDataset(dataset, "train", CONFIG, StreamingOptions(seed=3, shuffle_buffer_crops=6))
     first = list(shuffled)
     assert_same_crops(list(shuffled), first)  # same seed, same epoch: same crops
     shuffled.set_epoch(1)
@@ -187,19 +191,19 @@ def test_shuffle_is_seeded_and_set_epoch_changes_the_order(dataset, songs) -> No
 
 @pytest.mark.parametrize("taken", [4, 6])  # inside a segment, and at a segment boundary
 def test_state_restores_exactly_the_next_crops_without_shuffling(dataset, taken) -> None:
-    crops = StreamingDataset(dataset, "train", CONFIG, shuffle=False, world_size=2, rank=1)
+    crops = StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED, world_size=2, rank=1)
     stream = iter(crops)
     before = [next(stream) for _ in range(taken)]
     state = json.loads(json.dumps(crops.state_dict()))  # a state survives serialisation
     rest = list(stream)
     assert len(before) + len(rest) == 6 * CONFIG.crops_per_segment
 
-    restored = StreamingDataset(dataset, "train", CONFIG, shuffle=False, world_size=2, rank=1)
+    restored = StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED, world_size=2, rank=1)
     restored.load_state_dict(state)
     assert_same_crops(list(restored), rest)
     assert restored.stats.crops == crops.stats.crops
 
-    wrong_layout = StreamingDataset(dataset, "train", CONFIG, shuffle=False)
+    wrong_layout = StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED)
     wrong_layout.load_state_dict(state)
     with pytest.raises(ValueError, match="saved by reader 1 of 2 .* this is reader 0 of 1"):
         next(iter(wrong_layout))
@@ -207,7 +211,8 @@ def test_state_restores_exactly_the_next_crops_without_shuffling(dataset, taken)
 
 def test_shuffled_resume_continues_the_epoch_deterministically(dataset, songs) -> None:
     def shuffled() -> StreamingDataset:
-        return StreamingDataset(dataset, "train", CONFIG, seed=1, shuffle_buffer_segments=2, shuffle_buffer_crops=4)
+        return StreamingDataset(dataset, "train", CONFIG,
+                                StreamingOptions(seed=1, shuffle_buffer_segments=2, shuffle_buffer_crops=4))
 
     crops = shuffled()
     stream = iter(crops)
@@ -225,7 +230,7 @@ def test_shuffled_resume_continues_the_epoch_deterministically(dataset, songs) -
 
 
 def test_repeat_runs_on_through_epochs(dataset) -> None:
-    crops = StreamingDataset(dataset, "train", CONFIG, shuffle=False, repeat=True)
+    crops = StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED, repeat=True)
     per_epoch = 2 * TRAIN_SONGS * CONFIG.crops_per_segment
     taken = list(itertools.islice(crops, per_epoch + 2 * CONFIG.crops_per_segment))
     # Unshuffled, the next epoch reads the segments in the same order; the crops in them are new draws.
@@ -234,11 +239,11 @@ def test_repeat_runs_on_through_epochs(dataset) -> None:
     assert crops.state_dict()["epoch"] == 1
 
     # A state saved right after an epoch's last crop resumes into the next epoch.
-    at_the_end = StreamingDataset(dataset, "train", CONFIG, shuffle=False, repeat=True)
+    at_the_end = StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED, repeat=True)
     stream = iter(at_the_end)
     for _ in range(per_epoch):
         next(stream)
-    restored = StreamingDataset(dataset, "train", CONFIG, shuffle=False, repeat=True)
+    restored = StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED, repeat=True)
     restored.load_state_dict(at_the_end.state_dict())
     assert_same_crops(list(itertools.islice(restored, 2)), taken[per_epoch : per_epoch + 2])
 
@@ -247,7 +252,7 @@ def test_stateful_dataloader_with_workers_resumes_each_worker(dataset) -> None:
     stateful = pytest.importorskip("torchdata.stateful_dataloader")
 
     def loader():
-        return stateful.StatefulDataLoader(StreamingDataset(dataset, "train", CONFIG, shuffle=False),
+        return stateful.StatefulDataLoader(StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED),
                                            batch_size=2, num_workers=2)
 
     first = loader()
@@ -276,7 +281,7 @@ def test_track_names_map_onto_slots_by_alias_and_missing_slots_are_silence(tmp_p
     song = Song("aliases", tracks, np.stack([kick, kick]), None, RATE, source="test", license="cc0-1.0")
     write_dataset(tmp_path, {"train": [song]}, {"train": 1})
 
-    crops = StreamingDataset(tmp_path, "train", CONFIG, shuffle=False)
+    crops = StreamingDataset(tmp_path, "train", CONFIG, UNSHUFFLED)
     delivered = list(crops)
     expected_slots = {0: tracks["BD 2"], 1: tracks["Snare Top"], 2: tracks["hi-hat"],
                       6: tracks["OH"][0], 7: tracks["OH"][1]}
@@ -295,7 +300,7 @@ def test_track_names_map_onto_slots_by_alias_and_missing_slots_are_silence(tmp_p
 
 def test_rows_without_the_target_are_skipped_and_counted(dataset, songs) -> None:
     config = CropConfig(**{**CONFIG.__dict__, "target": "dry"})
-    crops = StreamingDataset(dataset, "train", config, shuffle=False)
+    crops = StreamingDataset(dataset, "train", config, UNSHUFFLED)
     delivered = list(crops)
     with_dry = {song_id for song_id, song in songs.items() if song.dry_mix is not None}
     assert {crop["song_id"] for crop in delivered} == with_dry
@@ -316,7 +321,7 @@ def test_a_corrupt_row_is_skipped_counted_and_logged(tmp_path, caplog) -> None:
             writer.write("train", row)
     writer.close()
 
-    crops = StreamingDataset(tmp_path, "train", CONFIG, shuffle=False)
+    crops = StreamingDataset(tmp_path, "train", CONFIG, UNSHUFFLED)
     with caplog.at_level(logging.WARNING, logger="mixwave_hf.data.loader"):
         delivered = list(crops)
     assert sorted(set(segment_ids(delivered))) == [("bad", 0), ("good", 0), ("good", 1)]
@@ -326,8 +331,9 @@ def test_a_corrupt_row_is_skipped_counted_and_logged(tmp_path, caplog) -> None:
 
 def test_validation_set_is_fixed_evenly_spaced_and_capped(dataset) -> None:
     config = CropConfig(**{**CONFIG.__dict__, "gain_db": 6.0})  # ignored: validation has no gain
-    validation = ValidationDataset.from_split(dataset, "validation", config, crops_per_segment=3, max_crops=10)
-    again = ValidationDataset.from_split(dataset, "validation", config, crops_per_segment=3, max_crops=10)
+    sizes = ValidationOptions(crops_per_segment=3, max_crops=10)
+    validation = ValidationDataset.from_split(dataset, "validation", config, sizes)
+    again = ValidationDataset.from_split(dataset, "validation", config, sizes)
     assert len(validation) == 10 and isinstance(validation, torch.utils.data.Dataset)
     assert_same_crops([validation[i] for i in range(10)], [again[i] for i in range(10)])
     low, high = config.start_range(int(SEGMENT_SECONDS * RATE))
@@ -341,14 +347,14 @@ def test_bundle_round_trip_gives_the_streamed_crops_without_importing_datasets(d
     bundle = tmp_path / "train.npz"
     index = export_bundle(dataset, "train", bundle, CONFIG, dtype="float32", progress=False)
     assert len(index["segments"]) == 2 * TRAIN_SONGS and index["segments"][0]["license"] == "cc0-1.0"
-    streamed = list(StreamingDataset(dataset, "train", CONFIG, shuffle=False))
+    streamed = list(StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED))
 
     script = f"""
 import sys, torch
-from mixwave_hf.data.loader import BundleDataset, CropConfig, ValidationDataset
+from mixwave_hf.data.loader import UNSHUFFLED, BundleDataset, CropConfig, ValidationDataset, ValidationOptions
 config = CropConfig(**{CONFIG.__dict__!r})
-crops = list(BundleDataset({str(bundle)!r}, config, shuffle=False))
-ValidationDataset.from_bundle({str(bundle)!r}, config, max_crops=2)
+crops = list(BundleDataset({str(bundle)!r}, config, UNSHUFFLED))
+ValidationDataset.from_bundle({str(bundle)!r}, config, ValidationOptions(max_crops=2))
 torch.save(crops, {str(tmp_path / "crops.pt")!r})
 print(sorted(name for name in ("datasets", "pyarrow") if name in sys.modules))
 """
@@ -359,7 +365,7 @@ print(sorted(name for name in ("datasets", "pyarrow") if name in sys.modules))
     small = tmp_path / "train-int16.npz"
     export_bundle(dataset, "train", small, CONFIG, max_segments=4, progress=False)
     assert small.stat().st_size < bundle.stat().st_size / 2
-    quantised = list(BundleDataset(small, CONFIG, shuffle=False))
+    quantised = list(BundleDataset(small, CONFIG, UNSHUFFLED))
     assert len(quantised) == 4 * CONFIG.crops_per_segment
     for crop, reference in zip(quantised, streamed, strict=False):
         torch.testing.assert_close(crop["tracks"], reference["tracks"], atol=2e-5, rtol=0)
@@ -379,10 +385,10 @@ def test_streams_a_dataset_uploaded_to_the_hub(hub_server, dataset) -> None:
     api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=dataset)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # 4 shards for 2 ranks: no fallback warning
-        crops = StreamingDataset(repo_id, "train", CONFIG, shuffle=False, rank=1, world_size=2)
+        crops = StreamingDataset(repo_id, "train", CONFIG, UNSHUFFLED, rank=1, world_size=2)
         assert crops.num_shards == TRAIN_SHARDS
         from_hub = list(crops)
-    local = list(StreamingDataset(dataset, "train", CONFIG, shuffle=False, rank=1, world_size=2))
+    local = list(StreamingDataset(dataset, "train", CONFIG, UNSHUFFLED, rank=1, world_size=2))
     assert_same_crops(from_hub, local)
 
 
@@ -392,10 +398,11 @@ def test_levelling_crops_level_each_segment_and_refuse_gain_augmentation(dataset
     from mixwave_hf.loudness import track_level
 
     model = MixWaveUNet(levels=3, base_channels=2, levelling="integrated")
-    config = CropConfig.for_model(model, 3000, crops_per_segment=1, min_segment_seconds=0.0)
+    config = CropConfig.for_model(model.config, CropOptions(crop_output_samples=3000, crops_per_segment=1,
+                                                              min_segment_seconds=0.0))
     assert (config.levelling, config.gain_db) == ("integrated", 0.0)
-    validation = ValidationDataset.from_split(dataset, "validation", config, crops_per_segment=1)
-    plain = ValidationDataset.from_split(dataset, "validation", CONFIG, crops_per_segment=1)
+    validation = ValidationDataset.from_split(dataset, "validation", config, ValidationOptions(crops_per_segment=1))
+    plain = ValidationDataset.from_split(dataset, "validation", CONFIG, ValidationOptions(crops_per_segment=1))
     for levelled, recorded in zip(validation.crops, plain.crops, strict=True):
         tracks = levelled["tracks"].numpy()
         ratio = tracks[0, 1000:1100] / recorded["tracks"].numpy()[0, 1000:1100]
@@ -403,13 +410,13 @@ def test_levelling_crops_level_each_segment_and_refuse_gain_augmentation(dataset
         assert not tracks[3:].any()  # missing slots stay silent
         torch.testing.assert_close(levelled["target"], recorded["target"])  # the target is not touched
     export_bundle(dataset, "train", tmp_path / "train.npz", config, progress=False)
-    crop = next(iter(BundleDataset(tmp_path / "train.npz", config, shuffle=False)))
-    recorded = next(iter(BundleDataset(tmp_path / "train.npz", CONFIG, shuffle=False)))
+    crop = next(iter(BundleDataset(tmp_path / "train.npz", config, UNSHUFFLED)))
+    recorded = next(iter(BundleDataset(tmp_path / "train.npz", CONFIG, UNSHUFFLED)))
     assert crop["start"] == recorded["start"] and crop["tracks"].shape[-1] == config.input_samples
     assert abs(track_level(crop["tracks"][0].numpy(), RATE, "integrated") - track_level(
         recorded["tracks"][0].numpy(), RATE, "integrated")) > 1.0  # the noise tracks sit near -17 LUFS, not -30
     with pytest.raises(ValueError, match="gain_db=6.0 with levelling='integrated'"):
-        CropConfig.for_model(model, 3000, gain_db=6.0)
+        CropConfig.for_model(model.config, CropOptions(crop_output_samples=3000, gain_db=6.0))
 
 
 def test_bundle_segments_decode_one_at_a_time_and_match_read_bundle(dataset, tmp_path) -> None:
@@ -433,8 +440,8 @@ def test_levelling_gains_are_measured_once_per_segment_and_reused_bit_for_bit(da
     from mixwave_hf.data import crops as loader  # where levelled_segment looks up level_tracks
     from mixwave_hf.data.loader import BundleSegments, levelled_segment
 
-    config = CropConfig.for_model(MixWaveUNet(levels=3, base_channels=2, levelling=levelling), 3000,
-                                  crops_per_segment=1, min_segment_seconds=0.0)
+    config = CropConfig.for_model(MixWaveUNet(levels=3, base_channels=2, levelling=levelling).config,
+                                  CropOptions(crop_output_samples=3000, crops_per_segment=1, min_segment_seconds=0.0))
     export_bundle(dataset, "train", tmp_path / "train.npz", config, progress=False)
     segment = BundleSegments(tmp_path / "train.npz")[0]
     known: dict = {}
@@ -444,6 +451,6 @@ def test_levelling_gains_are_measured_once_per_segment_and_reused_bit_for_bit(da
     np.testing.assert_array_equal(again.tracks, first.tracks)
     np.testing.assert_array_equal(first.tracks, levelled_segment(segment, config).tracks)
     assert list(known) == [(segment.song_id, segment.segment_index)]
-    stream = BundleDataset(tmp_path / "train.npz", config, shuffle=False, repeat=True)
+    stream = BundleDataset(tmp_path / "train.npz", config, UNSHUFFLED, repeat=True)
     list(itertools.islice(iter(stream), 30))  # 12 segments, so past the first epoch
     assert len(stream._levelling_gains) == 12

@@ -53,8 +53,8 @@ TRAIN_SONGS, TRAIN_SHARDS = 4, 4  # 8 segments: 2 shards, 4 segments for each of
 STEPS, CHECKPOINT_EVERY, VALIDATE_EVERY = 24, 4, 8
 TINY = {
     "model": {"levels": 3, "base_channels": 4},
-    "data": {"crop_output_samples": 4000, "crops_per_segment": 2, "gain_db": 0.0, "shuffle": False,
-             "min_segment_seconds": 0.0, "validation_crops_per_segment": 2, "validation_max_crops": 4},
+    "data": {"crops": {"crop_output_samples": 4000, "crops_per_segment": 2, "gain_db": 0.0, "min_segment_seconds": 0.0},
+             "streaming": {"shuffle": False}, "validation": {"crops_per_segment": 2, "max_crops": 4}},
     "optimizer": {"lr": 3e-3},
     "schedule": {"warmup_steps": 3, "decay": "cosine", "min_lr_ratio": 0.1},
     "training": {"steps": STEPS, "batch_size": 4, "log_every": 1, "validate_every": VALIDATE_EVERY,
@@ -122,11 +122,11 @@ def scalars(output_dir: Path, tag: str) -> dict[int, float]:
 def test_the_default_config_file_is_the_paper_recipe_and_the_command_line_overrides_it(tmp_path) -> None:
     config = TrainingConfig.from_dict(load_config_file(ROOT / "configs" / "train_default.yaml"))
     assert config == TrainingConfig()
-    assert sum(parameter.numel() for parameter in MixWaveUNet(**config.model).parameters()) == 6_183_450
+    assert sum(parameter.numel() for parameter in MixWaveUNet(config.model).parameters()) == 6_183_450
     assert (config.optimizer.name, config.optimizer.lr, config.training.batch_size) == ("adam", 1e-4, 16)
     assert (config.loss.l1, config.loss.stft) == (1.0, 0.0)
     small = TrainingConfig.from_dict(load_config_file(ROOT / "configs" / "train_cpu_small.yaml"))
-    assert (small.model["levels"], small.model["base_channels"], small.data.crop_output_samples) == (8, 16, 22_050)
+    assert (small.model.levels, small.model.base_channels, small.data.crops.crop_output_samples) == (8, 16, 22_050)
 
     args = build_parser().parse_args([
         "--dataset", "org/drums", "--output-dir", str(tmp_path),
@@ -135,8 +135,8 @@ def test_the_default_config_file_is_the_paper_recipe_and_the_command_line_overri
         "--ema-decay", "none"])
     config = resolve_config(args)
     assert config.training.steps == 7  # a flag wins over --set, which wins over the file
-    assert (config.loss.stft, config.data.target, config.training.ema_decay) == (0.5, "dry", None)
-    assert config.model["levels"] == 8 and config.training.batch_size == 4  # from the file
+    assert (config.loss.stft, config.data.crops.target, config.training.ema_decay) == (0.5, "dry", None)
+    assert config.model.levels == 8 and config.training.batch_size == 4  # from the file
     assert config.optimizer.lr == 1e-4  # not given anywhere: the default
 
     with pytest.raises(ConfigError, match=r"training: unknown option\(s\) \['step'\]; expected some of"):
@@ -184,8 +184,8 @@ def test_command_line_errors_name_the_problem(data, tmp_path, capsys) -> None:
     (tmp_path / "c" / "checkpoints" / "checkpoint_4").mkdir(parents=True)
     assert main(bundle_command(data, tmp_path / "c")[1:]) == 1
     assert "already holds a training run (1 checkpoint(s)" in capsys.readouterr().err
-    assert main(bundle_command(data, tmp_path / "d", "--set", "data.gain_db=-1")[1:]) == 1
-    assert "data.gain_db=-1; expected a finite number >= 0" in capsys.readouterr().err
+    assert main(bundle_command(data, tmp_path / "d", "--set", "data.crops.gain_db=-1")[1:]) == 1
+    assert "data.crops: gain_db=-1; expected a finite number >= 0" in capsys.readouterr().err
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -366,8 +366,8 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_and_ends_as_an_uninterrup
     # Validating every step on more crops slows the run to a few steps per second, so that it can be killed
     # between its first checkpoint and its end. Validation must not touch the training state: the resumed
     # run, which validates as the reference does, has to end with the reference's weights all the same.
-    slow = ["--validate-every", "1", "--set", "data.validation_crops_per_segment=8", "--set",
-            "data.validation_max_crops=16"]
+    slow = ["--validate-every", "1", "--set", "data.validation.crops_per_segment=8", "--set",
+            "data.validation.max_crops=16"]
     process = subprocess.Popen([sys.executable, *bundle_command(data, output_dir, *slow)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -462,7 +462,7 @@ def test_two_cpu_processes_read_disjoint_data_and_end_with_identical_weights(dat
                     "--main_process_port", str(free_port()),
                     "train_accelerate.py", "--dataset", str(data["dataset"]), "--config", str(data["config"]),
                     "--output-dir", str(output_dir), "--cpu", "--steps", str(steps), "--record-crops", "--no-progress",
-                    "--set", "data.validation_max_crops=3"],
+                    "--set", "data.validation.max_crops=3"],
                    env={**os.environ, "OMP_NUM_THREADS": "1"})
 
     output_dir = tmp_path / "run"
@@ -516,10 +516,10 @@ def test_init_from_takes_the_model_section_from_the_model_and_names_every_disagr
             ["--bundle", str(data["train"]), "--output-dir", str(tmp_path), *extra]))
 
     config = resolve("--config", str(data["config"]), "--init-from", str(init_model_dir), "--lr", "1e-4")
-    assert (config.model["levels"], config.model["upsampling"]) == (3, "learned")  # options equal to the model's
+    assert (config.model.levels, config.model.upsampling) == (3, "learned")  # options equal to the model's
     assert (config.training.init_from, config.optimizer.lr) == (str(init_model_dir), 1e-4)
     default = resolve("--init-from", "default")
-    assert (default.model["levels"], default.model["base_channels"], default.training.init_from) == (8, 16, "default")
+    assert (default.model.levels, default.model.base_channels, default.training.init_from) == (8, 16, "default")
 
     assert main(bundle_command(data, tmp_path / "a", "--init-from", str(init_model_dir),
                                "--set", "model.levels=4")[1:]) == 1
@@ -532,7 +532,7 @@ def test_init_from_takes_the_model_section_from_the_model_and_names_every_disagr
     assert main(bundle_command(data, tmp_path / "c", "--init-from", str(tmp_path / "missing"))[1:]) == 1
     assert "--init-from): no such folder, and not a Hub model id" in capsys.readouterr().err
     assert main(bundle_command(data, tmp_path / "d", "--set", "model.levelling=strokes", "--set",
-                               "data.gain_db=3")[1:]) == 1
+                               "data.crops.gain_db=3")[1:]) == 1
     assert "data: gain_db=3 with levelling='strokes'" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "d").exists()
 
@@ -618,10 +618,10 @@ def test_a_levelling_model_trains_without_input_gains_unless_one_is_asked_for():
     """Levelling cancels input gains: the augmentation defaults to 0 for such a model, and an explicit
     gain is refused (the combination is impossible, not just warned about)."""
     levelled = TrainingConfig.from_dict({"model": {"levels": 2, "base_channels": 2, "levelling": "close_strokes"}})
-    assert levelled.data.gain_db == 0.0
-    assert TrainingConfig.from_dict({"model": {"levels": 2, "base_channels": 2}}).data.gain_db == 6.0
+    assert levelled.data.crops.gain_db == 0.0
+    assert TrainingConfig.from_dict({"model": {"levels": 2, "base_channels": 2}}).data.crops.gain_db == 6.0
     with pytest.raises(ConfigError, match="gain_db=6.0 with levelling"):
-        TrainingConfig.from_dict({"model": {"levelling": "close_strokes"}, "data": {"gain_db": 6.0}})
+        TrainingConfig.from_dict({"model": {"levelling": "close_strokes"}, "data": {"crops": {"gain_db": 6.0}}})
 
 
 def test_the_stft_loss_equals_auralosss_sum_and_difference_loss_and_its_gradient():

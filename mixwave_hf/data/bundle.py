@@ -1,7 +1,7 @@
 """Bundles: a split's segments pre-decoded in slot order into one .npz, and the training crops cut from one.
 
-    index = export_bundle("org/drums", "train", "train.npz", CropConfig.for_model(model))
-    crops = BundleDataset("train.npz", CropConfig.for_model(model), repeat=True)  # numpy and torch only
+    index = export_bundle("org/drums", "train", "train.npz", CropConfig.for_model(model.config))
+    crops = BundleDataset("train.npz", CropConfig.for_model(model.config), repeat=True)  # numpy and torch only
     read_bundle_index("train.npz")["stats"]  # what the export skipped, and why
 
 docs/data-loading.md ("Bundles") gives the file layout and its sizes.
@@ -20,7 +20,7 @@ import numpy as np
 
 from mixwave_hf.data.crops import CropConfig, LoaderStats, Segment, segment_from_row
 from mixwave_hf.data.schema import DatasetError
-from mixwave_hf.data.sharded import ShardedCropDataset
+from mixwave_hf.data.sharded import ShardedCropDataset, StreamingOptions
 from mixwave_hf.files import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -222,14 +222,14 @@ class BundleDataset(ShardedCropDataset):
     bundle's slots, rate and target with the default window.
     """
 
-    def __init__(self, file: str | os.PathLike, config: CropConfig | None = None, *, rank: int = 0,
-                 world_size: int = 1, shuffle: bool = True, seed: int = 0, shuffle_buffer_crops: int = 32,
+    def __init__(self, file: str | os.PathLike, config: CropConfig | None = None,
+                 options: StreamingOptions | None = None, *, rank: int = 0, world_size: int = 1,
                  repeat: bool = False) -> None:
         self.file = str(file)
         self.segments = BundleSegments(file)
         self.index = self.segments.index
-        super().__init__(bundle_crop_config(self.index, config, file), rank=rank, world_size=world_size,
-                         shuffle=shuffle, seed=seed, shuffle_buffer_crops=shuffle_buffer_crops, repeat=repeat)
+        super().__init__(bundle_crop_config(self.index, config, file), options or StreamingOptions(), rank=rank,
+                         world_size=world_size, repeat=repeat)
 
     def _items(self, reader: int, readers: int, epoch: int, source: Any) -> Iterator[tuple[int, Any]]:
         if len(self.segments) < readers:

@@ -1,6 +1,6 @@
-"""What a training crop is, and how one is cut: `CropConfig`, `Segment`, `segment_from_row`, `cut_crop`.
+"""What a training crop is, and how one is cut: `CropOptions`, `CropConfig`, `Segment`, `segment_from_row`, `cut_crop`.
 
-    config = CropConfig.for_model(model)                     # 121,843 input -> 89,093 output samples
+    config = CropConfig.for_model(model.config, CropOptions())  # 121,843 input -> 89,093 output samples
     segment = segment_from_row(row, config, LoaderStats())   # a dataset row, decoded in slot order
     crops = [cut_crop(segment, start, config, gains) for start, gains in random_crops(segment, config, rng)]
 
@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from mixwave_hf.audio import resample
+from mixwave_hf.data.checks import check_at_least, check_not_negative
 from mixwave_hf.data.read_position import STATE_KIND
 from mixwave_hf.data.schema import TARGETS, decode_audio, segment_of
 from mixwave_hf.loudness import LEVELLING_METHODS, apply_gains_db, level_tracks
@@ -26,75 +27,93 @@ from mixwave_hf.slots import DEFAULT_SLOTS, fed_slots, match_slot
 from mixwave_hf.tracks import arrange_tracks
 
 if TYPE_CHECKING:
-    from mixwave_hf.model import MixWaveUNet
+    from mixwave_hf.model import MixWaveUNetConfig
 
 logger = logging.getLogger(__name__)
 
 
+#: Per-track random input gain (±dB) of training crops for a model that does not level its inputs.
+DEFAULT_GAIN_DB = 6.0
+
+
 @dataclass(frozen=True)
-class CropConfig:
-    """What a crop is: slots, sample rate, window lengths in samples, target, crops per segment, gain.
+class CropOptions:
+    """What a training crop is, as chosen; `CropConfig.for_model` adds what the model decides (slots, rate,
+    window, levelling). Checked when made: ValueError naming the option."""
+
+    target: str = field(default="wet", metadata={"help": "mix to learn: wet (the engineer's) or dry",
+                                                  "choices": tuple(TARGETS)})
+    crop_output_samples: int = field(default=88_200, metadata={"help": (
+        "output samples per crop, rounded up to a valid window (88,200: the paper's 121,843 -> 89,093 samples, "
+        "2.02 s; 22050 = 0.5 s suits CPUs)")})
+    crops_per_segment: int = field(default=8, metadata={"help": "random windows cut from each decoded segment"})
+    gain_db: float | None = field(default=None, metadata={"help": (
+        f"per-track random input gain, ±dB (the target is left unchanged); null: {DEFAULT_GAIN_DB:g}, or 0 for "
+        "a model that levels its inputs (levelling cancels input gains: a gain is refused with it)")})
+    min_segment_seconds: float = field(default=1.0, metadata={"help": "shorter segments are skipped"})
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"target={self.target!r}; expected one of {list(TARGETS)}")
+        check_at_least(1, crop_output_samples=self.crop_output_samples, crops_per_segment=self.crops_per_segment)
+        check_not_negative(min_segment_seconds=self.min_segment_seconds,
+                           **({} if self.gain_db is None else {"gain_db": self.gain_db}))
+
+
+@dataclass(frozen=True)
+class CropConfig(CropOptions):
+    """A crop of one model: its slots, sample rate, window lengths in samples, levelling, and the `CropOptions`.
 
     `input_samples` / `output_samples` must be a valid pair of the model (`model.valid_lengths`);
     the defaults are the paper network's 121,843 -> 89,093 samples at 44.1 kHz (`for_model` derives
-    them from any model). `gain_db`: per-track input gain range (±dB) of training crops, 0 for none.
-    `levelling`: the model's input levelling (`loudness.track_level` method, None for none): every
-    segment's tracks are brought to `levelling_lufs` by `loudness.level_tracks` before crops are cut,
-    as `mix_tracks` does for a song. Levelling cancels any input gain, so gain augmentation would only
-    change the crops' levels after it: with levelling, `gain_db` must be 0.
+    them from any model's config). `levelling`: the model's input levelling (`loudness.track_level` method,
+    None for none): every segment's tracks are brought to `levelling_lufs` by `loudness.level_tracks` before
+    crops are cut, as `mix_tracks` does for a song. Levelling cancels any input gain, so gain augmentation
+    would only change the crops' levels after it: here, and only here, `gain_db` None becomes 0 with
+    levelling (DEFAULT_GAIN_DB without), and a positive gain with levelling is refused.
     """
 
     slot_names: tuple[str, ...] = DEFAULT_SLOTS
     sample_rate: int = 44_100
     input_samples: int = 121_843
     output_samples: int = 89_093
-    target: str = "wet"
-    crops_per_segment: int = 8
-    gain_db: float = 6.0
-    min_segment_seconds: float = 1.0
     levelling: str | None = None
     levelling_lufs: float = -30.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         object.__setattr__(self, "slot_names", tuple(self.slot_names))
         if self.levelling is not None and self.levelling not in LEVELLING_METHODS:
             raise ValueError(f"levelling={self.levelling!r}; expected None or one of {LEVELLING_METHODS}")
+        if self.gain_db is None:
+            object.__setattr__(self, "gain_db", 0.0 if self.levelling is not None else DEFAULT_GAIN_DB)
         if self.levelling is not None and self.gain_db > 0:
             raise ValueError(
                 f"gain_db={self.gain_db} with levelling={self.levelling!r}: the model levels every track "
                 "before the network, so random input gains would only re-level the crops after it; "
-                "set the gain augmentation to 0 (data.gain_db: 0, --set data.gain_db=0)"
+                "set the gain augmentation to 0 (data.crops.gain_db: 0, --set data.crops.gain_db=0)"
             )
-        if self.target not in TARGETS:
-            raise ValueError(f"target={self.target!r}; expected one of {list(TARGETS)}")
         if not 0 < self.output_samples <= self.input_samples or (self.input_samples - self.output_samples) % 2:
             raise ValueError(
                 f"input_samples={self.input_samples}, output_samples={self.output_samples}; expected a valid "
-                "pair of the model (output <= input, even difference): use CropConfig.for_model(model)"
+                "pair of the model (output <= input, even difference): use CropConfig.for_model(model.config)"
             )
-        if self.crops_per_segment < 1:
-            raise ValueError(f"crops_per_segment={self.crops_per_segment}; expected at least 1")
-        if self.gain_db < 0 or self.min_segment_seconds < 0 or self.sample_rate <= 0:
-            raise ValueError(f"gain_db={self.gain_db}, min_segment_seconds={self.min_segment_seconds}, "
-                             f"sample_rate={self.sample_rate}; expected gain and seconds >= 0, a positive rate")
+        if self.sample_rate <= 0:
+            raise ValueError(f"sample_rate={self.sample_rate}; expected a positive rate")
         if not self.slot_names or len(set(self.slot_names)) != len(self.slot_names):
             raise ValueError(f"slot_names={list(self.slot_names)}; expected distinct names, at least one")
 
     @classmethod
-    def for_model(cls, model: MixWaveUNet, crop_output_samples: int = 88_200, **options: Any) -> CropConfig:
-        """The model's slots and rate, and its shortest valid window with >= `crop_output_samples` outputs.
-
-        The default 88,200 gives the paper's 121,843 -> 89,093 samples on the default model.
-        `options` set the other fields (target, crops_per_segment, gain_db, min_segment_seconds); the
-        levelling is the model's (gain_db then defaults to 0).
-        """
-        lengths = model.valid_lengths(crop_output_samples)
-        levelling = getattr(model, "levelling", None)
-        if levelling is not None:
-            options.setdefault("gain_db", 0.0)
-        return cls(slot_names=tuple(model.slot_names), sample_rate=model.sample_rate,
-                   input_samples=lengths.input, output_samples=lengths.output, levelling=levelling,
-                   levelling_lufs=getattr(model, "levelling_lufs", -30.0), **options)
+    def for_model(cls, model: MixWaveUNetConfig, options: CropOptions | None = None) -> CropConfig:
+        """The crops of the model `model` configures (`model.config`): its slots, rate and levelling, and its
+        shortest valid window with at least `options.crop_output_samples` outputs (the default 88,200 gives
+        the paper's 121,843 -> 89,093 samples on the default model); the rest as `options` say."""
+        options = options or CropOptions()
+        lengths = model.valid_lengths(options.crop_output_samples)
+        chosen = {option.name: getattr(options, option.name) for option in fields(CropOptions)}
+        return cls(**chosen, slot_names=tuple(model.slot_names), sample_rate=model.sample_rate,
+                   input_samples=lengths.input, output_samples=lengths.output, levelling=model.levelling,
+                   levelling_lufs=model.levelling_lufs)
 
     @property
     def context(self) -> int:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
 from torch.utils.data import IterableDataset, get_worker_info
 
+from mixwave_hf.data.checks import check_at_least
 from mixwave_hf.data.crops import CropConfig, LoaderStats, Segment, cut_crop, levelled_segment, random_crops
 from mixwave_hf.data.read_position import STATE_KIND, STATE_VERSION, ReadPosition
 
@@ -32,28 +33,56 @@ def _reader_of(rank: int, world_size: int, worker: int, num_workers: int) -> tup
     return rank * num_workers + worker, world_size * num_workers
 
 
+@dataclass(frozen=True)
+class StreamingOptions:
+    """How a training reader orders its crops (`StreamingDataset`, `BundleDataset`). Checked when made."""
+
+    shuffle: bool = field(default=True, metadata={"help": (
+        "shuffle shards, rows and crops; false: a fixed order, exactly resumable")})
+    seed: int = field(default=0, metadata={"help": "seeds shuffling, crop positions and gains (with epoch and reader)"})
+    shuffle_buffer_segments: int = field(default=8, metadata={"help": (
+        "undecoded rows in the dataset's shuffle buffer (~22 MB each for 30 s segments; not used by bundles)")})
+    shuffle_buffer_crops: int = field(default=32, metadata={"help": (
+        "crops in the crop shuffle buffer (4.6 MB each at the default size; 1: no crop buffer)")})
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.shuffle, bool):
+            raise ValueError(f"shuffle={self.shuffle!r}; expected true or false")
+        check_at_least(0, seed=self.seed)
+        check_at_least(1, shuffle_buffer_segments=self.shuffle_buffer_segments,
+                       shuffle_buffer_crops=self.shuffle_buffer_crops)
+
+
+#: No shuffling: every reader reads its part in order (exactly resumable); tests and benchmarks.
+UNSHUFFLED = StreamingOptions(shuffle=False)
+
+
 class ShardedCropDataset(IterableDataset):
     """Crops from a source of segments, sharded by reader; subclasses give the items and their segments."""
 
-    def __init__(self, config: CropConfig, *, rank: int, world_size: int, shuffle: bool, seed: int,
-                 shuffle_buffer_crops: int, repeat: bool) -> None:
+    def __init__(self, config: CropConfig, options: StreamingOptions, *, rank: int, world_size: int,
+                 repeat: bool) -> None:
         super().__init__()
         if world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"rank={rank}, world_size={world_size}; expected 0 <= rank < world_size")
-        if seed < 0:
-            raise ValueError(f"seed={seed}; expected a non-negative integer")
-        if shuffle_buffer_crops < 1:
-            raise ValueError(f"shuffle_buffer_crops={shuffle_buffer_crops}; expected at least 1 (1: no crop buffer)")
-        self.config = config
+        self.config, self.options = config, options
         self.rank, self.world_size = rank, world_size
-        self.shuffle, self.seed = shuffle, seed
-        self.shuffle_buffer_crops = shuffle_buffer_crops
         self.repeat = repeat
         self.epoch = 0
         self.stats = LoaderStats()
         self._levelling_gains: dict[tuple[str, int], np.ndarray] = {}  # see levelled_segment
         self._resume: ReadPosition | None = None  # from load_state_dict, taken by the next iteration
         self._position: ReadPosition | None = None  # where the running iteration is, see state_dict()
+
+    @property
+    def shuffle(self) -> bool:
+        """`options.shuffle`."""
+        return self.options.shuffle
+
+    @property
+    def seed(self) -> int:
+        """`options.seed`."""
+        return self.options.seed
 
     # Subclasses: the items of one reader's pass in order, each with the source's position after it
     # (`source`: where to continue, None for the pass's start), and the segment of an item (None if
@@ -108,7 +137,7 @@ class ShardedCropDataset(IterableDataset):
         source, segments_read, crops_done = start.source, start.segments_read, start.crops_done
         at = partial(ReadPosition, reader, readers, epoch)  # a position in this pass
         buffer: list[dict] = []
-        buffer_size = self.shuffle_buffer_crops if self.shuffle else 1
+        buffer_size = self.options.shuffle_buffer_crops if self.shuffle else 1
         picker = np.random.default_rng([self.seed, 1, epoch, reader, segments_read])
         self._position = start
         for item, source_after in self._items(reader, readers, epoch, source):

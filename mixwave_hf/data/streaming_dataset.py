@@ -1,6 +1,7 @@
 """`StreamingDataset`: training crops streamed from a multitrack dataset (a folder or a Hub repo id).
 
-    crops = StreamingDataset("org/drums", "train", CropConfig.for_model(model), rank=0, world_size=1, repeat=True)
+    crops = StreamingDataset("org/drums", "train", CropConfig.for_model(model.config), rank=0, world_size=1,
+                             repeat=True)
     loader = torch.utils.data.DataLoader(crops, batch_size=16, num_workers=4)
     batch = next(iter(loader))  # {"tracks": [16, 8, 121843], "target": [16, 2, 89093], ...} float32
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from mixwave_hf.data.crops import CropConfig, Segment, segment_from_row
 from mixwave_hf.data.schema import DatasetError
-from mixwave_hf.data.sharded import ShardedCropDataset
+from mixwave_hf.data.sharded import ShardedCropDataset, StreamingOptions
 
 
 class StreamingDataset(ShardedCropDataset):
@@ -28,13 +29,11 @@ class StreamingDataset(ShardedCropDataset):
     Args:
         path_or_repo_id: what `datasets.load_dataset` accepts: "org/name" on the Hub or a local folder.
         split: the split to stream ("train").
-        config: the crops (see CropConfig; `CropConfig.for_model(model)`).
+        config: the crops (see CropConfig; `CropConfig.for_model(model.config)`).
+        options: shuffling, seed and buffers (`StreamingOptions`; `UNSHUFFLED`: a fixed order, exactly
+            resumable).
         rank, world_size: this process and the number of processes (Accelerate:
             `accelerator.process_index`, `accelerator.num_processes`).
-        shuffle: shuffle shards, rows and crops; False gives a fixed order, exactly resumable.
-        seed: seeds shuffling, crop positions and gains (with the epoch and the reader).
-        shuffle_buffer_segments: undecoded rows in datasets' shuffle buffer (~22 MB each for 30 s).
-        shuffle_buffer_crops: crops in the crop shuffle buffer (4.6 MB each at the default size).
         repeat: start the next epoch when one ends, forever (step-based training).
 
     Yields {"tracks": [slots, input] float32, "target": [2, output] float32, "song_id": str,
@@ -42,16 +41,13 @@ class StreamingDataset(ShardedCropDataset):
     """
 
     def __init__(self, path_or_repo_id: str | os.PathLike, split: str = "train", config: CropConfig | None = None,
-                 *, rank: int = 0, world_size: int = 1, shuffle: bool = True, seed: int = 0,
-                 shuffle_buffer_segments: int = 8, shuffle_buffer_crops: int = 32, repeat: bool = False) -> None:
+                 options: StreamingOptions | None = None, *, rank: int = 0, world_size: int = 1,
+                 repeat: bool = False) -> None:
         from mixwave_hf.data.schema import open_split  # imports datasets
 
-        super().__init__(config or CropConfig(), rank=rank, world_size=world_size, shuffle=shuffle, seed=seed,
-                         shuffle_buffer_crops=shuffle_buffer_crops, repeat=repeat)
-        if shuffle_buffer_segments < 1:
-            raise ValueError(f"shuffle_buffer_segments={shuffle_buffer_segments}; expected at least 1")
+        super().__init__(config or CropConfig(), options or StreamingOptions(), rank=rank, world_size=world_size,
+                         repeat=repeat)
         self.path_or_repo_id, self.split = str(path_or_repo_id), split
-        self.shuffle_buffer_segments = shuffle_buffer_segments
         self.dataset = open_split(self.path_or_repo_id, split, streaming=True)
         self._shards_for(rank, world_size)  # fails now, not in a worker, if even one reader per rank is too many
 
@@ -86,7 +82,7 @@ class StreamingDataset(ShardedCropDataset):
             # once runs a thread per shard, and datasets then sleeps 5 s whenever such a pass ends or is
             # dropped (a pyarrow shutdown workaround). The schema's writer deals rows out round robin, so
             # each shard already holds every song.
-            part = part.shuffle(seed=seed, buffer_size=self.shuffle_buffer_segments, max_buffer_input_shards=1)
+            part = part.shuffle(seed=seed, buffer_size=self.options.shuffle_buffer_segments, max_buffer_input_shards=1)
             part.set_epoch(epoch)  # without shuffle, datasets would still reorder the shards by epoch
         if source is not None:
             part.load_state_dict(source)

@@ -20,6 +20,7 @@ from mixwave_hf.training.checkpoints import (
 from mixwave_hf.training.cli import OPTION_FLAGS, add_arguments, build_parser, main, resolve_config, run_training
 from mixwave_hf.training.config import (
     DEFAULT_INIT,
+    FLAT_DATA_KEYS,
     CardOptions,
     ConfigError,
     DataOptions,
@@ -28,14 +29,15 @@ from mixwave_hf.training.config import (
     ScheduleOptions,
     TrainingConfig,
     TrainingOptions,
+    check_option,
     load_config_file,
     load_init_model,
+    option_fields,
     parse_assignment,
     set_option,
 )
 from mixwave_hf.training.data import (
     DataSource,
-    crop_config,
     first_training_segments,
     fit_balance_gain_db,
     training_crops,
@@ -52,11 +54,12 @@ from mixwave_hf.training.recording import CropRecorder, parameter_checksum
 from mixwave_hf.training.run import TrainingResult, TrainingRun, train
 
 __all__ = [
-    "CHECKPOINT_MARKER", "DEFAULT_INIT", "OPTION_FLAGS", "VALIDATION_METRICS", "CardOptions", "ConfigError",
-    "CropRecorder", "DataOptions", "DataSource", "LossOptions", "OptimizerOptions", "ScheduleOptions",
+    "CHECKPOINT_MARKER", "DEFAULT_INIT", "FLAT_DATA_KEYS", "OPTION_FLAGS", "VALIDATION_METRICS", "CardOptions",
+    "ConfigError", "CropRecorder", "DataOptions", "DataSource", "LossOptions", "OptimizerOptions", "ScheduleOptions",
     "TrainingConfig", "TrainingLoss", "TrainingOptions", "TrainingProgress", "TrainingResult", "TrainingRun",
-    "WarmupDecay", "add_arguments", "build_parser", "checkpoint_folders", "checkpoint_to_resume", "crop_config",
-    "exponential_moving_average", "first_training_segments", "fit_balance_gain_db", "latest_checkpoint",
-    "load_config_file", "load_init_model", "main", "parameter_checksum", "parse_assignment", "resolve_config",
-    "run_training", "save_checkpoint", "set_option", "train", "training_crops", "validate", "validation_crops",
+    "WarmupDecay", "add_arguments", "build_parser", "check_option", "checkpoint_folders", "checkpoint_to_resume",
+    "exponential_moving_average", "first_training_segments", "fit_balance_gain_db",
+    "latest_checkpoint", "load_config_file", "load_init_model", "main", "option_fields", "parameter_checksum",
+    "parse_assignment", "resolve_config", "run_training", "save_checkpoint", "set_option", "train", "training_crops",
+    "validate", "validation_crops",
 ]

@@ -14,9 +14,9 @@ import torch
 from mixwave_hf.data.schema import DatasetError
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.training.config import ConfigError, TrainingConfig, TrainingOptions
+from mixwave_hf.training.convolutions import training_convolutions
 from mixwave_hf.training.data import (
     DataSource,
-    crop_config,
     first_training_segments,
     fit_balance_gain_db,
     training_crops,
@@ -48,30 +48,32 @@ def build_accelerator(options: TrainingOptions, output_dir: Path, cpu: bool):
 def build_model_and_data(config: TrainingConfig, source: DataSource, accelerator):
     """(config, model, its CropConfig, this process's training crops, the validation set or None). A
     `balance_gain_db` of null is fitted on the data first and written into the returned config. Every
-    process builds the same initial weights (seeded by training.seed)."""
+    process builds the same initial weights (seeded by training.seed). On the CPU the model's long-kernel
+    convolutions take `convolutions.cpu_training_convolutions`' backward
+    (`training_convolutions`)."""
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
-    options, fit_balance = config.training, config.model["balance_gain_db"] is None
+    options, fit_balance = config.training, config.model.balance_gain_db is None
     set_seed(options.seed)
-    model = MixWaveUNet(**({**config.model, "balance_gain_db": 0.0} if fit_balance else config.model))
-    crops_config = crop_config(model, config.data)
+    model = MixWaveUNet(config.model, balance_gain_db=0.0) if fit_balance else MixWaveUNet(config.model)
+    crops_config = config.crop_config()
     try:  # the data does not fit the config (slots, target, shards for the readers, a missing split)
         crops = training_crops(source, crops_config, config.data, accelerator.process_index,
                                accelerator.num_processes)
         validation_set = validation_crops(source, crops_config, config.data) if options.validate_every else None
         if fit_balance:  # every process fits the same value from the same segments
             gain_db = fit_balance_gain_db(first_training_segments(source, crops_config, config.data), model)
-            config = replace(config, model={**config.model, "balance_gain_db": round(gain_db, 4)})
+            config = replace(config, model=replace(config.model, balance_gain_db=round(gain_db, 4)))
             if accelerator.is_main_process:
                 tqdm.write(f"model.balance_gain_db fitted on the training data: {gain_db:+.2f} dB")
             set_seed(options.seed)
-            model = MixWaveUNet(**config.model)
+            model = MixWaveUNet(config.model)
     except DatasetError as error:  # names the dataset or bundle file itself
         raise ConfigError(str(error)) from error
     except ValueError as error:
         raise ConfigError(f"{source.dataset or source.bundle}: {error}") from error
-    return config, model, crops_config, crops, validation_set
+    return config, training_convolutions(model, accelerator.device), crops_config, crops, validation_set
 
 
 def build_loaders(config: TrainingConfig, crops, validation_set, accelerator):

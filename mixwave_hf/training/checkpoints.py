@@ -22,7 +22,7 @@ import torch
 import yaml
 
 from mixwave_hf.files import folder_relation, write_json
-from mixwave_hf.training.config import ConfigError, TrainingConfig
+from mixwave_hf.training.config import ConfigError, TrainingConfig, upgraded_config
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +122,9 @@ def check_resumed_model(output_dir: Path, config: TrainingConfig) -> None:
     saved = (yaml.safe_load(config_file.read_text()) or {}).get("model") if config_file.is_file() else None
     if not isinstance(saved, Mapping):
         return
-    changed = [f"model.{name} {value!r} here, {saved[name]!r} in the run" for name, value in config.model.items()
-               if name in saved and json.loads(json.dumps(value)) != saved[name]
+    model = config.as_dict()["model"]
+    changed = [f"model.{name} {value!r} here, {saved[name]!r} in the run" for name, value in model.items()
+               if name in saved and value != saved[name]
                and not (name == "balance_gain_db" and value is None)]
     if changed:
         raise ConfigError(f"--resume: the model options differ from the run's ({config_file}): {'; '.join(changed)}; "
@@ -164,7 +165,9 @@ def prepare_output_dir(output_dir: Path, config: TrainingConfig, resume_from: Pa
         output_dir.mkdir(parents=True, exist_ok=True)
         config_file = output_dir / "config.yaml"
         if resume_from is not None and config_file.is_file():
-            changed = _changed_options(yaml.safe_load(config_file.read_text()) or {}, config.as_dict())
+            # a run started before the data options had sections wrote flat keys: compare them where they live now
+            before = upgraded_config(yaml.safe_load(config_file.read_text()) or {})
+            changed = _changed_options(before, config.as_dict())
             if changed:
                 logger.warning("resuming with options changed since %s: %s", config_file, ", ".join(changed))
         config_file.write_text(yaml.safe_dump(config.as_dict(), sort_keys=False))

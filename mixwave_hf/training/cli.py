@@ -11,53 +11,66 @@ import logging
 import os
 import shlex
 import sys
+import types
+import typing
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mixwave_hf.data.schema import TARGETS
 from mixwave_hf.training.config import (
-    DEFAULT_INIT,
-    MIXED_PRECISIONS,
-    SECTIONS,
     ConfigError,
     TrainingConfig,
+    check_option,
     load_config_file,
+    option_fields,
     parse_assignment,
     set_option,
 )
 from mixwave_hf.training.data import DataSource
 from mixwave_hf.training.run import train
 
+#: The flags that override one config option each: flag -> the option's dotted key. Their help, type, choices
+#: and metavar are the option's (`option_flag_arguments`); every option is also `--set KEY=VALUE`.
+OPTION_FLAGS: dict[str, str] = {
+    "--target": "data.crops.target",
+    "--steps": "training.steps",
+    "--batch-size": "training.batch_size",
+    "--gradient-accumulation-steps": "training.gradient_accumulation_steps",
+    "--lr": "optimizer.lr",
+    "--mixed-precision": "training.mixed_precision",
+    "--ema-decay": "training.ema_decay",
+    "--crop-output-samples": "data.crops.crop_output_samples",
+    "--num-workers": "data.num_workers",
+    "--seed": "training.seed",
+    "--init-from": "training.init_from",
+    "--validate-every": "training.validate_every",
+    "--checkpoint-every": "training.checkpoint_every",
+}
 
-def _decay_or_none(text: str) -> float | None:
-    return None if text.lower() in ("none", "null") else float(text)
+
+def option_flag_arguments(key: str) -> dict[str, Any]:
+    """argparse keywords of the flag for option `key`: its help text (and key), a type from its annotation
+    (an optional one also reads "none" or "null" as None), its choices and metavar."""
+    path, option, kind = next(entry for entry in option_fields() if entry[0] == key)
+    optional = typing.get_origin(kind) in (typing.Union, types.UnionType) and type(None) in typing.get_args(kind)
+    base = next(arg for arg in typing.get_args(kind) if arg is not type(None)) if optional else kind
+    keywords: dict[str, Any] = {"help": f"{option.metadata['help']} ({path})"}
+    if base in (int, float):
+        keywords["type"] = _or_none(base) if optional else base
+    if "choices" in option.metadata:
+        keywords["choices"] = list(option.metadata["choices"])
+    if "metavar" in option.metadata:
+        keywords["metavar"] = option.metadata["metavar"]
+    return keywords
 
 
-#: The flags that override one config option each: (flag, the option it sets, argparse keywords).
-OPTION_FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("--target", "data.target", {"choices": list(TARGETS), "help": "mix to learn"}),
-    ("--steps", "training.steps", {"type": int, "help": "optimizer steps"}),
-    ("--batch-size", "training.batch_size", {"type": int, "help": "crops per process per batch"}),
-    ("--gradient-accumulation-steps", "training.gradient_accumulation_steps",
-     {"type": int, "help": "batches per optimizer step"}),
-    ("--lr", "optimizer.lr", {"type": float, "help": "peak learning rate"}),
-    ("--mixed-precision", "training.mixed_precision", {"choices": list(MIXED_PRECISIONS), "help": "precision"}),
-    ("--ema-decay", "training.ema_decay", {"type": _decay_or_none, "help": "EMA decay of the published weights, "
-                                           "or none"}),
-    ("--crop-output-samples", "data.crop_output_samples", {"type": int, "help": "output samples per crop, e.g. "
-                                                           "22050 = 0.5 s on CPU"}),
-    ("--num-workers", "data.num_workers", {"type": int, "help": "DataLoader workers per process"}),
-    ("--seed", "training.seed", {"type": int, "help": "initial weights"}),
-    ("--init-from", "training.init_from", {"metavar": "MODEL", "help": "fine-tune: start from this model's "
-                                           f"weights and config ({DEFAULT_INIT!r}: the default model; or a model "
-                                           "folder, or a Hub model id); model options of the config must equal "
-                                           "its own"}),
-    ("--validate-every", "training.validate_every", {"type": int, "help": "steps between validations (0: none)"}),
-    ("--checkpoint-every", "training.checkpoint_every", {"type": int, "help": "steps between checkpoints (0: only "
-                                                         "at the end)"}),
-)
+def _or_none(convert: type) -> Any:
+    def value_or_none(text: str) -> Any:
+        return None if text.lower() in ("none", "null") else convert(text)
+
+    value_or_none.__name__ = f"{convert.__name__} or none"
+    return value_or_none
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,10 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.OPTION=VALUE",
                         help="override one config option, e.g. --set model.levels=8 (repeatable; value read as YAML)")
     overrides = parser.add_argument_group("config options", "each overrides one option of the config")
-    for flag, option, keywords in OPTION_FLAGS:
+    for flag, key in OPTION_FLAGS.items():
         # SUPPRESS: a flag not given leaves no attribute, so that it cannot override the config with None.
-        overrides.add_argument(flag, default=argparse.SUPPRESS, **{**keywords, "help": f"{keywords['help']} "
-                                                                                          f"({option})"})
+        overrides.add_argument(flag, default=argparse.SUPPRESS, **option_flag_arguments(key))
     parser.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint")
     parser.add_argument("--push-to-hub", metavar="ORG/NAME", help="upload the best model with its card at the end")
     parser.add_argument("--private", action="store_true", help="with --push-to-hub: create a private repo")
@@ -104,20 +116,19 @@ def resolve_config(args: argparse.Namespace) -> TrainingConfig:
     values = load_config_file(args.config) if args.config else {}
     for assignment in args.set:
         set_option(values, *parse_assignment(assignment))
-    for flag, option, _ in OPTION_FLAGS:
+    for flag, key in OPTION_FLAGS.items():
         destination = flag.removeprefix("--").replace("-", "_")
         if hasattr(args, destination):
-            check_flag(flag, option, getattr(args, destination))
-            set_option(values, option, getattr(args, destination))
+            check_flag(flag, key, getattr(args, destination))
+            set_option(values, key, getattr(args, destination))
     return TrainingConfig.from_dict(values)
 
 
-def check_flag(flag: str, option: str, value: Any) -> None:
-    """ConfigError naming `flag` when `value` is not one its config option (`option`, "section.name") takes:
-    the option's section is built with it alone (`config.SECTIONS`), so its own check decides."""
-    section, _, name = option.partition(".")
+def check_flag(flag: str, key: str, value: Any) -> None:
+    """ConfigError naming `flag` when `value` is not one its config option (`key`, dotted) takes: the option's
+    own check decides (`config.check_option`)."""
     try:
-        SECTIONS[section](**{name: value})
+        check_option(key, value)
     except ConfigError as error:
         raise ConfigError(f"{flag} {value}: {error}") from error
 

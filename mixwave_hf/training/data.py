@@ -1,6 +1,6 @@
 """Where a run's crops come from: a dataset (folder or Hub repo, streamed) or bundles; the balance fit.
 
-    crops = training_crops(DataSource(bundle="train.npz"), crop_config(model, config.data), config.data, 0, 1)
+    crops = training_crops(DataSource(bundle="train.npz"), config.crop_config(), config.data, 0, 1)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from mixwave_hf.data.loader import (
 )
 from mixwave_hf.loudness import integrated_loudness, level_tracks
 from mixwave_hf.model import MixWaveUNet
-from mixwave_hf.training.config import ConfigError, DataOptions
+from mixwave_hf.training.config import DataOptions
 
 #: Training segments (the first ones, in order) that `model.balance_gain_db: null` is fitted on.
 BALANCE_FIT_SEGMENTS = 64
@@ -59,28 +59,16 @@ class DataSource:
         return [name] if re.fullmatch(r"[\w.-]+/[\w.-]+", name) and not Path(name).exists() else []
 
 
-def crop_config(model: MixWaveUNet, options: DataOptions) -> CropConfig:
-    """The crops of `model` (its window, slots, rate, levelling) as `options` configure them; ConfigError
-    where they disagree (gain augmentation with a levelled model)."""
-    try:
-        return CropConfig.for_model(model, options.crop_output_samples, target=options.target,
-                                    crops_per_segment=options.crops_per_segment, gain_db=options.gain_db,
-                                    min_segment_seconds=options.min_segment_seconds)
-    except ValueError as error:
-        raise ConfigError(f"data: {error}") from error
-
-
 def training_crops(source: DataSource, crop_config: CropConfig, options: DataOptions, rank: int,
                    world_size: int) -> torch.utils.data.IterableDataset:
     """This process's endless stream of training crops (imports `datasets` only for a dataset source)."""
-    common = dict(rank=rank, world_size=world_size, shuffle=options.shuffle, seed=options.seed,
-                  shuffle_buffer_crops=options.shuffle_buffer_crops, repeat=True)
     if source.bundle is not None:
-        return BundleDataset(source.bundle, crop_config, **common)
+        return BundleDataset(source.bundle, crop_config, options.streaming, rank=rank, world_size=world_size,
+                             repeat=True)
     from mixwave_hf.data.loader import StreamingDataset
 
-    return StreamingDataset(source.dataset, options.train_split, crop_config,
-                            shuffle_buffer_segments=options.shuffle_buffer_segments, **common)
+    return StreamingDataset(source.dataset, options.train_split, crop_config, options.streaming, rank=rank,
+                            world_size=world_size, repeat=True)
 
 
 def first_training_segments(source: DataSource, crop_config: CropConfig, options: DataOptions,
@@ -124,7 +112,6 @@ def fit_balance_gain_db(segments: Iterable[Segment], model: MixWaveUNet) -> floa
 
 def validation_crops(source: DataSource, crop_config: CropConfig, options: DataOptions) -> ValidationDataset:
     """The fixed validation set: the dataset's validation split, or the validation bundle."""
-    sizes = dict(crops_per_segment=options.validation_crops_per_segment, max_crops=options.validation_max_crops)
     if source.dataset is not None:
-        return ValidationDataset.from_split(source.dataset, options.validation_split, crop_config, **sizes)
-    return ValidationDataset.from_bundle(source.validation_bundle, crop_config, **sizes)
+        return ValidationDataset.from_split(source.dataset, options.validation_split, crop_config, options.validation)
+    return ValidationDataset.from_bundle(source.validation_bundle, crop_config, options.validation)

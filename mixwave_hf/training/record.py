@@ -73,14 +73,14 @@ def training_record(run: TrainingRun, weights: str, validation_label: str = "",
     options = config.training
     record = {
         "dataset": run.source.describe(config.data),
-        "target": f"{config.data.target} mix",
+        "target": f"{crop.target} mix",
         "weights": weights + (f", exponential moving average (decay {options.ema_decay:g})" if run.ema else ""),
         "steps": f"{progress.step:,} of {options.steps:,}",
         "batch": f"{run.crops_per_step} crops per step ({options.batch_size} per process x "
                  f"{accelerator.num_processes} process(es) x {options.gradient_accumulation_steps} accumulation)",
         "crops": f"{crop.input_samples:,} input -> {crop.output_samples:,} output samples "
-                 f"({crop.output_samples / crop.sample_rate:.2f} s), {config.data.crops_per_segment} per segment, "
-                 f"input gain ±{config.data.gain_db:g} dB",
+                 f"({crop.output_samples / crop.sample_rate:.2f} s), {crop.crops_per_segment} per segment, "
+                 f"input gain ±{crop.gain_db:g} dB",
         "loss": run.loss_function.describe(),
         "optimizer": optimizer_description(run),
         "precision": PRECISIONS.get(accelerator.mixed_precision, accelerator.mixed_precision),
