@@ -79,7 +79,7 @@ example: venv
 	$(BIN)/mixwave mix mixwave_hf/examples/drums -o build/example_mix.wav
 
 example-stems: data
-	$(BIN)/python -m mixwave_hf.data.synth --example mixwave_hf/examples/drums
+	$(BIN)/mixwave data example mixwave_hf/examples/drums
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

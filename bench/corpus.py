@@ -21,7 +21,7 @@ from mixwave_hf.data.synth import RECIPES, render_song
 from mixwave_hf.data.synth.conditions import draw_tom_playing
 from mixwave_hf.data.synth.dry import render_dry_pieces
 from mixwave_hf.data.synth.grooves import draw_groove
-from mixwave_hf.data.synth.kits import kit_player
+from mixwave_hf.data.synth.players import kit_player
 from mixwave_hf.data.synth.recording import CLOSE_MIC_SLOTS, draw_recording_params, record_tracks
 from mixwave_hf.data.synth.room import draw_room_recording, record_in_room
 from mixwave_hf.loudness import crest_factor_db

@@ -18,6 +18,7 @@ import soundfile
 import soxr
 from scipy import signal
 
+from mixwave_hf.errors import MixwaveError
 from mixwave_hf.files import path_problem
 
 #: File extensions treated as audio when a folder is scanned (all are read by libsndfile).
@@ -39,7 +40,7 @@ DC_RELATIVE_THRESHOLD = 0.02
 DC_CUTOFF_HZ = 10.0
 
 
-class AudioError(ValueError):
+class AudioError(MixwaveError, ValueError):
     """An audio file or array that cannot be used; the message names it and what would be accepted."""
 
 

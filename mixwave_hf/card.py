@@ -13,16 +13,24 @@ from typing import TYPE_CHECKING
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from mixwave_hf.evaluate import MODEL_SYSTEM, group_lines, results_table
-from mixwave_hf.loudness import BLEED_ONLY_DB
-from mixwave_hf.mixing import STATIC_LOUDNESS_GAP_LU
+from mixwave_hf.errors import MixwaveError
+from mixwave_hf.loudness import (
+    ABSOLUTE_GATE_LUFS,
+    BLEED_ONLY_DB,
+    LOUD_PART_PERCENTILE,
+    MEASURE_BLOCKS,
+    STROKE_GATE_DB,
+    STROKE_WINDOW_SECONDS,
+)
+from mixwave_hf.mixing import MAX_TRIM_DB, STATIC_LOUDNESS_GAP_LU
 from mixwave_hf.resources import TEMPLATE_PATH
+from mixwave_hf.results import MODEL_SYSTEM, group_lines, results_table
 
 if TYPE_CHECKING:
     from mixwave_hf.model import MixWaveUNet
 
 
-class CardError(ValueError):
+class CardError(MixwaveError, ValueError):
     """A card whose metadata would not be valid on the Hub; the message says which field."""
 
 
@@ -103,28 +111,33 @@ def levelling_note(model: MixWaveUNet) -> str:
     if getattr(model, "levelling", None) is None:
         return ("Inputs are expected at raw recorded levels (as they came off the preamps); the mix follows "
                 "them.")
-    measure = {"strokes": "on its own strokes (the mean power of its 0.4 s blocks within 12 dB of its loudest)",
-               "loud_part": "on its loud part (the 95th percentile of its 3 s loudness)",
+    strokes = (f"the mean power of its {MEASURE_BLOCKS['strokes'][0]:g} s blocks within {STROKE_GATE_DB:g} dB of its "
+               "loudest")
+    measure = {"strokes": f"on its own strokes ({strokes})",
+               "loud_part": f"on its loud part (the {LOUD_PART_PERCENTILE:g}th percentile of its "
+               f"{MEASURE_BLOCKS['loud_part'][0]:g} s loudness)",
                "integrated": "by its BS.1770 integrated loudness",
-               "close_strokes": "on its own strokes for close mics (the mean power of its 0.4 s blocks within "
-               "12 dB of its loudest) and by integrated loudness for overheads",
-               "bleed_aware": "for close mics on the strokes found to be their own (the 0.4 s after each; each "
-               "mic's loudest transients compared with the other close mics by level and delay) and by "
-               "integrated loudness for overheads"}[model.levelling]
+               "close_strokes": f"on its own strokes for close mics ({strokes}) and by integrated loudness for "
+               "overheads",
+               "bleed_aware": f"for close mics on the strokes found to be their own (the {STROKE_WINDOW_SECONDS:g} s "
+               "after each; each mic's loudest transients compared with the other close mics by level and delay) "
+               "and by integrated loudness for overheads"}[model.levelling]
     bleed = ("a tom mic found to hold only bleed (its drum never struck) is set "
              f"{BLEED_ONLY_DB:g} dB under the others, as an engineer pulls such a track down."
              if model.levelling == "bleed_aware" else
              "a track with no strokes of its own (bleed only) is still lifted to that level, and the model has "
              "learned to keep such tracks down only as far as its training data taught it.")
     return (f"Every track is first brought to {model.levelling_lufs:g} LUFS, measured {measure}, so the level it "
-            "was recorded at does not change the mix (a track below -70 LUFS, e.g. silence, is left as it is). "
+            f"was recorded at does not change the mix (a track below {ABSOLUTE_GATE_LUFS:g} LUFS, e.g. silence, is "
+            "left as it is). "
             "A tom mic that is mostly bleed is levelled by its few strokes, not lifted to the kick's loudness; "
             + bleed)
 
 
 def intensity_note(model: MixWaveUNet) -> str:
     """What `intensity` (and the per-track trims) do with this model's output layer, for the card."""
-    control = ("Controls: `trims` (dB per track, within ±12, after levelling, before the network) and `intensity` "
+    control = (f"Controls: `trims` (dB per track, within ±{MAX_TRIM_DB:g}, after levelling, before the network) and "
+               "`intensity` "
                "(0 to 1): the output layer splits exactly into a static part (its weights on the input tracks: a "
                "gain and pan per track) and a processed part (its weights on the network's features); the mix is "
                "static + intensity x processed, 1 being the model as trained.")

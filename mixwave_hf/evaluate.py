@@ -1,7 +1,7 @@
 """Evaluation: a model and the baselines scored against reference mixes, per whole song.
 
 `evaluate` mixes every song with `mix_tracks`, scores it and the baselines with `metrics.score`, and
-returns a JSON-able dict (layout: docs/evaluation.md) that `format_table` prints and the card renders.
+returns a JSON-able dict (layout: docs/evaluation.md) that `results.format_table` prints and the card renders.
 
     result = evaluate(model, dataset_songs("org/drums", "test"), dataset="org/drums", split="test")
 """
@@ -19,14 +19,11 @@ from tqdm.auto import tqdm
 
 from mixwave_hf import baselines, metrics
 from mixwave_hf.audio import fit_length, write_audio
+from mixwave_hf.errors import InputError
 from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
+from mixwave_hf.results import MODEL_SYSTEM
 from mixwave_hf.slots import match_slot
-
-MODEL_SYSTEM = "model"
-#: The rows of the short results table (`markdown_table`'s default): the headline, the plain STFT
-#: distance, the level and SI-SDR.
-SUMMARY_METRICS = (metrics.HEADLINE_METRIC, "stereo_stft", "loudness_error", "si_sdr")
 
 
 @dataclass
@@ -69,7 +66,7 @@ def dataset_songs(path_or_repo_id: str, split: str = "test", target: str = "wet"
     from mixwave_hf.data.schema import TARGETS, open_split
 
     if target not in TARGETS:
-        raise ValueError(f"target {target!r}; expected one of {list(TARGETS)}")
+        raise InputError(f"target {target!r}; expected one of {list(TARGETS)}")
     return _songs(open_split(path_or_repo_id, split), str(path_or_repo_id), split, TARGETS[target])
 
 
@@ -154,7 +151,7 @@ def evaluate(model: MixWaveUNet, songs: Iterable[EvaluationSong], *, dataset: st
             for name, mix in {**mixes, "reference": song.reference}.items():
                 write_audio(Path(examples_dir) / song.song_id.replace("/", "_") / f"{name}.wav", mix, song.sample_rate)
     if not per_song:
-        raise ValueError(f"no songs to evaluate in {dataset or 'the input'} (split {split!r}, target {target!r})")
+        raise InputError(f"no songs to evaluate in {dataset or 'the input'} (split {split!r}, target {target!r})")
     if len(kits) > 1:
         groups.update(kits)
     systems = {MODEL_SYSTEM: {"label": "model", "loudness_oracle": False, "description": ""}}
@@ -195,84 +192,3 @@ def summarise(song_scores: Iterable[dict[str, float]]) -> dict[str, dict[str, fl
         else:
             summary[name] = {"median": None, "q1": None, "q3": None, "songs": 0}
     return summary
-
-
-def format_table(evaluation: dict) -> str:
-    """The evaluation as a text table: one row per metric, "median [q1, q3]" per system."""
-    labels, rows = results_table(evaluation)
-    header = ["metric", "unit", *labels]
-    lines = [[f"{row['metric']} ({'lower' if row['lower_is_better'] else 'higher'} is better)", row["unit"],
-              *row["cells"]] for row in rows]
-    widths = [max(len(str(line[column])) for line in [header, *lines]) for column in range(len(header))]
-    text = [" | ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
-            for line in [header, *lines]]
-    text.insert(1, "-+-".join("-" * width for width in widths))
-    return "\n".join([*text, *group_lines(evaluation)])
-
-
-def system_names(evaluation: dict) -> list[str]:
-    """The evaluation's systems in table order: the model first, then the baselines as recorded."""
-    return [MODEL_SYSTEM, *(name for name in evaluation["systems"] if name != MODEL_SYSTEM)]
-
-
-def results_table(evaluation: dict) -> tuple[list[str], list[dict]]:
-    """(column labels, rows) of the results table: "median [q1, q3]" per metric and system."""
-    names = system_names(evaluation)
-    labels = [evaluation["systems"][name].get("label", name) for name in names]
-    rows = []
-    for metric, info in evaluation["metrics"].items():
-        cells = []
-        for name in names:
-            system = evaluation["systems"][name]
-            figures = system["summary"].get(metric)
-            if system.get("loudness_oracle") and info.get("uses_loudness"):
-                cells.append("(oracle)")
-            elif figures is None or figures["median"] is None or not math.isfinite(figures["median"]):
-                cells.append("–")
-            else:
-                cells.append(f"{figures['median']:.3g} [{figures['q1']:.3g}, {figures['q3']:.3g}]")
-        rows.append({"metric": metric, "unit": info["unit"], "lower_is_better": info["lower_is_better"],
-                     "cells": cells})
-    return labels, rows
-
-
-def markdown_table(evaluation: dict, metric_names: Iterable[str] | None = SUMMARY_METRICS,
-                   groups: bool = False) -> str:
-    """The evaluation as a Markdown table, cells as the card's (`results_table`): one row per metric of
-    `metric_names` (None: every metric), "median [q1, q3]" per system; `groups` adds `group_lines` as a list."""
-    labels, rows = results_table(evaluation)
-    by_metric = {row["metric"]: row for row in rows}
-    chosen = [by_metric[name] for name in metric_names] if metric_names is not None else rows
-    lines = ["| metric | unit | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
-    lines += [f"| {row['metric']} ({'lower' if row['lower_is_better'] else 'higher'} is better) | {row['unit']} | "
-              + " | ".join(row["cells"]) + " |" for row in chosen]
-    if groups and evaluation.get("groups"):
-        lines += ["", *group_table(evaluation, labels)]
-    return "\n".join(lines)
-
-
-def group_table(evaluation: dict, labels: list[str]) -> list[str]:
-    """Markdown rows of the song groups (e.g. stress songs by their toms): headline / SI-SDR medians per system."""
-    lines = [f"| songs: {metrics.HEADLINE_METRIC} / si_sdr | " + " | ".join(labels) + " |",
-             "|---|" + "---:|" * len(labels)]
-    for group, figures in evaluation["groups"].items():
-        cells = []
-        for name in system_names(evaluation):
-            summary = figures["summary"].get(name, {})
-            medians = [summary.get(metric, {}).get("median") for metric in (metrics.HEADLINE_METRIC, "si_sdr")]
-            cells.append(" / ".join("–" if value is None else f"{value:.3g}" for value in medians) + " dB")
-        lines.append(f"| {group} ({len(figures['songs'])} songs) | " + " | ".join(cells) + " |")
-    return lines
-
-
-def group_lines(evaluation: dict) -> list[str]:
-    """One line per song group of an evaluation (e.g. stress songs by their toms): headline medians."""
-    headline = metrics.HEADLINE_METRIC
-    lines = []
-    for group, figures in evaluation.get("groups", {}).items():
-        medians = ", ".join(
-            f"{evaluation['systems'][name].get('label', name)} {summary[headline]['median']:.3f}"
-            for name, summary in figures["summary"].items()
-            if summary.get(headline, {}).get("median") is not None)
-        lines.append(f"{group} ({len(figures['songs'])} songs), median {headline}: {medians}")
-    return lines

@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mixwave_hf.audio import DC_CUTOFF_HZ, empty_track_warning, fit_length, remove_dc, resample
+from mixwave_hf.errors import InputError
 from mixwave_hf.limiter import LIMITER_HOLD_SECONDS as LIMITER_HOLD_SECONDS  # re-exported: the mix's limiter
 from mixwave_hf.limiter import limit_peaks, peak_and_overs
 from mixwave_hf.loudness import BLEED_ONLY_DB, Levelling, apply_gains_db, integrated_loudness, measure_levelling
@@ -177,7 +178,7 @@ def mirrors_model(model: MixWaveUNet, perspective: str) -> bool:
     if perspective == getattr(model, "perspective", "drummer"):
         return False
     if model.outputs != 2 or not all(slot in model.slot_names for slot in OVERHEAD_PAIR_SLOTS):
-        raise ValueError(f"perspective {perspective!r}: this model mixes from the {model.perspective}'s only "
+        raise InputError(f"perspective {perspective!r}: this model mixes from the {model.perspective}'s only "
                          f"(mirroring needs a stereo output and the slots {list(OVERHEAD_PAIR_SLOTS)})")
     return True
 
@@ -194,13 +195,13 @@ def _check_mix_options(sample_rate: int, window_seconds: float, peak_ceiling_db:
                        intensity: float) -> None:
     """ValueError naming the first of `mix_tracks`' options out of its range."""
     if sample_rate <= 0:
-        raise ValueError(f"sample_rate={sample_rate}; expected a positive rate in Hz")
+        raise InputError(f"sample_rate={sample_rate}; expected a positive rate in Hz")
     if not math.isfinite(window_seconds) or window_seconds <= 0:
-        raise ValueError(f"window_seconds={window_seconds}; expected a positive number of seconds")
+        raise InputError(f"window_seconds={window_seconds}; expected a positive number of seconds")
     if peak_ceiling_db is not None and not -60.0 <= peak_ceiling_db <= 0.0:
-        raise ValueError(f"peak_ceiling_db={peak_ceiling_db}; expected -60 to 0 dBFS, or None for no limiter")
+        raise InputError(f"peak_ceiling_db={peak_ceiling_db}; expected -60 to 0 dBFS, or None for no limiter")
     if not 0.0 <= intensity <= 1.0:
-        raise ValueError(f"intensity={intensity}; expected 0 (the model's static balance) to 1 (the full mix)")
+        raise InputError(f"intensity={intensity}; expected 0 (the model's static balance) to 1 (the full mix)")
 
 
 def network_input(model: MixWaveUNet, model_audio: np.ndarray, mix: MixResult) -> np.ndarray:
@@ -301,18 +302,18 @@ def slot_trims(trims: Mapping[str, float] | None, slot_names: tuple[str, ...]) -
     for name, value in (trims or {}).items():
         try:
             slot = resolve_slot_name(name, slot_names)
-        except ValueError as error:
-            raise ValueError(f"trim {name!r}: {error}") from error
+        except InputError as error:
+            raise InputError(f"trim {name!r}: {error}") from error
         try:
             value_db = float(value)
         except (TypeError, ValueError):
             value_db = math.nan
         if not -MAX_TRIM_DB <= value_db <= MAX_TRIM_DB:
-            raise ValueError(f"trim {name!r}: {value!r} dB; expected a number from {-MAX_TRIM_DB:g} to "
+            raise InputError(f"trim {name!r}: {value!r} dB; expected a number from {-MAX_TRIM_DB:g} to "
                              f"+{MAX_TRIM_DB:g} dB")
         for each in fed_slots(slot):
             if each in given_as:
-                raise ValueError(f"trims {given_as[each]!r} and {name!r} both set slot {each!r}; keep one")
+                raise InputError(f"trims {given_as[each]!r} and {name!r} both set slot {each!r}; keep one")
             given_as[each], checked[each] = name, value_db
     return checked
 

@@ -20,10 +20,12 @@ import torch.nn.functional as F
 from huggingface_hub import ModelCard, PyTorchModelHubMixin
 from torch import nn
 
+from mixwave_hf import model_files
 from mixwave_hf.audio import pan_gains
 from mixwave_hf.model_files import EXPECTED_MODEL, ModelLoadError, check_model_folder
 from mixwave_hf.model_options import (
     FORMAT_VERSION,
+    NEGATIVE_SLOPE,
     check_format_version,
     check_options,
     checked_balance,
@@ -42,7 +44,6 @@ if TYPE_CHECKING:
 
 REPO_URL = "https://github.com/mixwave-hf/mixwave-hf"
 PAPER_URL = "https://doi.org/10.17743/jaes.2020.0031"
-NEGATIVE_SLOPE = 0.2
 
 
 @dataclass(frozen=True)
@@ -363,8 +364,8 @@ class MixWaveUNet(
         """
         if pretrained_model_name_or_path is None:
             if not (DEFAULT_MODEL_DIR / "model.safetensors").is_file():
-                raise ValueError(f"this installation has no embedded default model ({DEFAULT_MODEL_DIR}); "
-                                 "name a model directory or Hub repo id")
+                raise ModelLoadError(f"this installation has no embedded default model ({DEFAULT_MODEL_DIR}); "
+                                     "name a model directory or Hub repo id")
             pretrained_model_name_or_path = DEFAULT_MODEL_DIR
         name, local = pretrained_model_name_or_path, os.path.isdir(pretrained_model_name_or_path)
         if local:
@@ -372,14 +373,18 @@ class MixWaveUNet(
         try:
             with contextlib.redirect_stdout(io.StringIO()):  # the mixin prints where it loads from
                 return super().from_pretrained(pretrained_model_name_or_path, strict=strict, **kwargs)
-        except RuntimeError as error:
-            if "state_dict" not in str(error):
-                raise
+        except model_files.WeightsMismatchError as error:  # `_load_as_safetensor`'s check
             raise ModelLoadError(f"{name}: the weights do not match its config.json: {error}") from error
         except (TypeError, ValueError) as error:  # a folder's: MixWaveUNet's own checks of config.json's values
             if not local or isinstance(error, ModelLoadError):
                 raise
             raise ModelLoadError(f"{os.path.join(name, 'config.json')}: {error}") from error
+
+    @classmethod
+    def _load_as_safetensor(cls, model: MixWaveUNet, model_file: str, map_location: str, strict: bool) -> MixWaveUNet:
+        """The mixin's loading, after `model_files.check_weights` (a WeightsMismatchError, not a RuntimeError)."""
+        model_files.check_weights({key: value.shape for key, value in model.state_dict().items()}, model_file, strict)
+        return super()._load_as_safetensor(model, model_file, map_location, strict)
 
 
 
@@ -392,13 +397,13 @@ for _name in CONFIG_ATTRIBUTES:
 
 
 def load_model(name: str | None) -> MixWaveUNet:
-    """`MixWaveUNet.from_pretrained(name)` (None: the embedded default model), for entry points:
-    any failure becomes a ModelLoadError naming `name`, the reason, and what is accepted."""
+    """`MixWaveUNet.from_pretrained(name)` (None: the embedded default model), for entry points: a model that cannot
+    be found, reached or read (`model_files.LOAD_FAILURES`) becomes a ModelLoadError naming `name` and the reason."""
     try:
         return MixWaveUNet.from_pretrained(name)
     except ModelLoadError:
         raise
-    except Exception as error:  # noqa: BLE001 - any failure to load is reported the same way
+    except model_files.LOAD_FAILURES as error:
         raise ModelLoadError(f"{name or '(the embedded default)'}: cannot load a model "
                              f"({type(error).__name__}: {error}); {EXPECTED_MODEL}") from error
 

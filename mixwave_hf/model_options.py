@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 #: added `perspective`; earlier configs load as "drummer" (what their synthetic corpus panned from),
 #: newer ones without it as "audience".
 FORMAT_VERSION = 3
+#: The slope of every hidden layer's LeakyReLU below zero (the paper's), shared with the streaming network.
+NEGATIVE_SLOPE = 0.2
 OUTPUT_INITS = ("default", "balance")
 UPSAMPLING_MODES = ("linear", "learned")
 

@@ -14,6 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from mixwave_hf.errors import InputError
+
 CARD_RECORDS = ("training.json", "evaluation.json")
 
 
@@ -22,16 +24,25 @@ def card_options(model_dir: str | Path, evaluation_file: str | Path | None = Non
     model_dir = Path(model_dir)
     options: dict = {}
     if (model_dir / "training.json").is_file():
-        options.update(json.loads((model_dir / "training.json").read_text()))
+        options.update(read_json(model_dir / "training.json"))
     evaluation = Path(evaluation_file) if evaluation_file else model_dir / "evaluation.json"
     if evaluation.is_file():
-        options["evaluation"] = json.loads(evaluation.read_text())
+        options["evaluation"] = read_json(evaluation)
     elif evaluation_file:
-        raise ValueError(f"{evaluation_file}: no such file; expected the JSON written by `mixwave evaluate --output`")
+        raise InputError(f"{evaluation_file}: no such file; expected the JSON written by `mixwave evaluate --output`")
     extra = sorted(model_dir.glob("evaluation-*.json"))
     if extra:
-        options["extra_evaluations"] = [json.loads(path.read_text()) for path in extra]
+        options["extra_evaluations"] = [read_json(path) for path in extra]
     return options
+
+
+def read_json(path: Path) -> dict:
+    """The JSON object in `path`; InputError naming it when it is not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+        raise InputError(f"{path}: not JSON ({error}); expected the JSON a training run or `mixwave evaluate` "
+                         "writes") from error
 
 
 def push_model(model_dir: str | Path, repo_id: str, private: bool = False,
@@ -48,7 +59,7 @@ def push_model(model_dir: str | Path, repo_id: str, private: bool = False,
 
     model_dir = Path(model_dir)
     if not (model_dir / "model.safetensors").is_file():
-        raise ValueError(f"{model_dir}: no model.safetensors; expected a folder written by save_pretrained")
+        raise InputError(f"{model_dir}: no model.safetensors; expected a folder written by save_pretrained")
     model = MixWaveUNet.from_pretrained(model_dir)
     options = {**card_options(model_dir, evaluation_file), "repo_id": repo_id}
     render_model_card(model, **options).validate(repo_type="model")

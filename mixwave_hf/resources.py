@@ -3,7 +3,7 @@
     from mixwave_hf.resources import example_stems
     tracks = [soundfile.read(path)[0] for path in example_stems()]  # 8 mono 4 s FLAC files, in slot order
 
-The example is rendered by `make example-stems` (`python -m mixwave_hf.data.synth --example ...`).
+The example is rendered by `make example-stems` (`mixwave data example ...`).
 """
 
 from __future__ import annotations

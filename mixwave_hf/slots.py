@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from mixwave_hf.errors import InputError
+
 DEFAULT_SLOTS = ("kick", "snare", "hihat", "tom_1", "tom_2", "tom_3", "overhead_L", "overhead_R")
 
 #: A stereo overhead pair: its left channel feeds overhead_L, its right channel overhead_R.
@@ -42,7 +44,7 @@ STATIC_BALANCE: dict[str, tuple[float, float]] = {
 def check_perspective(perspective: str) -> str:
     """`perspective` if it is one of PERSPECTIVES; ValueError naming it and the accepted ones."""
     if perspective not in PERSPECTIVES:
-        raise ValueError(f"perspective {perspective!r}; expected one of {list(PERSPECTIVES)}")
+        raise InputError(f"perspective {perspective!r}; expected one of {list(PERSPECTIVES)}")
     return perspective
 
 
@@ -156,7 +158,7 @@ def resolve_slot_name(name: str, slot_names: Sequence[str] = DEFAULT_SLOTS) -> s
         return name
     slot = match_slot(name, slot_names)
     if slot is None:
-        raise ValueError(f"unknown slot {name!r}; expected one of {accepted_names(slot_names)}")
+        raise InputError(f"unknown slot {name!r}; expected one of {accepted_names(slot_names)}")
     return slot
 
 
@@ -201,7 +203,7 @@ def _pick_mic(slot: str, names: list[str], strict: bool, notes: list[str]) -> st
     best = min(rank for rank, _ in ranks.values())
     chosen, *equals = [name for name in names if ranks[name][0] == best]
     if equals and strict:
-        raise ValueError(f"{chosen} and {equals[0]} both match slot {slot!r}; keep one, "
+        raise InputError(f"{chosen} and {equals[0]} both match slot {slot!r}; keep one, "
                          "or assign them explicitly (mixwave mix --map SLOT=FILE)")
     for name in names:
         rank, marker = ranks[name]
@@ -221,7 +223,7 @@ def _keep_one_overhead_source(assigned: dict[str, str], names: list[str], strict
     pair, first_single = assigned[OVERHEAD_PAIR], min((assigned[slot] for slot in singles), key=names.index)
     if strict:
         first, second = sorted((pair, first_single), key=names.index)
-        raise ValueError(f"{first} and {second} both give the overheads; keep one")
+        raise InputError(f"{first} and {second} both give the overheads; keep one")
     if names.index(pair) < names.index(first_single):
         for slot in singles:
             notes.append(f"{assigned.pop(slot)} also matches {slot}, which {pair} feeds")
@@ -234,7 +236,7 @@ def check_overhead_pair(assigned: dict[str, str]) -> None:
     if OVERHEAD_PAIR in assigned:
         for slot in OVERHEAD_PAIR_SLOTS:
             if slot in assigned:
-                raise ValueError(
+                raise InputError(
                     f"{assigned[OVERHEAD_PAIR]} (the overhead pair) and {assigned[slot]} ({slot}) "
                     "both give the overheads; keep one"
                 )

@@ -13,12 +13,16 @@ equals a full pass to float rounding.
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mixwave_hf.model import NEGATIVE_SLOPE, MixWaveUNet
+from mixwave_hf.model_options import NEGATIVE_SLOPE
+
+if TYPE_CHECKING:
+    from mixwave_hf.model import MixWaveUNet
 
 
 def time_major_empty(like: torch.Tensor, batch: int, channels: int, samples: int) -> torch.Tensor:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mixwave_hf.audio import check_finite, empty_track_warning
+from mixwave_hf.errors import InputError
 from mixwave_hf.slots import OVERHEAD_PAIR, OVERHEAD_PAIR_SLOTS, check_overhead_pair, resolve_slot_name
 
 
@@ -47,7 +48,7 @@ def claim_slot(name: str, slot_names: tuple[str, ...], given_as: dict[str, str])
     for an unknown slot or a slot already given."""
     slot = resolve_slot_name(name, slot_names)
     if slot in given_as:
-        raise ValueError(f"tracks {given_as[slot]!r} and {name!r} both give slot {slot!r}; keep one")
+        raise InputError(f"tracks {given_as[slot]!r} and {name!r} both give slot {slot!r}; keep one")
     given_as[slot] = name
     return slot
 
@@ -94,7 +95,7 @@ def as_channels(audio: np.ndarray, name: str, warnings: list[str] | None = None)
     if audio.ndim == 2 and audio.shape[0] in (1, 2):
         return audio
     hint = " (transpose soundfile's [samples, channels])" if audio.ndim == 2 and audio.shape[1] in (1, 2) else ""
-    raise ValueError(f"{name}: audio of shape {audio.shape}; expected [samples] or [channels, samples] "
+    raise InputError(f"{name}: audio of shape {audio.shape}; expected [samples] or [channels, samples] "
                      f"with 1 or 2 channels{hint}")
 
 
@@ -104,7 +105,7 @@ def as_float_samples(audio: np.ndarray, name: str, warnings: list[str] | None = 
     if kind == "f":
         return audio.astype(np.float32, copy=False)
     if kind not in "iu":
-        raise ValueError(f"{name}: samples of type {audio.dtype}; expected float samples in [-1, 1] or "
+        raise InputError(f"{name}: samples of type {audio.dtype}; expected float samples in [-1, 1] or "
                          "integer PCM (int16, int32, uint8)")
     half_scale = 2.0 ** (8 * audio.dtype.itemsize - 1)
     offset = half_scale if kind == "u" else 0.0  # unsigned PCM (8-bit WAV) is centred on half scale

@@ -413,7 +413,7 @@ def test_the_space_model_id_is_a_clear_setting(tmp_path, capsys):
 
 @pytest.mark.parametrize("left,right", [("Overheads L", "Overheads R"), ("Overhead 1", "Overhead 2")])
 def test_a_real_session_is_assigned_as_the_cli_assigns_it(client, tmp_path, left, right):
-    from mixwave_hf.cli import find_stems
+    from mixwave_hf.cli.stems import find_stems
     from mixwave_hf.slots import DEFAULT_SLOTS, accepted_names
 
     rate = 22050

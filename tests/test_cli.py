@@ -3,6 +3,7 @@
 import errno
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -227,7 +228,7 @@ def no_mixing(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("the output should have been refused before the model was loaded")
 
-    monkeypatch.setattr("mixwave_hf.cli.load_model", fail)
+    monkeypatch.setattr("mixwave_hf.cli.commands.load_model", fail)
 
 
 def assert_one_line_error(status: int, err: str, path: Path) -> None:
@@ -305,12 +306,13 @@ def test_a_read_only_folder_is_refused_first(no_mixing, drum_tracks, tmp_path, c
 
 
 def test_a_failed_write_names_the_output_not_the_temporary_file(tmp_path, monkeypatch):
-    from mixwave_hf.cli import CommandError, write_atomically
+    from mixwave_hf.cli.checks import CommandError
+    from mixwave_hf.cli.commands import write_atomically
 
     def disk_full(path, *args):
         raise RuntimeError(f"Error opening {str(path)!r}: System error : No space left on device.")
 
-    monkeypatch.setattr("mixwave_hf.cli.write_audio", disk_full)
+    monkeypatch.setattr("mixwave_hf.cli.commands.write_audio", disk_full)
     output = tmp_path / "mix.wav"
     with pytest.raises(CommandError) as raised:
         write_atomically(output, np.zeros((2, 10), np.float32), RATE, "float")
@@ -440,6 +442,7 @@ def test_train_takes_exactly_the_options_of_train_accelerate(capsys):
                 for action in parser._actions for option in action.option_strings}
 
     commands = next(action for action in build_parser()._actions if action.dest == "command")
+    commands.choices["train"].add_deferred_arguments()  # added when `mixwave train` is parsed: training loads then
     assert options(commands.choices["train"]) == options(training_parser())
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--help"])
@@ -450,11 +453,28 @@ def test_train_takes_exactly_the_options_of_train_accelerate(capsys):
         assert option in help_text, option
 
 
-def test_train_runs_the_training_entry_point_with_its_arguments(tmp_path, capsys, monkeypatch):
-    import mixwave_hf.training
+def test_mix_is_parsed_without_importing_the_trainer():
+    """A fresh interpreter imports the command line and parses `mixwave mix`: neither the trainer, nor the
+    evaluator, the demo or the synthetic renderer is imported (their subcommands import them when they run)."""
+    script = ("import sys; from mixwave_hf.cli import build_parser; "
+              "build_parser().parse_args(['mix', 'stems', '-o', 'mix.wav']); "
+              "print(' '.join(name for name in sys.modules if name.startswith('mixwave_hf')))")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=root,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    modules = result.stdout.split()
+    assert "mixwave_hf.cli.commands" in modules and "mixwave_hf.file_mixing" in modules
+    heavy = [name for name in modules if name.startswith(("mixwave_hf.training", "mixwave_hf.evaluate",
+                                                          "mixwave_hf.demo", "mixwave_hf.data.synth"))]
+    assert not heavy, heavy
 
-    calls = []
-    monkeypatch.setattr(mixwave_hf.training, "main", lambda argv, prog: calls.append((argv, prog)) or 7)
+
+def test_train_runs_the_training_entry_point_with_its_arguments(tmp_path, capsys, monkeypatch):
+    import mixwave_hf.training.cli
+
+    calls = []  # parsed once, by `mixwave train`'s parser; the card's command line gives the arguments back
+    monkeypatch.setattr(mixwave_hf.training.cli, "run_training",
+                        lambda args, command, prog: calls.append((shlex.split(command)[2:], prog)) or 7)
     arguments = ["--bundle", str(tmp_path / "train.npz"), "--output-dir", str(tmp_path / "run"), "--steps", "2",
                  "--set", "training.batch_size=2"]
     assert main(["train", *arguments]) == 7 and calls == [(arguments, "mixwave train")]

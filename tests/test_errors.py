@@ -47,7 +47,7 @@ def assert_one_line(status: int, err: str, message: str) -> None:
 @pytest.fixture
 def loads(monkeypatch, tiny_model_dir) -> list:
     """The models `mixwave_hf.cli` loaded (the tiny model whatever is asked): empty when a command stops first."""
-    from mixwave_hf import cli
+    from mixwave_hf.cli import commands as cli
 
     loaded, load = [], cli.load_model
     monkeypatch.setattr(cli, "load_model", lambda name: loaded.append(name) or load(str(tiny_model_dir)))
@@ -174,7 +174,7 @@ def test_a_rate_that_makes_a_file_far_longer_than_the_others_is_flagged(tmp_path
 # ---- memory and names the file system refuses ----------------------------------------------------------------
 
 def test_a_song_too_long_for_memory_is_one_line(tmp_path, capsys, loads, monkeypatch):
-    from mixwave_hf import cli
+    from mixwave_hf.cli import commands as cli
 
     def out_of_memory(*args, **options):
         raise MemoryError
@@ -184,6 +184,41 @@ def test_a_song_too_long_for_memory_is_one_line(tmp_path, capsys, loads, monkeyp
     status, _, err = run(capsys, "mix", stems, "-o", tmp_path / "mix.wav")
     assert_one_line(status, err, "mixing 0 s (0.0 min) of 2 tracks (kick, snare) at 44100 Hz ran out of memory; it "
                     "needs more memory, or a shorter song (mix it in parts)")
+
+
+def test_a_bug_below_the_command_line_shows_its_traceback(tmp_path, capsys, loads, monkeypatch):
+    """Only a MixwaveError is the user's mistake: a plain ValueError from below is a bug, and is raised as it is,
+    never printed as `mixwave: error: ...`."""
+    from mixwave_hf.cli import commands
+    from mixwave_hf.errors import MixwaveError
+
+    def bug(*args, **options):
+        raise ValueError("a bug, not the user's input")
+
+    stems = write_stems(tmp_path / "stems", ("kick.wav", "snare.wav"))
+    monkeypatch.setattr(commands, "mix_files", bug)
+    with pytest.raises(ValueError, match="a bug") as raised:
+        run(capsys, "mix", stems, "-o", tmp_path / "mix.wav")
+    assert not isinstance(raised.value, MixwaveError) and "mixwave: error" not in capsys.readouterr().err
+
+
+def test_the_domain_errors_are_one_family():
+    from mixwave_hf.audio import AudioError
+    from mixwave_hf.card import CardError
+    from mixwave_hf.cli.checks import CommandError
+    from mixwave_hf.data.builders import BuildError
+    from mixwave_hf.data.schema import DatasetError
+    from mixwave_hf.data.synth.hydrogen import DrumkitError
+    from mixwave_hf.data.synth.kits import KitNotInstalledError
+    from mixwave_hf.errors import InputError, MixwaveError
+    from mixwave_hf.model import ModelLoadError
+    from mixwave_hf.training.config import ConfigError
+
+    errors = [AudioError, CardError, CommandError, BuildError, DatasetError, DrumkitError, KitNotInstalledError,
+              InputError, ModelLoadError, ConfigError]
+    assert all(issubclass(error, MixwaveError) for error in errors)
+    assert all(issubclass(error, ValueError) for error in errors if error not in (CommandError, KitNotInstalledError))
+    assert issubclass(KitNotInstalledError, FileNotFoundError)
 
 
 def test_an_output_name_longer_than_the_file_system_takes_is_refused_first(tmp_path, capsys, loads):

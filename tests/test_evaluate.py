@@ -144,7 +144,8 @@ def test_push_renders_the_card_for_the_repo(hub_server, dataset_dir, tiny_model_
 def test_stress_songs_are_grouped_by_their_toms_and_reported_apart(tiny_model_dir):
     """The synthetic stress split records how each song's toms are played; evaluation reports the
     bleed-only-tom songs (and the others) apart, beside the whole split."""
-    from mixwave_hf.evaluate import TOM_GROUPS, EvaluationSong, evaluate, format_table
+    from mixwave_hf.evaluate import TOM_GROUPS, EvaluationSong, evaluate
+    from mixwave_hf.results import format_table
 
     model = MixWaveUNet.from_pretrained(tiny_model_dir)
     songs = []

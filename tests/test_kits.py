@@ -32,8 +32,8 @@ from mixwave_hf.data.synth.kits import (
     drumkit_path,
     kit_credits,
     kit_installed,
-    kit_player,
 )
+from mixwave_hf.data.synth.players import kit_player
 from mixwave_hf.data.synth.registry import _by_name, _notes
 
 RATE = 44100

@@ -39,7 +39,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 @pytest.fixture
 def loads(monkeypatch, tiny_model_dir) -> list:
     """The models `mixwave_hf.cli` loaded (the tiny model whatever is asked): empty when a command stops first."""
-    from mixwave_hf import cli
+    from mixwave_hf.cli import commands as cli
 
     loaded, load = [], cli.load_model
     monkeypatch.setattr(cli, "load_model", lambda name: loaded.append(name) or load(str(tiny_model_dir)))

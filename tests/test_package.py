@@ -31,8 +31,8 @@ def test_wheel_contains_the_example_stems_and_the_console_script(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for file_name in [*EXAMPLE_FILE_NAMES.values(), "ATTRIBUTION.txt"]:
         assert f"mixwave_hf/examples/drums/{file_name}" in names
-    for module in ["model", "mixing", "streaming", "slots", "audio", "cli", "resources", "metrics", "baselines",
-                   "evaluate", "card", "data/schema", "data/loader", "data/builders", "data/synth/song"]:
+    for module in ["model", "mixing", "streaming", "slots", "audio", "cli/__init__", "resources", "metrics",
+                   "baselines", "evaluate", "card", "data/schema", "data/loader", "data/builders", "data/synth/song"]:
         assert f"mixwave_hf/{module}.py" in names
     assert "mixwave_hf/templates/model_card.md" in names
     assert not [name for name in names if name.startswith("tests/") or name.endswith("/drums.py")]  # no test code

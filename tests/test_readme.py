@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from mixwave_hf import metrics
-from mixwave_hf.evaluate import results_table
 from mixwave_hf.resources import DEFAULT_MODEL_DIR
+from mixwave_hf.results import results_table
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -14,7 +14,8 @@ from scipy import signal
 from mixwave_hf.data.synth import CLASSIC_RECIPE, KITS, STYLES, plan_corpus, render_song, write_rendered_example
 from mixwave_hf.data.synth.engineer import engineer_mix, integrated_loudness, stroke_regions
 from mixwave_hf.data.synth.grooves import HitEvent
-from mixwave_hf.data.synth.kits import ARTICULATIONS, KitNotInstalledError, kit_installed, kit_player, soundfont_path
+from mixwave_hf.data.synth.kits import ARTICULATIONS, KitNotInstalledError, kit_installed, soundfont_path
+from mixwave_hf.data.synth.players import kit_player
 from mixwave_hf.data.synth.recording import CLOSE_MIC_SLOTS
 from mixwave_hf.data.synth.song import stroke_onsets
 from mixwave_hf.resources import EXAMPLE_FILE_NAMES

@@ -11,7 +11,8 @@ import pytest
 
 from mixwave_hf.data.synth.dry import SWEEP_MAX_SECONDS, SWEEP_STRETCH, render_dry_pieces
 from mixwave_hf.data.synth.grooves import HitEvent
-from mixwave_hf.data.synth.kits import ARTICULATIONS, KITS, KitSpec, Note, SoundfontPlayer, kit_installed, kit_player
+from mixwave_hf.data.synth.kits import ARTICULATIONS, KITS, KitSpec, Note, SoundfontPlayer, kit_installed
+from mixwave_hf.data.synth.players import kit_player
 
 SAMPLE_RATE = 44100
 needs_kits = pytest.mark.skipif(not all(kit_installed(kit) for kit in ("avl_black_pearl", "avl_red_zeppelin",

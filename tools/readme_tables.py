@@ -4,8 +4,8 @@
     python tools/readme_tables.py --check   # exit 1, naming the files, when a block is out of date
 
 A block is the text between `<!-- results: PATH -->` and `<!-- /results -->`, PATH an evaluation JSON
-relative to the repository root: the short table (`evaluate.SUMMARY_METRICS`); with `<!-- results: PATH
-full -->`, every metric and the song groups. The tables are `evaluate.markdown_table`'s, the same cells
+relative to the repository root: the short table (`results.SUMMARY_METRICS`); with `<!-- results: PATH
+full -->`, every metric and the song groups. The tables are `results.markdown_table`'s, the same cells
 as the model card's, and tests/test_readme.py fails when a block differs from what this script writes.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's package, whatever is installed
 
-from mixwave_hf.evaluate import markdown_table  # noqa: E402
+from mixwave_hf.results import markdown_table  # noqa: E402
 
 #: A block: its opening and closing markers each on a line of their own.
 BLOCK = re.compile(r"(?P<open>^<!-- results: (?P<path>\S+?)(?P<full> full)? -->\n)(?P<body>.*?)"

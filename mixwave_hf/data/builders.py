@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from mixwave_hf.audio import is_audio_file, read_audio, resample
 from mixwave_hf.data.dataset_card import DatasetDescription, write_dataset_card
 from mixwave_hf.data.schema import SEGMENT_SECONDS, SPLITS, DatasetWriter, Song, song_rows
+from mixwave_hf.errors import MixwaveError
 
 SHARD_NAME = re.compile(r"(?P<split>[\w.]+?)-\d{5}-of-(?P<shards>\d{5})\.parquet")
 
@@ -35,7 +36,7 @@ SYNTH_ENGINEER = "mixwave-hf fixed engineer v1"  # the classic recipe's engineer
 ENST_LICENSE = "other"  # ENST-drums: free for non-commercial research, on request from its authors
 
 
-class BuildError(ValueError):
+class BuildError(MixwaveError, ValueError):
     """A collection that cannot be built into a dataset; the message names the file or folder."""
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from mixwave_hf.data.crops import CropConfig, LoaderStats, Segment, segment_from_row
+from mixwave_hf.data.schema import DatasetError
 from mixwave_hf.data.sharded import ShardedCropDataset, StreamingOptions
 from mixwave_hf.files import atomic_path
 
@@ -68,7 +69,7 @@ def export_bundle(path_or_repo_id: str | os.PathLike, split: str, out_file: str 
             if max_segments is not None and len(segments) >= max_segments:
                 break
         if not segments:
-            raise ValueError(f"{path_or_repo_id} split {split!r}: no usable segment ({stats.summary()})")
+            raise DatasetError(f"{path_or_repo_id} split {split!r}: no usable segment ({stats.summary()})")
         index = {
             "format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "source": str(path_or_repo_id), "split": split,
             "slot_names": list(config.slot_names), "sample_rate": config.sample_rate, "target": config.target,
@@ -188,7 +189,7 @@ def _checked_index(arrays: Any, file: str | os.PathLike) -> dict[str, Any]:
     index = json.loads(arrays["index"].tobytes())
     if index.get("format") != BUNDLE_FORMAT or index.get("version", 0) > BUNDLE_VERSION:
         found = f"format {index.get('format')!r} version {index.get('version')}"
-        raise ValueError(f"{file}: {found}; expected {BUNDLE_FORMAT!r} up to version {BUNDLE_VERSION} "
+        raise DatasetError(f"{file}: {found}; expected {BUNDLE_FORMAT!r} up to version {BUNDLE_VERSION} "
                          "(written by export_bundle)")
     return index
 
@@ -208,7 +209,7 @@ def bundle_crop_config(index: dict, config: CropConfig | None, file: str | os.Pa
         return CropConfig(**bundled)
     asked = {key: getattr(config, key) for key in bundled}
     if asked != bundled:
-        raise ValueError(f"{file}: bundle of {bundled}; the crop config asks for {asked}: export a bundle "
+        raise DatasetError(f"{file}: bundle of {bundled}; the crop config asks for {asked}: export a bundle "
                          "for this config (export_bundle(..., config=config))")
     return config
 
@@ -232,7 +233,7 @@ class BundleDataset(ShardedCropDataset):
 
     def _items(self, reader: int, readers: int, epoch: int, source: Any) -> Iterator[tuple[int, Any]]:
         if len(self.segments) < readers:
-            raise ValueError(f"{self.file}: {len(self.segments)} segments for {readers} readers (world_size x "
+            raise DatasetError(f"{self.file}: {len(self.segments)} segments for {readers} readers (world_size x "
                              "DataLoader workers); every reader needs at least one: use fewer workers")
         count = len(self.segments)
         order = np.random.default_rng([self.seed, 2, epoch]).permutation(count) if self.shuffle else np.arange(count)

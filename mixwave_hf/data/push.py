@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mixwave_hf.errors import InputError
+
 
 def push_dataset(directory: str | Path, repo_id: str, private: bool = False) -> str:
     """Upload `directory` (as written by a builder) to the dataset repo `repo_id`; returns its URL.
@@ -19,10 +21,10 @@ def push_dataset(directory: str | Path, repo_id: str, private: bool = False) -> 
     directory = Path(directory)
     shards = sorted((directory / "data").glob("*.parquet"))
     if not (directory / "README.md").is_file() or not shards:
-        raise ValueError(f"{directory}: expected a built dataset (README.md and data/*.parquet); "
+        raise InputError(f"{directory}: expected a built dataset (README.md and data/*.parquet); "
                          "make one with `mixwave data build ...`")
     if any((directory / "data").glob(".*.partial")):
-        raise ValueError(f"{directory}: holds unfinished shards from an interrupted build; rebuild it")
+        raise InputError(f"{directory}: holds unfinished shards from an interrupted build; rebuild it")
     api = HfApi()
     url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
     api.upload_folder(folder_path=directory, repo_id=repo_id, repo_type="dataset",

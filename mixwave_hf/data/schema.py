@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from mixwave_hf.errors import MixwaveError
+
 SEGMENT_SECONDS = 30.0
 SPLITS = ("train", "validation", "test")
 TARGETS = {"wet": "wet_mix", "dry": "dry_mix"}
@@ -203,7 +205,7 @@ class DatasetWriter:
             self._path(*key, partial=True).unlink(missing_ok=True)
 
 
-class DatasetError(ValueError):
+class DatasetError(MixwaveError, ValueError):
     """A dataset that cannot be read: the message names the folder, Hub id or shard file, and what is expected."""
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from mixwave_hf.data.crops import CropConfig, Segment, segment_from_row
+from mixwave_hf.data.schema import DatasetError
 from mixwave_hf.data.sharded import ShardedCropDataset, StreamingOptions
 
 
@@ -62,7 +63,7 @@ class StreamingDataset(ShardedCropDataset):
             return self.dataset.shard(num_shards=readers, index=reader, contiguous=False)
         resharded = self.dataset.reshard()
         if resharded.num_shards < readers:
-            raise ValueError(
+            raise DatasetError(
                 f"{self.path_or_repo_id} split {self.split!r}: {shards} parquet shards ({resharded.num_shards} row "
                 f"groups) for {readers} readers (world_size {self.world_size} x DataLoader workers): every reader "
                 f"needs its own shards. Write the split with a multiple of {readers} shards, or use fewer workers"

@@ -17,6 +17,7 @@ import pandas as pd
 from mixwave_hf.audio import AudioError, gain_and_pan, read_audio, read_tracks, write_audio
 from mixwave_hf.baselines import plain_sum
 from mixwave_hf.demo.uploads import DemoError, Limits, chosen_files
+from mixwave_hf.errors import MixwaveError
 from mixwave_hf.file_mixing import mix_files
 from mixwave_hf.metrics import loudness_level
 from mixwave_hf.mixing import MixResult, mirrors_model, mix_tracks, overhead_swap
@@ -61,7 +62,7 @@ def mix_uploads(model: MixWaveUNet, names: dict[str, Path], choices: dict[str, s
     try:  # the mix as the command line makes it, file to file; read back for the plots
         mixed = mix_files(model, assignment, mix_path, progress=progress, trims=trims, intensity=intensity,
                           perspective=perspective)
-    except ValueError as error:
+    except MixwaveError as error:
         raise DemoError(with_upload_names(str(error), display_names)) from error
     result = replace(mixed, audio=read_audio(mix_path)[0])
     summed = plain_sum(tracks, sample_rate)

@@ -16,6 +16,7 @@ from pathlib import Path
 import soundfile
 
 from mixwave_hf.audio import AUDIO_EXTENSIONS
+from mixwave_hf.errors import MixwaveError
 from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair
 
 #: Longest accepted track, in seconds.
@@ -30,7 +31,7 @@ MAX_FILES = 16
 EMPTY = "(empty)"
 
 
-class DemoError(ValueError):
+class DemoError(MixwaveError, ValueError):
     """A problem with the user's uploads or choices; shown to the user as the request's error."""
 
 
@@ -135,7 +136,7 @@ def chosen_files(names: dict[str, Path], choices: dict[str, str | None], slot_na
                         f"({', '.join(accepted_names(slot_names))}) or pick them in the slot menus")
     try:
         check_overhead_pair({slot: path.name for slot, path in assignment.items()})
-    except ValueError as error:
+    except MixwaveError as error:
         raise DemoError(str(error)) from error
     paths_named = {path: name for name, path in names.items()}
     for path in set(assignment.values()):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from mixwave_hf.data.schema import DatasetError
 from mixwave_hf.model import MixWaveUNet
 from mixwave_hf.training.config import ConfigError, TrainingConfig, TrainingOptions
 from mixwave_hf.training.convolutions import training_convolutions
@@ -68,9 +69,10 @@ def build_model_and_data(config: TrainingConfig, source: DataSource, accelerator
                 tqdm.write(f"model.balance_gain_db fitted on the training data: {gain_db:+.2f} dB")
             set_seed(options.seed)
             model = MixWaveUNet(config.model)
+    except DatasetError as error:  # names the dataset or bundle file itself
+        raise ConfigError(str(error)) from error
     except ValueError as error:
-        name = source.dataset or source.bundle
-        raise ConfigError(str(error) if name in str(error) else f"{name}: {error}") from error
+        raise ConfigError(f"{source.dataset or source.bundle}: {error}") from error
     return config, training_convolutions(model, accelerator.device), crops_config, crops, validation_set
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from mixwave_hf.data.loader import CropConfig, CropOptions, StreamingOptions, ValidationOptions
+from mixwave_hf.errors import MixwaveError
 from mixwave_hf.model import MixWaveUNet, MixWaveUNetConfig
 from mixwave_hf.model_options import FORMAT_VERSION
 
@@ -40,7 +41,7 @@ MIXED_PRECISIONS = ("no", "fp16", "bf16")
 DEFAULT_INIT = "default"
 
 
-class ConfigError(ValueError):
+class ConfigError(MixwaveError, ValueError):
     """A configuration or command line that cannot be used; the message names the option."""
 
 

@@ -17,9 +17,10 @@ import soxr
 
 from mixwave_hf.data.synth.kits import KitPlayer, drumkit_path, trimmed_one_shot
 from mixwave_hf.data.synth.specs import Note
+from mixwave_hf.errors import MixwaveError
 
 
-class DrumkitError(ValueError):
+class DrumkitError(MixwaveError, ValueError):
     """A drumkit.xml that cannot be read as a drumkit, or a sample file it names that cannot be read."""
 
 

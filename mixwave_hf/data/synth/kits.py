@@ -1,10 +1,11 @@
 """Sampled drum kits: the registry (`KITS`, registry.py), where each kit's samples are, and one-shot renders.
 
-`kit_player(kit)` renders calibrated one-shots: a SoundfontPlayer (SF2, tinysoundfont) or a
-hydrogen.HydrogenPlayer (a Hydrogen drumkit's sample files). The samples come from Debian packages
-(`make data`); MIXWAVE_SOUNDFONT_DIR and MIXWAVE_DRUMKIT_DIR are searched first. Notes: docs/synthetic-corpus.md.
+A KitPlayer renders calibrated one-shots: a SoundfontPlayer (SF2, tinysoundfont), or a
+hydrogen.HydrogenPlayer (a Hydrogen drumkit's sample files); `players.kit_player(kit)` picks one. The samples
+come from Debian packages (`make data`); MIXWAVE_SOUNDFONT_DIR and MIXWAVE_DRUMKIT_DIR are searched first.
+Notes: docs/synthetic-corpus.md.
 
-    shot = kit_player("avl_black_pearl").one_shot("snare", "hit", velocity=100)  # [samples] float32
+    shot = SoundfontPlayer("avl_black_pearl").one_shot("snare", "hit", velocity=100)  # [samples] float32
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import numpy as np
 
 from mixwave_hf.data.synth.registry import KITS
 from mixwave_hf.data.synth.specs import ARTICULATIONS, OPTIONAL_ARTICULATIONS, PIECES, KitSpec, Note
+from mixwave_hf.errors import MixwaveError
 
 __all__ = ["ARTICULATIONS", "KITS", "OPTIONAL_ARTICULATIONS", "PIECES", "KitNotInstalledError", "KitPlayer",
-           "KitSpec", "Note", "SoundfontPlayer", "drumkit_path", "kit_credits", "kit_installed", "kit_player",
+           "KitSpec", "Note", "SoundfontPlayer", "drumkit_path", "kit_credits", "kit_installed",
            "kit_spec", "soundfont_path"]
 
 #: Peak (dBFS, mono) of every articulation at MIDI velocity 100 after calibration, so that kits whose
@@ -48,7 +50,7 @@ INSTALL_HINT = ("run `make data` (it installs the Debian packages "
                 f"{' '.join(sorted({kit.debian_package for kit in KITS.values()}))})")
 
 
-class KitNotInstalledError(FileNotFoundError):
+class KitNotInstalledError(MixwaveError, FileNotFoundError):
     """A kit's soundfont or drumkit is not on this machine; the message says how to install it."""
 
 
@@ -230,13 +232,3 @@ def _loaded_soundfont(path: str, sample_rate: int):
 
     synth = tinysoundfont.Synth(samplerate=sample_rate)
     return synth, synth.sfload(path)
-
-
-@functools.lru_cache(maxsize=16)
-def kit_player(kit: str, sample_rate: int = 44100) -> KitPlayer:
-    """The kit's player, shared within the process (samples load once per kit and sample rate)."""
-    if kit_spec(kit).drumkit:
-        from mixwave_hf.data.synth.hydrogen import HydrogenPlayer  # it builds on KitPlayer, defined here
-
-        return HydrogenPlayer(kit, sample_rate)
-    return SoundfontPlayer(kit, sample_rate)

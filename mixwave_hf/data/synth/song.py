@@ -23,7 +23,8 @@ from mixwave_hf.data.synth.grooves import (
     events_as_metadata,
     restrict_toms,
 )
-from mixwave_hf.data.synth.kits import kit_player, kit_spec
+from mixwave_hf.data.synth.kits import kit_spec
+from mixwave_hf.data.synth.players import kit_player
 from mixwave_hf.data.synth.recipes import CLASSIC_RECIPE, DEFAULT_RECIPE, CorpusRecipe, corpus_recipe
 from mixwave_hf.data.synth.recording import (
     CLOSE_MIC_SLOTS,

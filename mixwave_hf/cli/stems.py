@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mixwave_hf.audio import AudioError, is_audio_file, read_tracks
-from mixwave_hf.cli_checks import CommandError, warn
+from mixwave_hf.audio import is_audio_file, read_tracks
+from mixwave_hf.cli.checks import CommandError, warn
+from mixwave_hf.errors import InputError
 from mixwave_hf.files import path_problem
 from mixwave_hf.slots import accepted_names, assign_slots, check_overhead_pair, resolve_slot_name
 from mixwave_hf.song_files import SongFiles, open_song
@@ -87,7 +88,7 @@ def mapped_stems(mappings: list[str], slot_names: tuple[str, ...]) -> dict[str, 
             raise CommandError(f"--map {mapping}: expected SLOT=FILE, e.g. --map kick=stems/bd_in.wav")
         try:
             slot = resolve_slot_name(slot_text, slot_names)
-        except ValueError as error:
+        except InputError as error:
             raise CommandError(f"--map {mapping}: {error}") from error
         if slot in explicit:
             raise CommandError(f"--map gives slot {slot!r} twice ({explicit[slot]} and {file_text}); keep one")
@@ -104,29 +105,21 @@ def matched_stems(files: list[Path], explicit: dict[str, Path],
     ({slot: file}, names no slot matches, notes). Prints a note for each match a --map entry replaces."""
     mapped = {os.path.realpath(path) for path in explicit.values()}  # realpath: no error for a link loop
     by_name = {str(path): path for path in files if os.path.realpath(path) not in mapped}
-    try:
-        matched, unmatched, notes = assign_slots(by_name, slot_names)
-        assignment = {slot: by_name[name] for slot, name in matched.items()}
-        for slot, path in list(assignment.items()):
-            if slot in explicit:
-                print(f"note: {path} left out: --map assigns {explicit[slot]} to {slot}")
-                del assignment[slot]
-        assignment.update(explicit)
-        check_overhead_pair({slot: str(path) for slot, path in assignment.items()})
-    except ValueError as error:
-        raise CommandError(str(error)) from error
+    matched, unmatched, notes = assign_slots(by_name, slot_names)
+    assignment = {slot: by_name[name] for slot, name in matched.items()}
+    for slot, path in list(assignment.items()):
+        if slot in explicit:
+            print(f"note: {path} left out: --map assigns {explicit[slot]} to {slot}")
+            del assignment[slot]
+    assignment.update(explicit)
+    check_overhead_pair({slot: str(path) for slot, path in assignment.items()})
     return assignment, unmatched, notes
 
 
 def open_stems(assignment: dict[str, Path], sample_rate: int | None, slot_names: tuple[str, ...]) -> SongFiles:
     """Check the assigned files by their headers (`song_files.open_song`), printing the reading's warnings: the
     song to mix in blocks. AudioError naming a file that cannot be read."""
-    try:
-        song = open_song(assignment, slot_names, sample_rate)
-    except AudioError:
-        raise
-    except ValueError as error:
-        raise CommandError(str(error)) from error
+    song = open_song(assignment, slot_names, sample_rate)
     for warning in song.warnings:
         warn(warning)
     return song

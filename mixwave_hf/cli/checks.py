@@ -1,6 +1,7 @@
 """The `mixwave` command line's checks of its options, made before anything is read or loaded.
 
-A bad value raises `CommandError`, which `mixwave_hf.cli.main` prints as one line with exit status 1.
+A bad value raises `CommandError` (a `MixwaveError`), which `mixwave_hf.cli.main` prints as one line with exit
+status 1.
 
     trims = parse_trims(["snare=+2", "overheads=-3"], model.slot_names)  # {"snare": 2.0, "overheads": -3.0}
 """
@@ -16,7 +17,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from mixwave_hf.audio import SAMPLE_RATE_RANGE, AudioError, output_encoding
+from mixwave_hf.audio import SAMPLE_RATE_RANGE, output_encoding
+from mixwave_hf.errors import InputError, MixwaveError
 from mixwave_hf.files import clashing_input
 from mixwave_hf.mixing import MAX_WINDOW_SECONDS, slot_trims
 
@@ -24,7 +26,7 @@ from mixwave_hf.mixing import MAX_WINDOW_SECONDS, slot_trims
 MAX_BATCH_SIZE = 64
 
 
-class CommandError(Exception):
+class CommandError(MixwaveError):
     """A problem with the user's input; printed as `mixwave: error: ...` with exit status 1."""
 
 
@@ -54,7 +56,7 @@ def parse_trims(texts: list[str], slot_names: tuple[str, ...]) -> dict[str, floa
             raise CommandError(f"--trim {text}: expected SLOT=DB, e.g. --trim snare=+2 or --trim overheads=-3")
     try:
         slot_trims(trims, slot_names)
-    except ValueError as error:
+    except InputError as error:
         raise CommandError(f"--trim: {error}") from error
     return trims
 
@@ -76,14 +78,11 @@ def check_mix_options(args: argparse.Namespace) -> None:
 def check_output(path: Path, output_format: str) -> None:
     """CommandError naming `path` if the mix could not be written there: found before any mixing.
 
-    Refused: what `check_output_file` refuses, and an extension/format pair libsndfile cannot write
-    (`audio.output_encoding`).
+    Refused: what `check_output_file` refuses, and (an AudioError) an extension/format pair libsndfile cannot
+    write (`audio.output_encoding`).
     """
     check_output_file(path, "mix.wav")
-    try:
-        output_encoding(path, output_format)
-    except AudioError as error:
-        raise CommandError(str(error)) from error
+    output_encoding(path, output_format)
 
 
 def check_output_file(path: Path, example: str) -> None:

@@ -1,7 +1,10 @@
 """The `mixwave` command line's arguments, one function per subcommand; `mixwave_hf.cli.build_parser`
-puts them together and gives each subcommand its runner.
+puts them together and gives each subcommand its runner. app.py takes the demo's (`demo_parser`).
 
     add_mix_command(commands).set_defaults(run=run_mix)
+
+A subcommand whose arguments need a costly import (`mixwave train`'s come from the trainer) declares them in a
+function its `CommandParser` calls on first use, so that `mixwave mix` never imports the trainer.
 """
 
 from __future__ import annotations
@@ -12,10 +15,36 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mixwave_hf.audio import OUTPUT_FORMATS
-from mixwave_hf.cli_checks import MAX_BATCH_SIZE
+from mixwave_hf.cli.checks import MAX_BATCH_SIZE
 from mixwave_hf.data.schema import TARGETS
 from mixwave_hf.mixing import DEFAULT_PEAK_CEILING_DB, DEFAULT_WINDOW_SECONDS, MAX_TRIM_DB, MAX_WINDOW_SECONDS
 from mixwave_hf.slots import PERSPECTIVES
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser; the function given as `arguments`, called with the parser, adds its arguments when
+    it first parses or prints help (a subcommand's costly imports wait until it is used)."""
+
+    def __init__(self, *args, arguments: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.deferred_arguments = arguments
+
+    def add_deferred_arguments(self) -> None:
+        arguments, self.deferred_arguments = self.deferred_arguments, None
+        if arguments is not None:
+            arguments(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self.add_deferred_arguments()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self.add_deferred_arguments()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self.add_deferred_arguments()
+        return super().format_help()
 
 
 def add_mix_command(commands) -> argparse.ArgumentParser:
@@ -105,30 +134,57 @@ def add_push_command(commands) -> argparse.ArgumentParser:
     return push
 
 
+DEMO_DESCRIPTION = ("Serve the drum mixing demo in the browser: upload stems, check which slot each file feeds, "
+                    "hear and download the mix (the app of app.py and the Hugging Face Space). Runs until interrupted.")
+
+
 def add_demo_command(commands) -> argparse.ArgumentParser:
     """`mixwave demo [--model M] [--host H] [--port P]`."""
     demo = commands.add_parser(
         "demo", help="serve the web demo (Gradio): upload stems, hear and download the mix",
-        description="Serve the drum mixing demo in the browser: upload stems, check which slot each file feeds, "
-        "hear and download the mix (the app of app.py and the Hugging Face Space). Runs until interrupted.")
-    add_model_argument(demo)
-    demo.add_argument("--host", default=None, help="address to listen on (default: $GRADIO_SERVER_NAME, else "
-                      "127.0.0.1; 0.0.0.0 for every interface)")
-    demo.add_argument("--port", type=int, default=None,
-                      help="port (default: $GRADIO_SERVER_PORT, else 7860 or the next free one)")
+        description=DEMO_DESCRIPTION)
+    add_demo_arguments(demo)
     return demo
 
 
-def add_train_command(commands) -> None:
-    """`mixwave train`: the options of train_accelerate.py, taken from its parser (declared once, in training)."""
-    from mixwave_hf.training import build_parser as training_parser
+def demo_parser(prog: str, model_variable: str | None = None) -> argparse.ArgumentParser:
+    """The demo's own parser (app.py's): `mixwave demo`'s arguments, --model defaulting to the environment
+    variable `model_variable` where one is named."""
+    parser = argparse.ArgumentParser(prog=prog, description=DEMO_DESCRIPTION)
+    add_demo_arguments(parser, model_variable)
+    return parser
 
-    commands.add_parser(
-        "train", parents=[training_parser()], add_help=False,  # the parent's -h/--help serves
+
+def add_demo_arguments(parser: argparse.ArgumentParser, model_variable: str | None = None) -> None:
+    """--model, --host and --port; --model's default is $`model_variable` (if named and set), else the embedded
+    model."""
+    if model_variable is None:
+        add_model_argument(parser)
+    else:
+        parser.add_argument("--model", default=os.environ.get(model_variable) or None,
+                            help=f"model directory or Hugging Face Hub repo id (default: ${model_variable}, else the "
+                            "embedded default model)")
+    parser.add_argument("--host", default=None, help="address to listen on (default: $GRADIO_SERVER_NAME, else "
+                        "127.0.0.1; 0.0.0.0 for every interface)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="port (default: $GRADIO_SERVER_PORT, else 7860 or the next free one)")
+
+
+def add_train_command(commands) -> argparse.ArgumentParser:
+    """`mixwave train`: the options of train_accelerate.py (declared once, in `training.cli.add_arguments`),
+    added when `mixwave train` is parsed: the trainer is imported for it alone."""
+    return commands.add_parser(
+        "train", arguments=add_training_arguments,
         help="train a model with Accelerate (as train_accelerate.py)",
         description="Train the Mix-Wave-U-Net on one device (several: `accelerate launch train_accelerate.py ...`, "
         "which takes the same options). Options come from --config (YAML), then --set, then the flags below; "
         "the resolved configuration is written to OUTPUT_DIR/config.yaml.")
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    from mixwave_hf.training.cli import add_arguments
+
+    add_arguments(parser)
 
 
 def add_intensity_argument(parser: argparse.ArgumentParser) -> None:
@@ -139,10 +195,13 @@ def add_intensity_argument(parser: argparse.ArgumentParser) -> None:
 
 
 
-def add_data_commands(commands, run_build: Callable[[argparse.Namespace], int],
-                      run_push: Callable[[argparse.Namespace], int]) -> None:
-    """`mixwave data build {enst,folder,synth}` (each run by `run_build`) and `mixwave data push` (`run_push`)."""
-    data = commands.add_parser("data", help="build multitrack datasets and upload them to the Hub")
+Runner = Callable[[argparse.Namespace], int]
+
+
+def add_data_commands(commands, run_build: Runner, run_push: Runner, run_example: Runner, run_speed: Runner) -> None:
+    """`mixwave data build {enst,folder,synth}` (each run by `run_build`), `mixwave data push` (`run_push`),
+    `mixwave data example` (`run_example`) and `mixwave data speed` (`run_speed`)."""
+    data = commands.add_parser("data", help="build multitrack datasets, upload them to the Hub, render an example")
     data_commands = data.add_subparsers(dest="data_command", required=True)
     build = data_commands.add_parser("build", help="build a dataset folder (parquet shards + card)")
     builders = build.add_subparsers(dest="builder", required=True)
@@ -180,3 +239,33 @@ def add_data_commands(commands, run_build: Callable[[argparse.Namespace], int],
     push.add_argument("repo_id", metavar="ORG/NAME")
     push.add_argument("--private", action="store_true", help="create the repo private")
     push.set_defaults(run=run_push)
+    example = data_commands.add_parser(
+        "example", arguments=add_example_arguments, help="render a short example multitrack (one FLAC file per slot)",
+        description="Render a short example multitrack with the synthetic drum renderer: one FLAC file per slot "
+        "(the package's example is `mixwave data example mixwave_hf/examples/drums`).")
+    example.set_defaults(run=run_example)
+    speed = data_commands.add_parser(
+        "speed", arguments=add_speed_arguments, help="measure how fast the synthetic renderer renders songs (one core)",
+        description="Render a few songs after a warm-up one and print seconds of 8-track audio rendered per second.")
+    speed.set_defaults(run=run_speed)
+
+
+def add_example_arguments(parser: argparse.ArgumentParser) -> None:
+    """`mixwave data example DIR [--seed N] [--kit KIT] [--seconds S]` (the kits: the renderer's registry)."""
+    from mixwave_hf.data.synth.example import EXAMPLE_KIT, EXAMPLE_SEED
+    from mixwave_hf.data.synth.kits import KITS
+
+    parser.add_argument("out", type=Path, metavar="DIR", help="folder to write the files into")
+    parser.add_argument("--seed", type=int, default=EXAMPLE_SEED, help=f"song seed (default {EXAMPLE_SEED})")
+    parser.add_argument("--kit", default=EXAMPLE_KIT, choices=sorted(KITS), help=f"kit (default {EXAMPLE_KIT})")
+    parser.add_argument("--seconds", type=float, default=4.0, help="length (default 4 s)")
+
+
+def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
+    """`mixwave data speed [--kit KIT] [--seconds S] [--songs N]`."""
+    from mixwave_hf.data.synth.example import EXAMPLE_KIT
+    from mixwave_hf.data.synth.kits import KITS
+
+    parser.add_argument("--kit", default=EXAMPLE_KIT, choices=sorted(KITS), help=f"kit (default {EXAMPLE_KIT})")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each song timed (default 30 s)")
+    parser.add_argument("--songs", type=int, default=3, help="songs timed (default 3)")
