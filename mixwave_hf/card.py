@@ -99,6 +99,7 @@ def render_model_card(
         baseline_notes=baseline_notes(evaluation) if evaluation else "",
         levelling=levelling_note(model),
         intensity=intensity_note(model),
+        dynamics=dynamics_note(evaluations),
         synthetic_only=synthetic_only,
         data_licenses=data_licenses,
     )
@@ -149,6 +150,25 @@ def intensity_note(model: MixWaveUNet) -> str:
             "balance in the processed part, so lowering the intensity can change the level and balance, not only "
             "the processing (`mix_tracks` warns when the static part is more than "
             f"{STATIC_LOUDNESS_GAP_LU:g} LU from the full mix).")
+
+
+def dynamics_note(evaluations: list[dict]) -> str:
+    """What the model does to a recording's dynamics, for the card: its crest-factor distance to the dry balance
+    in an evaluation against the dry target (`mixwave evaluate --target dry`), overall and per song group;
+    "" without such an evaluation."""
+    dry = next((item for item in evaluations if item.get("target") == "dry"), None)
+    figures = dry["systems"].get("model", {}).get("summary", {}).get("crest_factor_error_db") if dry else None
+    if not figures or figures.get("median") is None:
+        return ""
+    groups = [f"{name} {summary['model']['crest_factor_error_db']['median']:.2g} dB"
+              for name, group in dry.get("groups", {}).items()
+              if not name.startswith("kit ") and (summary := group["summary"]).get("model", {}).get(
+                  "crest_factor_error_db", {}).get("median") is not None]
+    return (f"Dynamics: against the dry balance of the {dry['songs']} `{dry['split']}` songs (the tracks as recorded, "
+            f"balanced and panned), the mix's crest factor (peak over RMS) lies a median {figures['median']:.2g} dB "
+            f"[{figures['q1']:.2g}, {figures['q3']:.2g}] from the recording's"
+            + (f" ({'; '.join(groups)})" if groups else "")
+            + ". Intensity below 1 keeps more of the recording: 0 is the static balance, with no processing.")
 
 
 def eval_results(evaluation: dict) -> list[EvalResult]:

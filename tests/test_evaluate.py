@@ -106,6 +106,9 @@ def test_card_renders_validates_and_carries_the_figures(dataset_dir, tiny_model_
     assert card.data.datasets == ["someorg/tiny-drums"]
     results = {result.metric_type: result.metric_value for result in card.data.eval_results}
     assert results["stereo_stft_loudness_matched"] == pytest.approx(median, rel=1e-5)
+    crest = evaluation["systems"]["model"]["summary"]["crest_factor_error_db"]["median"]
+    dry = str(render_model_card(model, evaluation=evaluation, extra_evaluations=[evaluation | {"target": "dry"}]))
+    assert f"crest factor (peak over RMS) lies a median {crest:.2g} dB" in dry and "Dynamics:" not in text
     model.save_pretrained(tmp_path / "saved", model_card_kwargs={"evaluation": evaluation, "repo_id": "someorg/tiny"})
     assert f"{median:.3g}" in (tmp_path / "saved" / "README.md").read_text()
     broken = evaluation | {"systems": {**evaluation["systems"]}}
