@@ -22,7 +22,8 @@ import soundfile
 from mixwave_hf.errors import MixwaveError
 
 SEGMENT_SECONDS = 30.0
-SPLITS = ("train", "validation", "test")
+#: The splits of a multitrack dataset (a corpus may write more: synth.CORPUS_SPLITS adds "stress").
+DATASET_SPLITS = ("train", "validation", "test")
 TARGETS = {"wet": "wet_mix", "dry": "dry_mix"}
 #: Rows per parquet row group: streaming reads whole row groups, so keep them a few segments each.
 ROWS_PER_ROW_GROUP = 2
