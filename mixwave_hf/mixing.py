@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mixwave_hf.audio import DC_CUTOFF_HZ, empty_track_warning, fit_length, remove_dc, resample
+from mixwave_hf.audio import DC_CUTOFF_HZ, empty_track_warning, padded_slice, remove_dc, resample
 from mixwave_hf.errors import InputError
 from mixwave_hf.limiter import LIMITER_HOLD_SECONDS as LIMITER_HOLD_SECONDS  # re-exported: the mix's limiter
 from mixwave_hf.limiter import limit_peaks, peak_and_overs
@@ -166,7 +166,7 @@ def mix_tracks(
     del model_audio
 
     output = output.flip(0) if mirrored else output  # the mirror's left is the model's right
-    audio = fit_length(resample(output.numpy(), model.sample_rate, sample_rate), length)
+    audio = padded_slice(resample(output.numpy(), model.sample_rate, sample_rate), 0, length)
     del output
     mix.audio = limited(audio, mix, peak_ceiling_db)
     return mix
