@@ -66,7 +66,7 @@ def describe_init(init_from: str | None) -> str:
 
 
 def training_table(run: TrainingRun, weights: str, validation_label: str = "",
-                    scores: Mapping[str, float] | None = None, scores_step: int = 0) -> dict[str, Any]:
+                   scores: Mapping[str, float] | None = None, scores_step: int = 0) -> dict[str, Any]:
     """The card's training table (rendered by `card.render_model_card`), with the weights' validation
     `scores` (from `validate`) as the row `validation_label`."""
     config, progress, accelerator, crop = run.config, run.progress, run.accelerator, run.crop_config
@@ -107,7 +107,7 @@ def optimizer_description(run: TrainingRun) -> str:
 
 
 def run_card_options(run: TrainingRun, weights: str, validation_label: str = "",
-                 scores: Mapping[str, float] | None = None, scores_step: int = 0) -> dict[str, Any]:
+                     scores: Mapping[str, float] | None = None, scores_step: int = 0) -> dict[str, Any]:
     """The `render_model_card` options of this run, with the training table of `training_table`: written as
     training.json beside the weights (`publish.saved_card_options` reads them back)."""
     card = run.config.card
