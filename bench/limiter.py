@@ -12,7 +12,7 @@ import argparse
 
 import numpy as np
 
-from mixwave_hf.audio import fit_length
+from mixwave_hf.audio import padded_slice
 from mixwave_hf.evaluate import dataset_songs
 from mixwave_hf.metrics import loudness_matched_stereo_stft_distance, si_sdr
 from mixwave_hf.mixing import DEFAULT_PEAK_CEILING_DB, mix_tracks
@@ -33,9 +33,9 @@ def main() -> None:
         length = song.reference.shape[-1]
         limited = mix_tracks(model, tracks, song.sample_rate)
         clipped = mix_tracks(model, tracks, song.sample_rate, peak_ceiling_db=None)
-        scores = [(loudness_matched_stereo_stft_distance(fit_length(mix.audio, length), song.reference,
+        scores = [(loudness_matched_stereo_stft_distance(padded_slice(mix.audio, 0, length), song.reference,
                                                          song.sample_rate),
-                   si_sdr(fit_length(mix.audio, length), song.reference)) for mix in (limited, clipped)]
+                   si_sdr(padded_slice(mix.audio, 0, length), song.reference)) for mix in (limited, clipped)]
         rows.append((limited.peak, limited.limited_samples / limited.audio.size, clipped.clipped_samples, *scores))
     peaks = np.array([row[0] for row in rows])
     over = peaks > 10 ** (DEFAULT_PEAK_CEILING_DB / 20)

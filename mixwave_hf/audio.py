@@ -352,8 +352,11 @@ def gain_and_pan(left: float, right: float) -> tuple[float, float]:
     return 20 * math.log10(gain), math.atan2(abs(right), abs(left)) * 4 / math.pi - 1.0
 
 
-def fit_length(audio: np.ndarray, length: int) -> np.ndarray:
-    """[channels, n] -> [channels, length]: cut or padded with zeros at the end."""
-    if audio.shape[-1] >= length:
-        return np.ascontiguousarray(audio[..., :length])
-    return np.pad(audio, ((0, 0), (0, length - audio.shape[-1])))
+def padded_slice(audio: np.ndarray, start: int, length: int, dtype: type | None = None) -> np.ndarray:
+    """[..., samples] -> audio[..., start : start + length] as a new [..., length] array (of `dtype`, default
+    audio's), silence where it reaches past either end (`start` may be negative)."""
+    out = np.zeros((*audio.shape[:-1], length), dtype or audio.dtype)
+    begin, end = max(start, 0), min(start + length, audio.shape[-1])
+    if end > begin:
+        out[..., begin - start : end - start] = audio[..., begin:end]
+    return out

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mixwave_hf import baselines, metrics
-from mixwave_hf.audio import fit_length, write_audio
+from mixwave_hf.audio import padded_slice, write_audio
 from mixwave_hf.errors import InputError
 from mixwave_hf.mixing import mix_tracks
 from mixwave_hf.model import MixWaveUNet
@@ -116,10 +116,10 @@ def score_song(model: MixWaveUNet, song: EvaluationSong, device: str | None = No
     length = song.reference.shape[-1]
     mixed = mix_tracks(model, slot_tracks, song.sample_rate, device=device, intensity=intensity,
                        perspective=perspective)
-    mixes = {MODEL_SYSTEM: fit_length(mixed.audio, length)}
+    mixes = {MODEL_SYSTEM: padded_slice(mixed.audio, 0, length)}
     for name, baseline in baselines.BASELINES.items():
         reference = song.reference if baseline.needs_reference else None
-        mixes[name] = fit_length(baseline.mix(slot_tracks, song.sample_rate, reference, perspective), length)
+        mixes[name] = padded_slice(baseline.mix(slot_tracks, song.sample_rate, reference, perspective), 0, length)
     scores = {name: metrics.score(mix, song.reference, song.sample_rate) for name, mix in mixes.items()}
     return scores, mixes
 

@@ -34,9 +34,9 @@ from mixwave_hf.mixing import (
     _check_mix_options,
     dc_warnings,
     mirrors_model,
+    note_levelling,
     overhead_swap,
     quiet_warning,
-    record_levelling,
     report_peaks,
     slot_trims,
     static_part_warning,
@@ -150,7 +150,7 @@ def network_blocks(model, song: SongFiles, measures: SongMeasures, mix: MixedFil
     gains = None
     if measures.levelling is not None:
         gains = (10 ** (np.asarray(measures.levelling.gains_db) / 20)).astype(np.float32)[:, None]
-        record_levelling(mix, model.slot_names, measures.levelling, list(measures.peaks > 0))
+        note_levelling(mix, model.slot_names, measures.levelling, list(measures.peaks > 0))
     else:
         mix.warnings += quiet_warning(float(measures.peaks.max(initial=0.0)))
     trimmed = trim_gains(model.slot_names, mix.trims_db)

@@ -16,8 +16,7 @@ import numpy as np
 import torch
 
 from mixwave_hf.audio import check_finite
-from mixwave_hf.loudness import crest_factor_db
-from mixwave_hf.loudness import integrated_loudness as meter_loudness
+from mixwave_hf.loudness import crest_factor_db, integrated_loudness
 from mixwave_hf.stft_loss import SumAndDifferenceSTFTLoss
 
 #: The stereo STFT distance's resolutions (FFT size = window; hop = FFT size / 4), as FxNorm-automix.
@@ -124,10 +123,12 @@ def _check_rate(sample_rate: int) -> None:
 # --- loudness ---------------------------------------------------------------------------------------
 
 
-def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
-    """BS.1770-4 integrated loudness (LUFS) of [channels, samples] (1 or 2 channels) or [samples] audio.
+def strict_integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
+    """BS.1770-4 integrated loudness (LUFS) of [channels, samples] (1 or 2 channels) or [samples] audio,
+    only where BS.1770 defines it.
 
-    `loudness.integrated_loudness` (the package's one meter, equal to pyloudnorm's). NaN when the audio
+    `loudness.integrated_loudness` (the package's one meter, equal to pyloudnorm's), which measures a
+    clip shorter than a block as one block of its own; this one does not: NaN when the audio
     is shorter than one 400 ms gating block (loudness is
     undefined there); -inf when every block is below the -70 LUFS absolute gate (digital silence too).
     """
@@ -135,16 +136,16 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float64))
     if audio.shape[-1] < LOUDNESS_BLOCK_SECONDS * sample_rate:
         return math.nan
-    return meter_loudness(audio, sample_rate)
+    return integrated_loudness(audio, sample_rate)
 
 
 def loudness_level(audio: np.ndarray, sample_rate: int) -> float:
     """A level in LUFS to set gains by, defined for any length: the integrated loudness where BS.1770
     defines it; for audio shorter than 400 ms, the BS.1770 formula without K-weighting or gating
     (-0.691 + 10·log10 of the channels' summed mean squares). -inf below the gate or for silence."""
-    loudness = integrated_loudness(audio, sample_rate)
-    if not math.isnan(loudness):
-        return loudness
+    level = strict_integrated_loudness(audio, sample_rate)
+    if not math.isnan(level):
+        return level
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float64))
     power = float(np.mean(audio**2, axis=-1).sum()) if audio.shape[-1] else 0.0
     if power == 0.0:
@@ -178,7 +179,7 @@ def loudness_error(estimate: np.ndarray, reference: np.ndarray, sample_rate: int
     reference scores a large finite error. NaN when the mixes are shorter than 400 ms.
     """
     estimate, reference = check_mixes(estimate, reference)
-    levels = [integrated_loudness(mix, sample_rate) for mix in (estimate, reference)]
+    levels = [strict_integrated_loudness(mix, sample_rate) for mix in (estimate, reference)]
     if any(math.isnan(level) for level in levels):
         return math.nan
     estimate_lufs, reference_lufs = (max(level, LOUDNESS_GATE_LUFS) for level in levels)

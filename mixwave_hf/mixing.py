@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mixwave_hf.audio import DC_CUTOFF_HZ, empty_track_warning, fit_length, remove_dc, resample
+from mixwave_hf.audio import DC_CUTOFF_HZ, empty_track_warning, padded_slice, remove_dc, resample
 from mixwave_hf.errors import InputError
 from mixwave_hf.limiter import LIMITER_HOLD_SECONDS as LIMITER_HOLD_SECONDS  # re-exported: the mix's limiter
 from mixwave_hf.limiter import limit_peaks, peak_and_overs
@@ -166,7 +166,7 @@ def mix_tracks(
     del model_audio
 
     output = output.flip(0) if mirrored else output  # the mirror's left is the model's right
-    audio = fit_length(resample(output.numpy(), model.sample_rate, sample_rate), length)
+    audio = padded_slice(resample(output.numpy(), model.sample_rate, sample_rate), 0, length)
     del output
     mix.audio = limited(audio, mix, peak_ceiling_db)
     return mix
@@ -214,7 +214,7 @@ def network_input(model: MixWaveUNet, model_audio: np.ndarray, mix: MixResult) -
         levelling = measure_levelling(model_audio, model.sample_rate, model.levelling, model.levelling_lufs,
                                       model.slot_names)
         model_audio = apply_gains_db(model_audio, levelling.gains_db)
-        record_levelling(mix, model.slot_names, levelling, [track.any() for track in model_audio])
+        note_levelling(mix, model.slot_names, levelling, [track.any() for track in model_audio])
     else:
         mix.warnings += quiet_warning(peak_and_overs(model_audio)[0])
     for index, gain in trim_gains(model.slot_names, mix.trims_db).items():
@@ -228,7 +228,7 @@ def dc_warnings(slot_names: tuple[str, ...], offsets: np.ndarray) -> list[str]:
             for slot, offset in zip(slot_names, offsets, strict=True) if offset]
 
 
-def record_levelling(mix: MixResult, slot_names: tuple[str, ...], levelling: Levelling, fed: list[bool]) -> None:
+def note_levelling(mix: MixResult, slot_names: tuple[str, ...], levelling: Levelling, fed: list[bool]) -> None:
     """`levelling`'s gains (of the slots `fed` a track that is not silent) and bleed-only verdicts into `mix`,
     with a warning for each track of bleed only."""
     mix.input_gains_db = {slot: round(float(gain), 2) for slot, gain, audible

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from mixwave_hf.errors import InputError
 
-CARD_RECORDS = ("training.json", "evaluation.json")
+CARD_FILES = ("training.json", "evaluation.json")
 
 
-def card_options(model_dir: str | Path, evaluation_file: str | Path | None = None) -> dict:
-    """The `render_model_card` options recorded in a model folder (and an evaluation JSON, if given)."""
+def saved_card_options(model_dir: str | Path, evaluation_file: str | Path | None = None) -> dict:
+    """The `render_model_card` options saved in a model folder (training.json, as a run's
+    `run_card_options`; evaluation.json and evaluation-*.json) and in an evaluation JSON, if given."""
     model_dir = Path(model_dir)
     options: dict = {}
     if (model_dir / "training.json").is_file():
@@ -61,15 +62,15 @@ def push_model(model_dir: str | Path, repo_id: str, private: bool = False,
     if not (model_dir / "model.safetensors").is_file():
         raise InputError(f"{model_dir}: no model.safetensors; expected a folder written by save_pretrained")
     model = MixWaveUNet.from_pretrained(model_dir)
-    options = {**card_options(model_dir, evaluation_file), "repo_id": repo_id}
+    options = {**saved_card_options(model_dir, evaluation_file), "repo_id": repo_id}
     render_model_card(model, **options).validate(repo_type="model")
     api = HfApi()
     url = api.create_repo(repo_id, private=private, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mixwave-push-") as staging:
         model.save_pretrained(staging, model_card_kwargs=options)
-        for record in [*CARD_RECORDS, *(path.name for path in sorted(model_dir.glob("evaluation-*.json")))]:
-            if (model_dir / record).is_file():
-                shutil.copy(model_dir / record, Path(staging) / record)
+        for name in [*CARD_FILES, *(path.name for path in sorted(model_dir.glob("evaluation-*.json")))]:
+            if (model_dir / name).is_file():
+                shutil.copy(model_dir / name, Path(staging) / name)
         if evaluation_file:
             shutil.copy(evaluation_file, Path(staging) / "evaluation.json")
         api.upload_folder(folder_path=staging, repo_id=repo_id, commit_message="Upload model with mixwave-hf")

@@ -98,9 +98,10 @@ class SplitOutputStream(ConvStream):
             self.bias = torch.cat([torch.zeros_like(self.bias), self.bias])
 
 
-class CropStream:
-    """A centre-cropped skip connection: drops `offset` leading samples, then queues the rest until
-    the decoder level consumes them (the skip runs ahead of the deeper path)."""
+class CentreCropQueue:
+    """The centre crop of a stream (a skip connection, or the input the output lines up with): drops
+    `offset` leading samples, then queues the rest until the decoder level consumes them (the skip runs
+    ahead of the deeper path)."""
 
     def __init__(self, offset: int) -> None:
         self.to_drop = offset
@@ -141,7 +142,7 @@ class DecoderLevelStream:
     stream is made.
     """
 
-    def __init__(self, conv: nn.Conv1d, interpolation: torch.Tensor | None, skip: CropStream) -> None:
+    def __init__(self, conv: nn.Conv1d, interpolation: torch.Tensor | None, skip: CentreCropQueue) -> None:
         weight = conv.weight.detach()
         kernel, self.out_channels = conv.kernel_size[0], conv.out_channels
         skip_weight, up_weight = weight[:, : self.out_channels], weight[:, self.out_channels :]
@@ -208,11 +209,11 @@ class StreamingMixWaveUNet:
         self.down = [ConvStream(conv) for conv in model.down]
         self.down_positions = [0] * model.levels  # samples each level has produced: the decimation phase
         self.bottleneck = ConvStream(model.bottleneck)
-        self.skips = [CropStream(offset) for offset in skip_offsets]  # deepest first, as the decoder
+        self.skips = [CentreCropQueue(offset) for offset in skip_offsets]  # deepest first, as the decoder
         weights = model.interpolation if model.interpolation is not None else [None] * model.levels
         self.up = [DecoderLevelStream(conv, weight, skip)
                    for conv, weight, skip in zip(model.up, weights, self.skips, strict=True)]
-        self.input_crop = CropStream(input_offset)
+        self.input_crop = CentreCropQueue(input_offset)
         self.output = (SplitOutputStream(model.output, len(model.slot_names)) if split_output
                        else ConvStream(model.output, activation=False))
 

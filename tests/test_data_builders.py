@@ -14,7 +14,7 @@ import yaml
 from mixwave_hf.cli import main
 from mixwave_hf.data.builders import ENST_TRACKS, build_dataset, enst_phrase, split_for, with_rows
 from mixwave_hf.data.dataset_card import DatasetDescription
-from mixwave_hf.data.schema import SPLITS, Song, decode_audio, open_split
+from mixwave_hf.data.schema import DATASET_SPLITS, Song, decode_audio, open_split
 
 RATE = 44_100
 
@@ -31,7 +31,7 @@ def card_yaml(directory: Path) -> dict:
 
 
 def rows_by_split(directory) -> dict[str, list[dict]]:
-    return {split: list(open_split(str(directory), split)) for split in SPLITS}
+    return {split: list(open_split(str(directory), split)) for split in DATASET_SPLITS}
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def test_push_and_stream_from_the_hub(hub_server, tmp_path, capsys):
 
     assert HfApi().dataset_info("someorg/tiny-sessions").private
     local = {row["song_id"] for split_rows in rows_by_split(out).values() for row in split_rows}
-    remote = {row["song_id"] for split in SPLITS for row in open_split("someorg/tiny-sessions", split)}
+    remote = {row["song_id"] for split in DATASET_SPLITS for row in open_split("someorg/tiny-sessions", split)}
     assert remote == local == {f"song_{index}" for index in range(4)}
     assert main(["data", "push", str(tmp_path), "someorg/nothing"]) == 1
     assert "expected a built dataset" in capsys.readouterr().err
@@ -216,7 +216,7 @@ def test_synth_builder_renders_a_tiny_corpus_with_every_split(tmp_path, capsys):
                  "--train-shards", "2"]) == 0
     assert "wrote" in capsys.readouterr().out
     rows = rows_by_split(out)
-    assert all(rows[split] for split in SPLITS)
+    assert all(rows[split] for split in DATASET_SPLITS)
     assert {row["kit"] for row in rows["test"]}.isdisjoint({row["kit"] for row in rows["train"]})
     assert {row["kit"] for row in rows["test"]} <= set(SESSION_RECIPE.split_kits["test"])
     for row in rows["train"][:1]:

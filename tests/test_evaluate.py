@@ -171,7 +171,7 @@ def test_stress_songs_are_grouped_by_their_toms_and_reported_apart(tiny_model_di
 
 def test_card_shows_a_second_split_its_groups_and_what_levelling_does(dataset_dir, tiny_model_dir, tmp_path):
     """evaluation-SPLIT.json beside evaluation.json: its own table, group lines, and results in the model-index."""
-    from mixwave_hf.publish import card_options
+    from mixwave_hf.publish import saved_card_options
 
     output = tmp_path / "evaluation.json"
     assert main(["evaluate", "--model", str(tiny_model_dir), "--dataset", str(dataset_dir),
@@ -184,7 +184,7 @@ def test_card_shows_a_second_split_its_groups_and_what_levelling_does(dataset_di
     levelled.save_pretrained(folder)
     output.rename(folder / "evaluation.json")
     (folder / "evaluation-stress.json").write_text(json.dumps(stress))
-    options = card_options(folder)
+    options = saved_card_options(folder)
     assert [item["split"] for item in options["extra_evaluations"]] == ["stress"]
     card = render_model_card(levelled, **options)
     text = str(card)

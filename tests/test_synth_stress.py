@@ -159,7 +159,7 @@ def test_plan_corpus_adds_stress_on_the_test_kit_without_changing_other_splits(m
     assert sum(plan.seconds for plan in stress) == pytest.approx(0.05 * 3600, abs=1)
     assert len([plan for plan in plan_corpus(0.001, seed=7, recipe="classic") if plan.split == "stress"]) == 1
     # The corpus as planned before the stress split existed: the same songs.
-    monkeypatch.setattr(corpus_module, "SPLITS", ("train", "validation", "test"))
+    monkeypatch.setattr(corpus_module, "CORPUS_SPLITS", ("train", "validation", "test"))
     before = corpus_module.plan_corpus(0.5, seed=7, recipe="classic")
     assert before == [plan for plan in plans if plan.split != "stress"]
 

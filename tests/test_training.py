@@ -104,7 +104,8 @@ def run(command: list[str], **options) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, **options)
 
 
-def record(output_dir: Path, rank: int = 0) -> dict:
+def crop_log(output_dir: Path, rank: int = 0) -> dict:
+    """The crops-rank{rank}.json that --record-crops wrote (`training.crop_log.CropLog`)."""
     return json.loads((output_dir / f"crops-rank{rank}.json").read_text())
 
 
@@ -315,20 +316,20 @@ def test_training_lowers_the_loss_logs_checkpoints_and_writes_a_model_with_its_c
     card = (output_dir / "best" / "README.md").read_text()
     training = json.loads((output_dir / "best" / "training.json").read_text())
     assert (training["license"], training["synthetic_only"]) == ("cc0-1.0", True)
-    record = training["training"]
-    assert record["dataset"].startswith("bundle train.npz (") and record["dataset"].endswith("split train)")
-    assert record["target"] == "wet mix"
-    assert record["steps"] == f"24 of {STEPS}" and record["batch"].startswith("4 crops per step")
-    assert record["hardware"].startswith("1 x CPU") and "train_accelerate.py --bundle" in record["command"]
-    assert record["best validation"].startswith(f"stereo_stft_loudness_matched {validation[24]:.4g}")
-    for value in (record["best validation"], record["hardware"], record["optimizer"], "| hours |"):
+    table = training["training"]
+    assert table["dataset"].startswith("bundle train.npz (") and table["dataset"].endswith("split train)")
+    assert table["target"] == "wet mix"
+    assert table["steps"] == f"24 of {STEPS}" and table["batch"].startswith("4 crops per step")
+    assert table["hardware"].startswith("1 x CPU") and "train_accelerate.py --bundle" in table["command"]
+    assert table["best validation"].startswith(f"stereo_stft_loudness_matched {validation[24]:.4g}")
+    for value in (table["best validation"], table["hardware"], table["optimizer"], "| hours |"):
         assert value in card
     assert "synthetic drums only" in card and "license: cc0-1.0" in card
     assert (output_dir / "final" / "model.safetensors").is_file()
     assert f"pushed {output_dir / 'best'}" in result.stdout
 
 
-def test_the_pushed_model_carries_its_training_record(reference_run) -> None:
+def test_the_pushed_model_carries_its_training_table(reference_run) -> None:
     from huggingface_hub import HfApi, hf_hub_download
 
     output_dir, _ = reference_run
@@ -355,7 +356,7 @@ def test_gradient_accumulation_takes_the_step_of_the_whole_batch(data, tmp_path)
     whole, accumulated = (load_file(tmp_path / name / "final" / "model.safetensors") for name in runs)
     assert all(torch.allclose(accumulated[name], whole[name], atol=1e-6) for name in whole)
     assert scalars(tmp_path / "accumulated", "train/lr") == pytest.approx(scalars(tmp_path / "whole", "train/lr"))
-    assert record(tmp_path / "accumulated")["steps"] == record(tmp_path / "whole")["steps"]
+    assert crop_log(tmp_path / "accumulated")["steps"] == crop_log(tmp_path / "whole")["steps"]
 
 
 # ---- kill and resume ----------------------------------------------------------------------------------------
@@ -388,7 +389,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint_and_ends_as_an_uninterrup
     result = run([sys.executable, *bundle_command(data, output_dir, "--resume")])
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"resumed from checkpoint_{saved} at step {saved}" in result.stdout
-    resumed, reference = record(output_dir), record(reference_run[0])
+    resumed, reference = crop_log(output_dir), crop_log(reference_run[0])
     assert resumed["first_step"] == saved + 1
     # The data stream continues exactly where the checkpoint left it ...
     assert resumed["steps"] == {step: crops for step, crops in reference["steps"].items() if int(step) > saved}
@@ -415,7 +416,7 @@ def test_a_resume_passes_over_a_damaged_checkpoint_to_the_newest_whole_one(data,
             f"metadata, file not fully covered); resuming from {previous.name} instead") in result.stderr
     assert f"resumed from {previous.name} at step {STEPS - CHECKPOINT_EVERY}" in result.stdout
     # The steps after the whole checkpoint are trained again, to the reference's weights.
-    assert record(output_dir)["parameter_sha256"] == record(reference_run[0])["parameter_sha256"]
+    assert crop_log(output_dir)["parameter_sha256"] == crop_log(reference_run[0])["parameter_sha256"]
 
 
 def test_a_resume_with_no_whole_checkpoint_is_one_line(data, tmp_path, reference_run, capsys) -> None:
@@ -478,7 +479,7 @@ def test_two_cpu_processes_read_disjoint_data_and_end_with_identical_weights(dat
         output_dir = tmp_path / "retry"
         result = launch(output_dir)
     assert result.returncode == 0, result.stderr[-4000:]
-    ranks = [record(output_dir, rank) for rank in (0, 1)]
+    ranks = [crop_log(output_dir, rank) for rank in (0, 1)]
     assert [(one["rank"], one["world_size"]) for one in ranks] == [(0, 2), (1, 2)]
     segments = [{(song, segment) for crops in one["steps"].values() for song, segment, _ in crops} for one in ranks]
     assert all(len(one["steps"]) == steps for one in ranks)
@@ -545,7 +546,7 @@ def test_a_fine_tuning_run_starts_from_the_model_and_resumes_from_its_own_checkp
                                                   "--steps", "2", *options)])
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"starting from {init_model_dir}" in result.stdout
-    first = record(output_dir)
+    first = crop_log(output_dir)
     assert first["initial_parameter_sha256"] == parameter_checksum(MixWaveUNet.from_pretrained(init_model_dir))
     assert first["parameter_sha256"] != first["initial_parameter_sha256"]
     assert MixWaveUNet.from_pretrained(output_dir / "final").upsampling == "learned"
@@ -561,7 +562,7 @@ def test_a_fine_tuning_run_starts_from_the_model_and_resumes_from_its_own_checkp
                                                   *options, "--resume")])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resumed from checkpoint_2 at step 2" in result.stdout
-    assert record(output_dir)["initial_parameter_sha256"] == first["parameter_sha256"]
+    assert crop_log(output_dir)["initial_parameter_sha256"] == first["parameter_sha256"]
     assert f"training.init_from: '{init_model_dir}' -> '{moved}'" in result.stderr
 
 
@@ -573,7 +574,7 @@ def test_the_default_model_fine_tunes_on_a_bundle(data, tmp_path) -> None:
     result = run([sys.executable, *bundle_command(data, output_dir, "--config", str(no_model), "--init-from",
                                                   "default", "--steps", "1", "--validate-every", "1")])
     assert result.returncode == 0, result.stderr[-3000:]
-    assert record(output_dir)["initial_parameter_sha256"] == parameter_checksum(MixWaveUNet.from_pretrained())
+    assert crop_log(output_dir)["initial_parameter_sha256"] == parameter_checksum(MixWaveUNet.from_pretrained())
     best = MixWaveUNet.from_pretrained(output_dir / "best")
     assert (best.levels, best.down[0].out_channels) == (8, 16)
     assert "| initial weights | fine-tuned from the default model of mixwave-hf" in (

@@ -24,7 +24,7 @@ def run_build(args: argparse.Namespace) -> int:
                            "collection it reads; choose an output folder apart from it")
     options = {key: str(value) for key, value in vars(args).items()
                if key not in ("run", "command", "data_command", "command_line")}
-    splits, notes = builders.SPLITS, []
+    splits, notes = builders.DATASET_SPLITS, []
     if args.builder == "enst":
         songs = builders.with_rows(builders.enst_songs(args.root), args.segment_seconds)
         total = builders.count_enst_songs(args.root)
@@ -36,9 +36,9 @@ def run_build(args: argparse.Namespace) -> int:
         total = None
         description = builders.folder_description(args.root, args.license)
     else:
-        from mixwave_hf.data.synth import SPLITS as SYNTH_SPLITS
+        from mixwave_hf.data.synth import CORPUS_SPLITS
 
-        splits = tuple(args.splits or SYNTH_SPLITS)
+        splits = tuple(args.splits or CORPUS_SPLITS)
         options["splits"] = " ".join(splits)
         total, songs = builders.synth_songs(args.hours, args.seed, args.workers, args.segment_seconds, splits,
                                             args.recipe)

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from mixwave_hf.audio import is_audio_file, read_audio, resample
 from mixwave_hf.data.dataset_card import DatasetDescription, write_dataset_card
-from mixwave_hf.data.schema import SEGMENT_SECONDS, SPLITS, DatasetWriter, Song, song_rows
+from mixwave_hf.data.schema import DATASET_SPLITS, SEGMENT_SECONDS, DatasetWriter, Song, song_rows
 from mixwave_hf.errors import MixwaveError
 
 SHARD_NAME = re.compile(r"(?P<split>[\w.]+?)-\d{5}-of-(?P<shards>\d{5})\.parquet")
@@ -49,7 +49,7 @@ def split_for(key: str, test_every: int = 10) -> str:
 
 def build_dataset(songs: Iterable[tuple[str, Iterable[dict]]], out: str | Path, description: DatasetDescription,
                   train_shards: int = 8, other_shards: int = 1, total: int | None = None,
-                  splits: Sequence[str] = SPLITS) -> dict:
+                  splits: Sequence[str] = DATASET_SPLITS) -> dict:
     """Write songs, given as (split, rows) pairs (rows as made by `schema.song_rows`) of `splits`, into
     `out`: parquet shards and a README.md card. Returns the split summary (every split in `out`).
 
@@ -125,7 +125,7 @@ def split_summary(out: Path, split: str) -> dict:
 
 
 def _split_order(split: str) -> tuple[int, str]:
-    return (SPLITS.index(split) if split in SPLITS else len(SPLITS), split)
+    return (DATASET_SPLITS.index(split) if split in DATASET_SPLITS else len(DATASET_SPLITS), split)
 
 
 def with_rows(songs: Iterable[tuple[str, Song]], segment_seconds: float = SEGMENT_SECONDS
@@ -331,18 +331,17 @@ def synth_songs(hours: float, seed: int, workers: int = 2, segment_seconds: floa
                 splits: Sequence[str] | None = None, recipe: str = "session") -> tuple[int, Iterator[tuple[str,
                                                                                                      list[dict]]]]:
     """(number of songs, iterator of (split, rows)) for a rendered corpus of about `hours` hours, or
-    only its `splits` (names of synth.SPLITS; default all): the same songs as in the whole corpus.
+    only its `splits` (names of synth.CORPUS_SPLITS; default all): the same songs as in the whole corpus.
     `recipe` (synth.RECIPES) sets the kits, the recording model, the engineer and the perspective.
 
     Songs are rendered and FLAC-encoded in `workers` processes (one core each), in plan order, so
     the corpus is the same whatever the worker count.
     """
-    from mixwave_hf.data.synth import SPLITS as SYNTH_SPLITS
-    from mixwave_hf.data.synth import plan_corpus
+    from mixwave_hf.data.synth import CORPUS_SPLITS, plan_corpus
 
-    unknown = sorted(set(splits or ()) - set(SYNTH_SPLITS))
+    unknown = sorted(set(splits or ()) - set(CORPUS_SPLITS))
     if unknown or (splits is not None and not splits):
-        raise BuildError(f"splits {list(splits)}; expected one or more of {list(SYNTH_SPLITS)}")
+        raise BuildError(f"splits {list(splits)}; expected one or more of {list(CORPUS_SPLITS)}")
     plans = [plan for plan in plan_corpus(hours, seed, recipe) if splits is None or plan.split in splits]
 
     render = functools.partial(render_planned_song, segment_seconds=segment_seconds)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mixwave_hf.data.crops import CropConfig, LoaderStats, Segment, segment_from_row
+from mixwave_hf.data.crops import CropConfig, LoaderStats, Segment, long_enough_segment, segment_from_row
 from mixwave_hf.data.schema import DatasetError
 from mixwave_hf.data.sharded import ShardedCropDataset, StreamingOptions
 from mixwave_hf.files import atomic_path
@@ -85,10 +85,7 @@ def export_bundle(path_or_repo_id: str | os.PathLike, split: str, out_file: str 
 def _kept_segment(row: dict, config: CropConfig, stats: LoaderStats, limit: int | None) -> Segment | None:
     """A row's segment as a bundle keeps it (cut to its first `limit` samples), or None where it is
     skipped (unusable or shorter than config.min_segment_samples: counted in `stats`)."""
-    segment = segment_from_row(row, config, stats)
-    if segment is not None and segment.length < config.min_segment_samples:
-        stats.short += 1
-        return None
+    segment = long_enough_segment(segment_from_row(row, config, stats), config, stats)
     if segment is None:
         return None
     if limit is not None:

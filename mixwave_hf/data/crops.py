@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from mixwave_hf.audio import resample
+from mixwave_hf.audio import padded_slice, resample
 from mixwave_hf.data.checks import check_at_least, check_not_negative
 from mixwave_hf.data.read_position import STATE_KIND
-from mixwave_hf.data.schema import TARGETS, decode_audio, segment_of
+from mixwave_hf.data.schema import TARGETS, decode_audio
 from mixwave_hf.loudness import LEVELLING_METHODS, apply_gains_db, level_tracks
 from mixwave_hf.slots import DEFAULT_SLOTS, fed_slots, match_slot
 from mixwave_hf.tracks import arrange_tracks
@@ -266,8 +266,17 @@ def segment_from_row(row: dict, config: CropConfig, stats: LoaderStats) -> Segme
         stats.resampled += 1
     length = max(tracks.shape[-1], target.shape[-1])
     metadata = {key: row[key] for key in ("source", "license", "kit", "engineer", "style", "seed") if key in row}
-    return Segment(segment_of(tracks, 0, length), segment_of(target, 0, length),
+    return Segment(padded_slice(tracks, 0, length), padded_slice(target, 0, length),
                    str(row.get("song_id")), int(row.get("segment_index") or 0), metadata)
+
+
+def long_enough_segment(segment: Segment | None, config: CropConfig, stats: LoaderStats) -> Segment | None:
+    """`segment`, or None where it is None (a skipped row) or shorter than `config.min_segment_seconds`
+    (counted in `stats.short`): the one rule every reader skips short segments by."""
+    if segment is not None and segment.length < config.min_segment_samples:
+        stats.short += 1
+        return None
+    return segment
 
 
 def levelled_segment(segment: Segment, config: CropConfig, known_gains: dict | None = None) -> Segment:
@@ -289,16 +298,6 @@ def levelled_segment(segment: Segment, config: CropConfig, known_gains: dict | N
     return Segment(tracks, segment.target, segment.song_id, segment.segment_index, segment.metadata)
 
 
-def padded_slice(audio: np.ndarray, start: int, length: int) -> np.ndarray:
-    """[channels, samples] -> audio[:, start : start + length] as a new float32 array, silence where it
-    reaches past either end (`start` may be negative)."""
-    out = np.zeros((audio.shape[0], length), np.float32)
-    begin, end = max(start, 0), min(start + length, audio.shape[-1])
-    if end > begin:
-        out[:, begin - start : end - start] = audio[:, begin:end]
-    return out
-
-
 def cut_crop(segment: Segment, start: int, config: CropConfig, gains: np.ndarray | None = None) -> dict:
     """The crop whose input window starts at segment sample `start` (may be negative: silence before).
 
@@ -306,10 +305,10 @@ def cut_crop(segment: Segment, start: int, config: CropConfig, gains: np.ndarray
     target taken from `start + context`, with "song_id", "segment_index", "start". `gains`: linear
     per-slot gains applied to the tracks only.
     """
-    tracks = padded_slice(segment.tracks, start, config.input_samples)
+    tracks = padded_slice(segment.tracks, start, config.input_samples, np.float32)
     if gains is not None:
         tracks *= gains[:, None].astype(np.float32)
-    target = padded_slice(segment.target, start + config.context, config.output_samples)
+    target = padded_slice(segment.target, start + config.context, config.output_samples, np.float32)
     return {"tracks": torch.from_numpy(tracks), "target": torch.from_numpy(target),
             "song_id": segment.song_id, "segment_index": segment.segment_index, "start": int(start)}
 

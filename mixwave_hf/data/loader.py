@@ -11,6 +11,7 @@ Entry points: `StreamingDataset` (a dataset folder or Hub repo), `BundleDataset`
     batch = next(iter(torch.utils.data.DataLoader(crops, batch_size=16, num_workers=4)))  # "tracks", "target"
 """
 
+from mixwave_hf.audio import padded_slice
 from mixwave_hf.data.bundle import (
     BUNDLE_DTYPES,
     BUNDLE_FORMAT,
@@ -29,7 +30,6 @@ from mixwave_hf.data.crops import (
     cut_crop,
     evenly_spaced_starts,
     levelled_segment,
-    padded_slice,
     random_crops,
     segment_from_row,
 )

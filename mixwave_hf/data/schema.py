@@ -19,10 +19,12 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from mixwave_hf.audio import padded_slice
 from mixwave_hf.errors import MixwaveError
 
 SEGMENT_SECONDS = 30.0
-SPLITS = ("train", "validation", "test")
+#: The splits of a multitrack dataset (a corpus may write more: synth.CORPUS_SPLITS adds "stress").
+DATASET_SPLITS = ("train", "validation", "test")
 TARGETS = {"wet": "wet_mix", "dry": "dry_mix"}
 #: Rows per parquet row group: streaming reads whole row groups, so keep them a few segments each.
 ROWS_PER_ROW_GROUP = 2
@@ -90,13 +92,6 @@ def decode_audio(entry: dict) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(samples.T), int(rate)
 
 
-def segment_of(audio: np.ndarray, start: int, length: int) -> np.ndarray:
-    """audio[..., start : start + length], padded with silence where the track ends earlier."""
-    part = audio[..., start : start + length]
-    missing = length - part.shape[-1]
-    return np.pad(part, [(0, 0)] * (part.ndim - 1) + [(0, missing)]) if missing else part
-
-
 def flac_entry(audio: np.ndarray, sample_rate: int) -> dict:
     """An Audio column value holding `audio` as FLAC bytes."""
     return {"bytes": encode_flac(audio, sample_rate), "path": None}
@@ -114,7 +109,7 @@ def song_rows(song: Song, segment_seconds: float = SEGMENT_SECONDS) -> Iterator[
         length = min(segment, song.length - start)
 
         def cut(audio: np.ndarray | None, start: int = start, length: int = length) -> dict | None:
-            return None if audio is None else flac_entry(segment_of(audio, start, length), song.sample_rate)
+            return None if audio is None else flac_entry(padded_slice(audio, start, length), song.sample_rate)
 
         yield {
             "song_id": song.song_id,

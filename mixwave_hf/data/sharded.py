@@ -20,7 +20,15 @@ import numpy as np
 from torch.utils.data import IterableDataset, get_worker_info
 
 from mixwave_hf.data.checks import check_at_least
-from mixwave_hf.data.crops import CropConfig, LoaderStats, Segment, cut_crop, levelled_segment, random_crops
+from mixwave_hf.data.crops import (
+    CropConfig,
+    LoaderStats,
+    Segment,
+    cut_crop,
+    levelled_segment,
+    long_enough_segment,
+    random_crops,
+)
 from mixwave_hf.data.read_position import STATE_KIND, STATE_VERSION, ReadPosition
 
 logger = logging.getLogger(__name__)
@@ -142,10 +150,7 @@ class ShardedCropDataset(IterableDataset):
         self._position = start
         for item, source_after in self._items(reader, readers, epoch, source):
             number, segments_read = segments_read, segments_read + 1
-            segment = self._segment(item)
-            if segment is not None and segment.length < config.min_segment_samples:
-                self.stats.short += 1
-                segment = None
+            segment = long_enough_segment(self._segment(item), config, self.stats)
             if segment is None:
                 self._position = at(source_after, segments_read)
                 source, crops_done = source_after, 0

@@ -25,6 +25,7 @@ from mixwave_hf.data.crops import (
     cut_crop,
     evenly_spaced_starts,
     levelled_segment,
+    long_enough_segment,
     segment_from_row,
 )
 
@@ -56,8 +57,7 @@ class ValidationDataset(Dataset):
         for segment in segments:
             if len(self.crops) >= options.max_crops:
                 break
-            if segment.length < self.config.min_segment_samples:
-                self.stats.short += 1
+            if long_enough_segment(segment, self.config, self.stats) is None:
                 continue
             self.stats.segments += 1
             segment = levelled_segment(segment, self.config)

@@ -5,8 +5,8 @@
         --config configs/default_model_cpu.yaml --output-dir runs/cpu                    # one device
 
 Modules: `config` (the YAML sections), `data` (where crops come from), `objectives` (loss, schedule,
-EMA, validation), `checkpoints`, `record` (the card's training record), `run` (`TrainingRun`, `train`),
-`recording` (`--record-crops`), `cli`. How a run works: docs/training.md.
+EMA, validation), `checkpoints`, `report` (the card's training table), `run` (`TrainingRun`, `train`),
+`crop_log` (`--record-crops`), `cli`. How a run works: docs/training.md.
 """
 
 from mixwave_hf.training.checkpoints import (
@@ -36,6 +36,7 @@ from mixwave_hf.training.config import (
     parse_assignment,
     set_option,
 )
+from mixwave_hf.training.crop_log import CropLog, parameter_checksum
 from mixwave_hf.training.data import (
     DataSource,
     first_training_segments,
@@ -50,12 +51,11 @@ from mixwave_hf.training.objectives import (
     exponential_moving_average,
     validate,
 )
-from mixwave_hf.training.recording import CropRecorder, parameter_checksum
 from mixwave_hf.training.run import TrainingResult, TrainingRun, train
 
 __all__ = [
     "CHECKPOINT_MARKER", "DEFAULT_INIT", "FLAT_DATA_KEYS", "OPTION_FLAGS", "VALIDATION_METRICS", "CardOptions",
-    "ConfigError", "CropRecorder", "DataOptions", "DataSource", "LossOptions", "OptimizerOptions", "ScheduleOptions",
+    "ConfigError", "CropLog", "DataOptions", "DataSource", "LossOptions", "OptimizerOptions", "ScheduleOptions",
     "TrainingConfig", "TrainingLoss", "TrainingOptions", "TrainingProgress", "TrainingResult", "TrainingRun",
     "WarmupDecay", "add_arguments", "build_parser", "check_option", "checkpoint_folders", "checkpoint_to_resume",
     "exponential_moving_average", "first_training_segments", "fit_balance_gain_db",

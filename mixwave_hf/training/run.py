@@ -40,7 +40,7 @@ from mixwave_hf.training.objectives import (
     exponential_moving_average,
     validate,
 )
-from mixwave_hf.training.record import flat_hyperparameters, save_model
+from mixwave_hf.training.report import flat_hyperparameters, save_model
 
 TRACKER_PROJECT = "mixwave"
 
@@ -317,18 +317,18 @@ def train(config: TrainingConfig, source: DataSource, output_dir: str | Path, *,
     Run it in every process of an `accelerate launch` (or alone on one device). `resume`: continue
     from the newest complete checkpoint. `cpu`: CPU processes even where a GPU is present.
     `push_to_hub`: upload the best model (or the final one, without validation) at the end.
-    `record_crops`: each process writes `crops-rank{rank}.json` (`recording.CropRecorder`).
+    `record_crops`: each process writes `crops-rank{rank}.json` (`crop_log.CropLog`).
     `command`: the command line, for the card.
     """
     run = TrainingRun.start(config, source, output_dir, resume=resume, cpu=cpu, progress=progress, command=command)
     if record_crops:
-        from mixwave_hf.training.recording import CropRecorder
+        from mixwave_hf.training.crop_log import CropLog
 
-        recorder = CropRecorder.attach(run)
+        crop_log = CropLog.attach(run)
     while not run.done:
         run.train_step()
         run.after_step()
     result = run.finish(push_to_hub, private)
     if record_crops:
-        recorder.write()
+        crop_log.write()
     return result

@@ -16,18 +16,18 @@ from mixwave_hf.data.synth.grooves import STYLES, HitEvent
 from mixwave_hf.data.synth.kits import KITS, PIECES, KitNotInstalledError, KitSpec, kit_installed
 from mixwave_hf.data.synth.recipes import (
     CLASSIC_RECIPE,
+    CORPUS_SPLITS,
     DEFAULT_RECIPE,
     RECIPES,
     SESSION_RECIPE,
-    SPLITS,
     CorpusRecipe,
     corpus_recipe,
 )
 from mixwave_hf.data.synth.song import RenderedSong, render_song
 
 __all__ = [
-    "CLASSIC_RECIPE", "DEFAULT_RECIPE", "KITS", "PIECES", "RECIPES", "SESSION_RECIPE", "SPLITS", "STRESS_CONDITIONS",
-    "STYLES", "TRAINING_CONDITIONS", "Conditions", "CorpusRecipe", "HitEvent", "KitNotInstalledError", "KitSpec",
-    "RenderedSong", "SongPlan", "corpus_recipe", "kit_installed", "plan_corpus", "render_song",
-    "write_rendered_example",
+    "CLASSIC_RECIPE", "CORPUS_SPLITS", "DEFAULT_RECIPE", "KITS", "PIECES", "RECIPES", "SESSION_RECIPE",
+    "STRESS_CONDITIONS", "STYLES", "TRAINING_CONDITIONS", "Conditions", "CorpusRecipe", "HitEvent",
+    "KitNotInstalledError", "KitSpec", "RenderedSong", "SongPlan", "corpus_recipe", "kit_installed", "plan_corpus",
+    "render_song", "write_rendered_example",
 ]

@@ -15,7 +15,7 @@ import numpy as np
 
 from mixwave_hf.data.synth.conditions import TRAINING_CONDITIONS, Conditions, RoomConditions
 from mixwave_hf.data.synth.kits import KITS
-from mixwave_hf.data.synth.recipes import DEFAULT_RECIPE, SPLITS, CorpusRecipe, corpus_recipe
+from mixwave_hf.data.synth.recipes import CORPUS_SPLITS, DEFAULT_RECIPE, CorpusRecipe, corpus_recipe
 
 #: Shares of the asked hours; stress comes on top (a corpus of H hours holds about 1.1 H).
 SPLIT_SHARES = {"train": 0.8, "validation": 0.1, "test": 0.1, "stress": 0.1}
@@ -57,7 +57,7 @@ def plan_corpus(hours: float, seed: int, recipe: str | CorpusRecipe = DEFAULT_RE
                          f"{sorted(KITS)}")
     plans: list[SongPlan] = []
     used_seeds: set[int] = set()
-    for split_index, split in enumerate(SPLITS):
+    for split_index, split in enumerate(CORPUS_SPLITS):
         rng = np.random.default_rng([int(seed), split_index])
         kits = recipe.split_kits[split]
         kit_order = [kits[i] for i in rng.permutation(len(kits))]

@@ -22,7 +22,7 @@ from mixwave_hf.data.synth.conditions import (
 from mixwave_hf.slots import check_perspective
 
 #: In plan order; a split's songs come from stream (seed, its index here), so splits are only ever appended.
-SPLITS = ("train", "validation", "test", "stress")
+CORPUS_SPLITS = ("train", "validation", "test", "stress")
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ class CorpusRecipe:
 
     def __post_init__(self) -> None:
         check_perspective(self.perspective)
-        if set(self.split_kits) != set(SPLITS) or set(self.split_conditions) != set(SPLITS):
-            raise ValueError(f"recipe {self.name!r}: kits and conditions for every split of {list(SPLITS)}")
+        if set(self.split_kits) != set(CORPUS_SPLITS) or set(self.split_conditions) != set(CORPUS_SPLITS):
+            raise ValueError(f"recipe {self.name!r}: kits and conditions for every split of {list(CORPUS_SPLITS)}")
 
     @property
     def in_room(self) -> bool:

@@ -1,4 +1,4 @@
-"""What a run reports about itself: the model card's training record, TensorBoard's hyperparameters.
+"""What a run reports about itself: the model card's training table, TensorBoard's hyperparameters.
 
     save_model(run, output_dir / "best", "best validation ...")   # save_pretrained + card + training.json
 """
@@ -65,13 +65,13 @@ def describe_init(init_from: str | None) -> str:
     return f"fine-tuned from `{init_from}`"
 
 
-def training_record(run: TrainingRun, weights: str, validation_label: str = "",
-                    scores: Mapping[str, float] | None = None, scores_step: int = 0) -> dict[str, Any]:
+def training_table(run: TrainingRun, weights: str, validation_label: str = "",
+                   scores: Mapping[str, float] | None = None, scores_step: int = 0) -> dict[str, Any]:
     """The card's training table (rendered by `card.render_model_card`), with the weights' validation
     `scores` (from `validate`) as the row `validation_label`."""
     config, progress, accelerator, crop = run.config, run.progress, run.accelerator, run.crop_config
     options = config.training
-    record = {
+    table = {
         "dataset": run.source.describe(config.data),
         "target": f"{crop.target} mix",
         "weights": weights + (f", exponential moving average (decay {options.ema_decay:g})" if run.ema else ""),
@@ -92,9 +92,9 @@ def training_record(run: TrainingRun, weights: str, validation_label: str = "",
     if scores:
         validated_on = (f"split {config.data.validation_split}" if run.source.dataset else
                         Path(run.source.validation_bundle).name)
-        record[validation_label] = (f"{HEADLINE_METRIC} {scores[HEADLINE_METRIC]:.4g}, L1 {scores['l1']:.4g} at step "
-                                    f"{scores_step} ({scores['crops']} crops of {validated_on})")
-    return {key: value for key, value in record.items() if value != ""}
+        table[validation_label] = (f"{HEADLINE_METRIC} {scores[HEADLINE_METRIC]:.4g}, L1 {scores['l1']:.4g} at step "
+                                   f"{scores_step} ({scores['crops']} crops of {validated_on})")
+    return {key: value for key, value in table.items() if value != ""}
 
 
 def optimizer_description(run: TrainingRun) -> str:
@@ -106,22 +106,22 @@ def optimizer_description(run: TrainingRun) -> str:
             f"{run.schedule.describe(options.lr)}{clipping}")
 
 
-def card_options(run: TrainingRun, weights: str, validation_label: str = "",
-                 scores: Mapping[str, float] | None = None, scores_step: int = 0) -> dict[str, Any]:
-    """The `render_model_card` options, with the training record of `training_record`: written as
-    training.json beside the weights."""
+def run_card_options(run: TrainingRun, weights: str, validation_label: str = "",
+                     scores: Mapping[str, float] | None = None, scores_step: int = 0) -> dict[str, Any]:
+    """The `render_model_card` options of this run, with the training table of `training_table`: written as
+    training.json beside the weights (`publish.saved_card_options` reads them back)."""
     card = run.config.card
     datasets = card.datasets if card.datasets is not None else run.hub_datasets
-    record = training_record(run, weights, validation_label, scores, scores_step)
-    return {"training": record, "datasets": datasets or None, "license": card.license,
+    table = training_table(run, weights, validation_label, scores, scores_step)
+    return {"training": table, "datasets": datasets or None, "license": card.license,
             "data_licenses": card.data_licenses, "synthetic_only": card.synthetic_only}
 
 
 def save_model(run: TrainingRun, folder: Path, weights: str, validation_label: str = "",
                scores: Mapping[str, float] | None = None, scores_step: int = 0) -> None:
     """save_pretrained (config, safetensors, card) + training.json into `folder`, replacing it whole;
-    the arguments after `folder` are those of `training_record`."""
-    options = card_options(run, weights, validation_label, scores, scores_step)
+    the arguments after `folder` are those of `training_table`."""
+    options = run_card_options(run, weights, validation_label, scores, scores_step)
     with atomic_path(folder) as partial:
         run.evaluated_model().save_pretrained(partial, model_card_kwargs=options)
         write_json(partial / "training.json", options)
