@@ -54,11 +54,11 @@ def test_mixwave_mix_uses_the_default_model_when_none_is_named(tmp_path):
 
 def test_default_model_levels_its_inputs_and_beats_the_baselines_on_test_and_stress():
     """The shipped model carries its levelling and static balance, and its shipped evaluations (the
-    held-out kit's test and stress splits) show it ahead of the rule-based mix and the loudness-matched
-    sum on the headline metric, as its card says."""
+    held-out kits' test and stress splits) show it ahead of the rule-based mix and the loudness-matched
+    sum on the headline metric, as its card says; it mixes from the audience's perspective."""
     config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
-    assert config["levelling"] == "close_strokes" and config["output_init"] == "balance"
-    assert config["format_version"] == 2
+    assert config["levelling"] == "bleed_aware" and config["output_init"] == "balance"
+    assert config["format_version"] == 3 and config["perspective"] == "audience"
     card = (DEFAULT_MODEL_DIR / "README.md").read_text()
     for name, split in (("evaluation.json", "test"), ("evaluation-stress.json", "stress")):
         evaluation = json.loads((DEFAULT_MODEL_DIR / name).read_text())
