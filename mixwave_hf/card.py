@@ -160,10 +160,11 @@ def dynamics_note(evaluations: list[dict]) -> str:
     figures = dry["systems"].get("model", {}).get("summary", {}).get("crest_factor_error_db") if dry else None
     if not figures or figures.get("median") is None:
         return ""
-    groups = [f"{name} {summary['model']['crest_factor_error_db']['median']:.2g} dB"
-              for name, group in dry.get("groups", {}).items()
-              if not name.startswith("kit ") and (summary := group["summary"]).get("model", {}).get(
-                  "crest_factor_error_db", {}).get("median") is not None]
+    groups = []
+    for name, group in dry.get("groups", {}).items():  # the tom groups; the per-kit ones would crowd the line
+        median = group["summary"].get("model", {}).get("crest_factor_error_db", {}).get("median")
+        if median is not None and not name.startswith("kit "):
+            groups.append(f"{name} {median:.2g} dB")
     return (f"Dynamics: against the dry balance of the {dry['songs']} `{dry['split']}` songs (the tracks as recorded, "
             f"balanced and panned), the mix's crest factor (peak over RMS) lies a median {figures['median']:.2g} dB "
             f"[{figures['q1']:.2g}, {figures['q3']:.2g}] from the recording's"

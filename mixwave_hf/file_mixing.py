@@ -8,7 +8,7 @@ over them first (`song_measures`: DC offsets, levelling), then streams the song 
 network (`streaming.StreamingMixWaveUNet`, as `mixing.run_streamed` with one segment), the resampling back,
 the peak limiter (`limiter.PeakLimiter`) and the writer. Each step is the one `mixing.mix_tracks` takes on
 the whole song, block by block, so the file holds `mix_tracks`' mix of the same files (to float rounding).
-Design and memory figures: docs/streamed_mixing.md.
+Memory figures: docs/benchmarks.md ("Memory of `mixwave mix`").
 """
 
 from __future__ import annotations

@@ -192,6 +192,9 @@ def streamed_verdicts(song: SongFiles, model, stats: list[TrackStats], judged: l
     `raise_db` (a quiet session)."""
     rate, names = model.sample_rate, [model.slot_names[index] for index in judged]
     gain, power_gain = np.float32(10 ** (raise_db / 20)), 10 ** (raise_db / 10)
+
+    def raised(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:  # a copy per block only for a quiet session
+        return (block * gain for block in blocks) if raise_db else blocks
     if len(judged) < 2:  # nothing to compare with (`bleed.own_strokes`)
         found = [MicStrokes("unsure", np.zeros(0, np.int64)) for _ in judged]
     else:
@@ -201,7 +204,7 @@ def streamed_verdicts(song: SongFiles, model, stats: list[TrackStats], judged: l
                                                                                            strict=True)]
         onsets, owner = joined_events(mic_onsets)
         blocks = model_rate_blocks(song, rate, names, offsets, progress=progress, description="events")
-        joined = streamed_window_features((block[judged] * gain for block in blocks), onsets, owner, rate, length,
+        joined = streamed_window_features(raised(block[judged] for block in blocks), onsets, owner, rate, length,
                                           len(judged))
         found = verdicts(assembled_features(onsets, owner, joined, rises, len(judged)), names)
     played = [mic for mic, strokes in zip(judged, found, strict=True) if strokes.verdict == "played"]
@@ -209,7 +212,7 @@ def streamed_verdicts(song: SongFiles, model, stats: list[TrackStats], judged: l
     if played:
         blocks = model_rate_blocks(song, rate, [model.slot_names[index] for index in played], offsets,
                                    progress=progress, description="strokes")
-        levels = streamed_stroke_levels((block * gain for block in blocks),
+        levels = streamed_stroke_levels(raised(blocks),
                                         {index: found[judged.index(index)].onsets for index in played}, rate, length)
         stroke_levels = [levels.get(index, math.nan) for index in judged]
     return with_verdicts(levelling, judged, found, stroke_levels, model.levelling_lufs + raise_db)
