@@ -43,7 +43,7 @@ LOW_BAND_HZ = (30.0, 500.0)
 #: close mic with a peak of COHERENT_PEAK or more (a drum reaches its neighbours coherently, a cymbal does
 #: not; not asked of the kick, whose mic sits inside the shell); for kick and toms, LOW_SHARE of its
 #: energy below LOW_SHARE_HZ (a crash heard by a tom mic has little body); rising OWN_RISE_DB over what
-#: precedes it (`_rises`; a drum's decay swelling again is no new stroke).
+#: precedes it (`detected_onsets`; a drum's decay swelling again is no new stroke).
 DOMINANCE_DB = 3.0
 STRONG_DOMINANCE_DB = 6.0
 REFERENCE_PERCENTILE = 5.0
@@ -95,38 +95,21 @@ def candidate_onsets(track: np.ndarray, sample_rate: int) -> np.ndarray:
     """Onsets (samples, sorted) of a [samples] track's loudest transients: envelope frames that rise at
     least RISE_DB over the preceding RISE_LOOKBACK_S, the steepest within EVENT_SPACING_S,
     the loudest (their peak over the next RISE_LOOKBACK_S) EVENTS_PER_30_S per 30 s."""
-    return onsets_of_powers(_frame_powers(track, frame_hop(sample_rate)), sample_rate)
+    return detected_onsets(track, sample_rate)[0]
+
+
+def detected_onsets(track: np.ndarray, sample_rate: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """(`candidate_onsets`, their rises: ([events] dB below LOW_SHARE_HZ, [events] dB over the whole band)) of a
+    [samples] track: how much its energy over RISE_AFTER_S after each onset exceeds that over RISE_BEFORE_S
+    before it. `OnsetDetector` fed the whole track."""
+    detector = OnsetDetector(sample_rate)
+    detector.push(track)
+    return detector.finish()
 
 
 def frame_hop(sample_rate: int) -> int:
     """Samples per envelope frame (FRAME_S)."""
     return max(1, round(FRAME_S * sample_rate))
-
-
-def onsets_of_powers(power: np.ndarray, sample_rate: int) -> np.ndarray:
-    """`candidate_onsets` from the track's [frames] frame powers (`_frame_powers`, `FramePowers`)."""
-    hop = frame_hop(sample_rate)
-    frames = len(power)
-    if frames < 2:
-        return np.zeros(0, np.int64)
-    envelope = 10 * np.log10(power + 1e-30)
-    span = max(1, round(RISE_LOOKBACK_S * sample_rate / hop))
-    # Against the mean power of the preceding frames, not their least: one frame of a decay can dip deep
-    # (two paths cancelling) and make the next look like a new stroke.
-    cumulative = np.concatenate([[0.0], np.cumsum(power)])
-    first = np.maximum(np.arange(frames) - span, 0)
-    preceding = (cumulative[np.arange(frames)] - cumulative[first]) / np.maximum(np.arange(frames) - first, 1)
-    rise = envelope - 10 * np.log10(preceding + 1e-30)
-    rise[0] = 0.0
-    spacing = max(1, round(EVENT_SPACING_S * sample_rate / hop))
-    onsets = np.flatnonzero((rise == maximum_filter1d(rise, 2 * spacing + 1, mode="nearest")) & (rise > RISE_DB)
-                            & (power > 0))
-    peak = maximum_filter1d(envelope, span, origin=-((span - 1) // 2) - (span % 2 == 0), mode="nearest")[onsets]
-    per_chunk = round(30.0 * sample_rate / hop)
-    chunks = np.searchsorted(onsets, np.arange(per_chunk, frames, per_chunk))
-    kept = [part[np.argsort(-loudness, kind="stable")[:EVENTS_PER_30_S]]
-            for part, loudness in zip(np.split(onsets, chunks), np.split(peak, chunks), strict=True)]
-    return np.sort(np.concatenate(kept)).astype(np.int64) * hop
 
 
 def _frame_powers(track: np.ndarray, hop: int) -> np.ndarray:
@@ -135,61 +118,115 @@ def _frame_powers(track: np.ndarray, hop: int) -> np.ndarray:
     return np.square(np.asarray(track[: frames * hop], np.float64)).reshape(frames, hop).mean(axis=1)
 
 
-def _rises(track: np.ndarray, onsets: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """([events] dB below LOW_SHARE_HZ, [events] dB over the whole band): how much a [samples] track's energy
-    over RISE_AFTER_S after each onset exceeds its energy over RISE_BEFORE_S before it."""
-    hop = frame_hop(sample_rate)
-    low_band = signal.sosfilt(_low_pass(sample_rate), track)
-    return rises_of_powers(_frame_powers(low_band, hop), _frame_powers(track, hop), onsets, sample_rate)
-
-
 def _low_pass(sample_rate: int) -> np.ndarray:
-    """The LOW_SHARE_HZ low-pass (second-order sections) that `_rises` measures the low band through."""
+    """The LOW_SHARE_HZ low-pass (second-order sections) that the rises' low band is measured through."""
     return signal.butter(4, LOW_SHARE_HZ, "lowpass", fs=sample_rate, output="sos")
 
 
-def rises_of_powers(low_power: np.ndarray, whole_power: np.ndarray, onsets: np.ndarray,
-                    sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """`_rises` from the track's [frames] frame powers below LOW_SHARE_HZ and over the whole band."""
-    hop = frame_hop(sample_rate)
-    after = max(1, round(RISE_AFTER_S * sample_rate / hop))
-    first, last = (round(seconds * sample_rate / hop) for seconds in RISE_BEFORE_S)
-    frame = onsets // hop
-    rises = []
-    for power in (low_power, whole_power):
-        energy = np.concatenate([[0.0], np.cumsum(power)])
-        spans = [np.clip(edge, 0, len(energy) - 1) for edge in (frame, frame + after, frame - first, frame - last)]
-        now, before = ((energy[stop] - energy[start]) / np.maximum(stop - start, 1)
-                       for start, stop in (spans[:2], spans[2:]))
-        rises.append(10 * np.log10((now + 1e-30) / (before + 1e-30)))
-    return rises[0], rises[1]
-
-
 class FramePowers:
-    """The frame powers `candidate_onsets` and `_rises` measure of a track (over the whole band and below
-    LOW_SHARE_HZ), over a stream: push [samples] blocks of any size; equal to them on the whole track, bit for
-    bit. Holds 2 floats per FRAME_S (5 MB per hour at 44.1 kHz)."""
+    """The frame powers of a track over the whole band and below LOW_SHARE_HZ, over a stream: push [samples]
+    blocks of any size; the frames each push completes, joined, equal those of the whole track, bit for bit."""
 
     def __init__(self, sample_rate: int) -> None:
         self.hop, self.low_pass = frame_hop(sample_rate), _low_pass(sample_rate)
         self.state = np.zeros((self.low_pass.shape[0], 2))
         self.rests = [np.zeros(0, np.float32), np.zeros(0)]  # each band's samples after its last whole frame
-        self.powers: tuple[list, list] = ([], [])  # the whole band's, the low band's
 
-    def push(self, track: np.ndarray) -> None:
-        """Measure the next [samples] of the track."""
+    def push(self, track: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """([frames] whole-band, [frames] low-band) powers of the frames the next [samples] complete."""
         if not len(track):
-            return  # sosfilt would return zeroed states for no samples
+            return np.zeros(0), np.zeros(0)  # sosfilt would return zeroed states for no samples
         low_band, self.state = signal.sosfilt(self.low_pass, track, zi=self.state)
+        powers = []
         for index, band in enumerate((np.asarray(track, np.float32), low_band)):
             band = np.concatenate([self.rests[index], band])
             frames = len(band) // self.hop
-            self.powers[index].append(_frame_powers(band, self.hop))
+            powers.append(_frame_powers(band, self.hop))
             self.rests[index] = band[frames * self.hop :]
+        return powers[0], powers[1]
 
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """([frames] whole-band, [frames] low-band frame powers) of everything pushed."""
-        return tuple(np.concatenate(powers) if powers else np.zeros(0) for powers in self.powers)
+
+class OnsetDetector:
+    """`candidate_onsets` and their rises (`detected_onsets`) over a stream: push [samples] blocks of any size,
+    then `finish()`; equal to them on the whole track, bit for bit. Each 30 s of frames is decided once the
+    frames a little past it are in, so it holds one such stretch of frame powers (~0.4 MB), whatever the song's
+    length, and the onsets found (EVENTS_PER_30_S per 30 s at most)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate, self.powers = sample_rate, FramePowers(sample_rate)
+        hop = frame_hop(sample_rate)
+        self.span = max(1, round(RISE_LOOKBACK_S * sample_rate / hop))
+        self.spacing = max(1, round(EVENT_SPACING_S * sample_rate / hop))
+        self.after = max(1, round(RISE_AFTER_S * sample_rate / hop))
+        self.before = tuple(round(seconds * sample_rate / hop) for seconds in RISE_BEFORE_S)
+        self.per_chunk = round(30.0 * sample_rate / hop)
+        # Frames a decision looks at on either side of its stretch: the filters' and the rises' reach.
+        self.margin = max(self.span + self.spacing, self.span, self.after, self.before[0]) + 1
+        self.start, self.decided = 0, 0  # the first frame held; the first frame not decided
+        self.held = [np.zeros(0), np.zeros(0)]  # whole-band, low-band powers from frame `start`
+        self.running = [np.zeros(1), np.zeros(1)]  # their running sums from the song's start, at frames start ..
+        self.found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (onsets, low rise, whole rise)
+
+    def push(self, track: np.ndarray) -> None:
+        """Take the next [samples] of the track; decide the stretches of 30 s now followed by enough frames."""
+        for band, new in enumerate(self.powers.push(track)):
+            self.held[band] = np.concatenate([self.held[band], new])
+            # One sequential sum over the song, as np.cumsum of all its frames forms it.
+            self.running[band] = np.concatenate([self.running[band][:-1],
+                                                 np.cumsum(np.concatenate([self.running[band][-1:], new]))])
+        end = self.start + len(self.held[0])
+        while self.decided + self.per_chunk + self.margin <= end:
+            self._decide(self.decided + self.per_chunk, total=None)
+        keep_from = max(0, self.decided - self.margin - 1)
+        if keep_from > self.start:
+            drop = keep_from - self.start
+            self.held = [band[drop:] for band in self.held]
+            self.running = [band[drop:] for band in self.running]
+            self.start = keep_from
+
+    def finish(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """(onsets [events] samples, sorted; (low-band rises, whole-band rises) [events] dB) of the whole track."""
+        total = self.start + len(self.held[0])
+        if total >= 2:
+            while self.decided < total:
+                self._decide(min(self.decided + self.per_chunk, total), total)
+        hop = frame_hop(self.sample_rate)
+        onsets, low, whole = (np.concatenate([part[index] for part in self.found]) if self.found else np.zeros(0)
+                              for index in range(3))
+        return onsets.astype(np.int64) * hop, (low, whole)
+
+    def _decide(self, stop: int, total: int | None) -> None:
+        """Find the onsets of frames `decided` .. `stop` and their rises; `total`: the song's frames, once known."""
+        power, running, start = self.held[0], self.running[0], self.start
+        frames = start + np.arange(len(power))
+        envelope = 10 * np.log10(power + 1e-30)
+        # Against the mean power of the preceding frames, not their least: one frame of a decay can dip deep
+        # (two paths cancelling) and make the next look like a new stroke.
+        first = np.maximum(frames - self.span, 0)
+        preceding = (running[frames - start] - running[np.maximum(first - start, 0)]) / np.maximum(frames - first, 1)
+        rise = envelope - 10 * np.log10(preceding + 1e-30)
+        if start == 0:
+            rise[0] = 0.0
+        local = np.arange(self.decided - start, stop - start)
+        steepest = rise == maximum_filter1d(rise, 2 * self.spacing + 1, mode="nearest")
+        onsets = local[steepest[local] & (rise[local] > RISE_DB) & (power[local] > 0)]
+        span = self.span
+        peak = maximum_filter1d(envelope, span, origin=-((span - 1) // 2) - (span % 2 == 0), mode="nearest")[onsets]
+        onsets = np.sort(onsets[np.argsort(-peak, kind="stable")[:EVENTS_PER_30_S]])
+        self.found.append((onsets + start, *self._rises(onsets, total)))
+        self.decided = stop
+
+    def _rises(self, onsets: np.ndarray, total: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """([events] low-band, [events] whole-band rises, dB) at held frames `onsets`."""
+        last_index = (self.start + len(self.held[0]) if total is None else total) - self.start
+        edges = (onsets, onsets + self.after, onsets - self.before[0], onsets - self.before[1])
+        spans = [np.clip(edge, -self.start, last_index) for edge in edges]  # the song's frames 0 .. total
+        rises = []
+        for running in (self.running[1], self.running[0]):
+            now, before = ((running[stop] - running[begin]) / np.maximum(stop - begin, 1)
+                           for begin, stop in (spans[:2], spans[2:]))
+            rises.append(10 * np.log10((now + 1e-30) / (before + 1e-30)))
+        return rises[0], rises[1]
 
 
 def event_windows(mics: np.ndarray, onsets: np.ndarray, sample_rate: int, start: int = 0,
@@ -262,7 +299,7 @@ class EventFeatures:
     """Every close mic's candidate events and what the other mics heard of them: `onsets` [events]
     (samples), `owner` [events] (the mic whose candidate it is); [mics, events]: `other_leads` and
     `owner_leads` (GCC-PHAT peaks, see `_gcc_peaks`), `low_db` and `whole_db` (window levels, dB);
-    [events] in the owner mic: `low_share` (see `_low_share`), `low_rise` and `whole_rise` (see `_rises`)."""
+    [events] in the owner mic: `low_share` (see `_low_share`), `low_rise` and `whole_rise` (see `detected_onsets`)."""
 
     onsets: np.ndarray
     owner: np.ndarray
@@ -277,14 +314,14 @@ class EventFeatures:
 
 def event_features(mics: np.ndarray, sample_rate: int) -> EventFeatures:
     """The candidate events of every mic of [mics, samples] audio and their features, in blocks of EVENT_BLOCK."""
-    found = [candidate_onsets(track, sample_rate) for track in mics]
+    detected = [detected_onsets(track, sample_rate) for track in mics]
+    found = [onsets for onsets, _ in detected]
     onsets, owner = joined_events(found)
     parts = [window_features(event_windows(mics, onsets[start : start + EVENT_BLOCK], sample_rate),
                              owner[start : start + EVENT_BLOCK], sample_rate)
              for start in range(0, len(onsets), EVENT_BLOCK)]
     joined = [np.concatenate([part[index] for part in parts], axis=-1) for index in range(5)] if parts else None
-    rises = [_rises(track, each, sample_rate) for track, each in zip(mics, found, strict=True)]
-    return assembled_features(onsets, owner, joined, rises, len(mics))
+    return assembled_features(onsets, owner, joined, [rises for _, rises in detected], len(mics))
 
 
 def joined_events(found: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -297,7 +334,7 @@ def joined_events(found: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def assembled_features(onsets: np.ndarray, owner: np.ndarray, joined: list[np.ndarray] | None,
                        rises: Sequence[tuple[np.ndarray, np.ndarray]], mics: int) -> EventFeatures:
     """`EventFeatures` from `joined_events`, the five `window_features` of all events in that order (None for
-    no events) and each mic's `_rises` at its own onsets."""
+    no events) and each mic's rises at its own onsets (`detected_onsets`)."""
     if joined is None:
         empty = np.zeros((mics, 0))
         return EventFeatures(onsets, owner, empty, empty, empty, empty, *np.zeros((3, 0)))

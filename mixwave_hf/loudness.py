@@ -68,7 +68,8 @@ class BlockPowerMeter:
 
     Holds the K-weighting filters' state, the song's first block (K-weighted: a song shorter than a block is
     measured as one block of its own length), the sums of squares per hop (blocks of whole hops) or the
-    running sum of squares at each block's edges (other blocks): a few floats per block, 2.5 per second.
+    running sum of squares at each block's edges (other blocks): a few floats per block, 2.5 per second, in arrays
+    that double when full (`GrowingColumns`), not one small array per push.
     """
 
     def __init__(self, sample_rate: int, block_seconds: float = 0.4, overlap: float = 0.75) -> None:
@@ -80,10 +81,10 @@ class BlockPowerMeter:
         whole_hops = hop == int(hop) and abs(self.hops_per_block * (1 - overlap) - 1) < 1e-9
         self.hop = int(hop) if whole_hops else None
         self.remainder: np.ndarray | None = None  # K-weighted samples after the last whole hop
-        self.hop_sums: list[np.ndarray] = []  # [channels, hops] sums of squares
+        self.hop_sums = GrowingColumns()  # [channels, hops] sums of squares
         self.carry: np.ndarray | None = None  # [channels] running sum of squares
         self.next_edge = [0, 0]  # the next block whose lower / upper edge is to be passed
-        self.edge_sums: tuple[list, list] = ([], [])  # [channels] running sums at each block's lower / upper edge
+        self.edge_sums = (GrowingColumns(), GrowingColumns())  # [channels, edges] running sums at lower / upper edges
 
     def push(self, audio: np.ndarray) -> None:
         """Measure the next [samples] or [channels, samples] of the stream (the same channels each time)."""
@@ -98,7 +99,7 @@ class BlockPowerMeter:
             weighted = passband_gain * filtered
         held = sum(part.shape[1] for part in self.head)
         if held < self.block_seconds * self.sample_rate:
-            self.head.append(weighted[:, : int(math.ceil(self.block_seconds * self.sample_rate)) - held + 1])
+            self.head.append(weighted[:, : int(math.ceil(self.block_seconds * self.sample_rate)) - held + 1].copy())
         self._accumulate(weighted)
         self.length += weighted.shape[1]
 
@@ -117,7 +118,7 @@ class BlockPowerMeter:
         if complete:
             squares = weighted[:, :complete] ** 2
             self.hop_sums.append(squares.reshape(weighted.shape[0], -1, self.hop).sum(axis=2))
-        self.remainder = weighted[:, complete:]
+        self.remainder = weighted[:, complete:].copy()
 
     def _add_edges(self, weighted: np.ndarray) -> None:
         """The running sum of squares (one sequential sum, as `_powers_of_weighted`'s) at the block edges passed."""
@@ -128,11 +129,11 @@ class BlockPowerMeter:
             while True:
                 edges = self._edges(side, np.arange(self.next_edge[side], self.next_edge[side] + 64))
                 passed = edges[edges <= end]
-                self.edge_sums[side].extend(running[:, edge - self.length] for edge in passed)
+                self.edge_sums[side].append(running[:, passed - self.length])
                 self.next_edge[side] += len(passed)
                 if len(passed) < len(edges):
                     break
-        self.carry = running[:, -1]
+        self.carry = running[:, -1].copy()
 
     def _edges(self, side: int, blocks: np.ndarray) -> np.ndarray:
         """The first (side 0) or last (side 1) sample index of `blocks`, as `_powers_of_weighted` computes them."""
@@ -152,11 +153,40 @@ class BlockPowerMeter:
         blocks = int(np.round((length / rate - block_seconds) / step_seconds)) + 1
         block = block_seconds * rate
         if self.hop is not None:
-            hops = self.hop_sums + [_hop_sums(self.remainder, self.hop)] if self.remainder.shape[1] else self.hop_sums
-            return _combined_hops(np.concatenate(hops, axis=1), blocks, self.hops_per_block, block)
-        lower, upper = (np.stack([*sums[:blocks], *[self.carry] * (blocks - len(sums[:blocks]))], axis=1)
+            hops = self.hop_sums.array()
+            if self.remainder.shape[1]:
+                hops = np.concatenate([hops, _hop_sums(self.remainder, self.hop)], axis=1)
+            return _combined_hops(hops, blocks, self.hops_per_block, block)
+        lower, upper = (np.concatenate([sums.array()[:, :blocks], np.repeat(self.carry[:, None],
+                                                                            max(0, blocks - sums.count), axis=1)],
+                                       axis=1)
                         for sums in self.edge_sums)
         return ((upper - lower) / block).sum(axis=0)
+
+
+class GrowingColumns:
+    """[rows, n] float64 columns appended block by block into one array that doubles when full: a long song's
+    thousands of appends make a few allocations, not thousands of small long-lived arrays between the blocks'
+    large short-lived ones (which fragment the heap, so that a process's memory grows with the song)."""
+
+    def __init__(self) -> None:
+        self.data: np.ndarray | None = None
+        self.count = 0
+
+    def append(self, columns: np.ndarray) -> None:
+        """Add [rows, k] columns (the same rows each time)."""
+        needed = self.count + columns.shape[1]
+        if self.data is None or needed > self.data.shape[1]:
+            grown = np.empty((columns.shape[0], max(64, needed, 2 * (0 if self.data is None else self.data.shape[1]))))
+            if self.data is not None:
+                grown[:, : self.count] = self.data[:, : self.count]
+            self.data = grown
+        self.data[:, self.count : needed] = columns
+        self.count = needed
+
+    def array(self) -> np.ndarray:
+        """[rows, n] every column appended (a view); [0, 0] before the first."""
+        return np.zeros((0, 0)) if self.data is None else self.data[:, : self.count]
 
 
 def _hop_sums(weighted: np.ndarray, hop: int) -> np.ndarray:

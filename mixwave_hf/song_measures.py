@@ -6,10 +6,11 @@ equal to its whole-song measure.
     measures.offsets, measures.levelling.gains_db   # [slots]
 
 A first pass reads every file: means and peaks (the DC decision), the levelling's block powers and, for
-"bleed_aware", each close mic's frame powers (its candidate events and their rises). A track with a DC offset is
+"bleed_aware", each close mic's candidate events and their rises (`bleed.OnsetDetector`). A track with a DC offset is
 measured again with the offset removed (a pass over its file alone). "bleed_aware" then reads the close mics
 twice more: once for the short windows around the candidate events (`bleed.window_features`), once for the
-loudness of a played mic's own strokes. Memory: a few floats per block and frame; no track is held whole.
+loudness of a played mic's own strokes. Memory: a few floats per block, 30 s of envelope frames per close mic and
+the candidate events (at most 64 per 30 s per mic); no track is held whole.
 """
 
 from __future__ import annotations
@@ -26,13 +27,11 @@ from mixwave_hf.bleed import (
     EVENT_BLOCK,
     WINDOW_AFTER_S,
     WINDOW_BEFORE_S,
-    FramePowers,
     MicStrokes,
+    OnsetDetector,
     assembled_features,
     event_windows,
     joined_events,
-    onsets_of_powers,
-    rises_of_powers,
     stroke_regions,
     verdicts,
     window_features,
@@ -59,11 +58,11 @@ PROGRESS_SECONDS = 60.0
 @dataclass
 class TrackStats:
     """One slot's track at the model's rate, measured block by block: its sum and extremes, the block powers of
-    its levelling `measure` (None: not levelled) and, with `frames`, its `bleed.FramePowers`."""
+    its levelling `measure` (None: not levelled) and, with `onsets`, its candidate events (`bleed.OnsetDetector`)."""
 
     sample_rate: int
     measure: str | None
-    frames: FramePowers | None = None
+    onsets: OnsetDetector | None = None
     total: float = 0.0
     count: int = 0
     high: float = 0.0
@@ -87,8 +86,8 @@ class TrackStats:
         self.high, self.low = max(self.high, float(track.max())), min(self.low, float(track.min()))
         if self.meter is not None:
             self.meter.push(track)
-        if self.frames is not None:
-            self.frames.push(track)
+        if self.onsets is not None:
+            self.onsets.push(track)
 
     def level(self, raise_db: float = 0.0) -> float:
         """The track's level (LUFS) by its measure (`loudness.level_from_powers`), measured raised by `raise_db`."""
@@ -116,7 +115,7 @@ def measure_song(song: SongFiles, model, progress: bool = False) -> SongMeasures
     method = getattr(model, "levelling", None)
     measures, close = track_measures(method, names, len(names)) if method else ([None] * len(names), [])
     bleed_aware = method == "bleed_aware"
-    stats = [TrackStats(rate, measure, FramePowers(rate) if bleed_aware and close[index] else None)
+    stats = [TrackStats(rate, measure, OnsetDetector(rate) if bleed_aware and close[index] else None)
              for index, measure in enumerate(measures)]
     audible, model_length = [False], 0
 
@@ -131,7 +130,7 @@ def measure_song(song: SongFiles, model, progress: bool = False) -> SongMeasures
                         for measured in stats])
     remeasured = [names[index] for index in np.flatnonzero(offsets)]
     if remeasured:  # measured again as the network will get it: with the offset removed
-        stats = [TrackStats(rate, measured.measure, FramePowers(rate) if measured.frames else None)
+        stats = [TrackStats(rate, measured.measure, OnsetDetector(rate) if measured.onsets else None)
                  if name in remeasured else measured for name, measured in zip(names, stats, strict=True)]
         for block in model_rate_blocks(song, rate, remeasured, offsets, progress=progress, description="DC offsets"):
             for index in np.flatnonzero(offsets):
@@ -191,22 +190,22 @@ def streamed_verdicts(song: SongFiles, model, stats: list[TrackStats], judged: l
     sets them ("bleed_aware"); `length`: the song's samples at the model's rate; the tracks measured raised by
     `raise_db` (a quiet session)."""
     rate, names = model.sample_rate, [model.slot_names[index] for index in judged]
-    gain, power_gain = np.float32(10 ** (raise_db / 20)), 10 ** (raise_db / 10)
+    gain = np.float32(10 ** (raise_db / 20))
 
     def raised(blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:  # a copy per block only for a quiet session
         return (block * gain for block in blocks) if raise_db else blocks
     if len(judged) < 2:  # nothing to compare with (`bleed.own_strokes`)
         found = [MicStrokes("unsure", np.zeros(0, np.int64)) for _ in judged]
     else:
-        powers = [tuple(each * power_gain for each in stats[index].frames.result()) for index in judged]
-        mic_onsets = [onsets_of_powers(whole, rate) for whole, _ in powers]
-        rises = [rises_of_powers(low, whole, onsets, rate) for (whole, low), onsets in zip(powers, mic_onsets,
-                                                                                           strict=True)]
-        onsets, owner = joined_events(mic_onsets)
+        # Onsets and rises of the unraised frames: each compares a mic's frames with its own, so a gain changes
+        # them by float rounding at most.
+        detected = [stats[index].onsets.finish() for index in judged]
+        onsets, owner = joined_events([found_onsets for found_onsets, _ in detected])
         blocks = model_rate_blocks(song, rate, names, offsets, progress=progress, description="events")
         joined = streamed_window_features(raised(block[judged] for block in blocks), onsets, owner, rate, length,
                                           len(judged))
-        found = verdicts(assembled_features(onsets, owner, joined, rises, len(judged)), names)
+        found = verdicts(assembled_features(onsets, owner, joined, [rises for _, rises in detected], len(judged)),
+                         names)
     played = [mic for mic, strokes in zip(judged, found, strict=True) if strokes.verdict == "played"]
     stroke_levels = [math.nan] * len(judged)
     if played:

@@ -4,9 +4,22 @@ import numpy as np
 import pytest
 from drums import synthesize_drum_tracks
 from scipy import signal
+from scipy.ndimage import maximum_filter1d
 
 from mixwave_hf.audio import DCFilter, Resampler, remove_dc, resample
-from mixwave_hf.bleed import FramePowers, _frame_powers, _low_pass, frame_hop
+from mixwave_hf.bleed import (
+    EVENT_SPACING_S,
+    EVENTS_PER_30_S,
+    RISE_AFTER_S,
+    RISE_BEFORE_S,
+    RISE_DB,
+    RISE_LOOKBACK_S,
+    FramePowers,
+    OnsetDetector,
+    _frame_powers,
+    _low_pass,
+    frame_hop,
+)
 from mixwave_hf.limiter import PeakLimiter, limit_peaks
 from mixwave_hf.loudness import BlockPowerMeter, block_powers
 
@@ -39,12 +52,64 @@ def test_block_power_meter_equals_block_powers(rate, block_seconds, overlap, sec
 def test_frame_powers_equal_those_of_the_whole_track():
     track = synthesize_drum_tracks(seconds=3.0, seed=2)["tom_1"]
     meter = FramePowers(44_100)
-    for part in random_blocks(len(track), 3):
-        meter.push(track[part])
-    whole, low = meter.result()
+    pushed = [meter.push(track[part]) for part in random_blocks(len(track), 3)]
+    whole, low = (np.concatenate([powers[band] for powers in pushed]) for band in (0, 1))
     hop = frame_hop(44_100)
     np.testing.assert_array_equal(whole, _frame_powers(track, hop))
     np.testing.assert_array_equal(low, _frame_powers(signal.sosfilt(_low_pass(44_100), track), hop))
+
+
+def whole_song_onsets(track: np.ndarray, rate: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """`bleed.detected_onsets` written out over the whole track's frames at once (its definition)."""
+    hop = frame_hop(rate)
+    power = _frame_powers(track, hop)
+    frames = len(power)
+    if frames < 2:
+        return np.zeros(0, np.int64), (np.zeros(0), np.zeros(0))
+    envelope = 10 * np.log10(power + 1e-30)
+    span, spacing = round(RISE_LOOKBACK_S * rate / hop), round(EVENT_SPACING_S * rate / hop)
+    cumulative = np.concatenate([[0.0], np.cumsum(power)])
+    first = np.maximum(np.arange(frames) - span, 0)
+    preceding = (cumulative[np.arange(frames)] - cumulative[first]) / np.maximum(np.arange(frames) - first, 1)
+    rise = envelope - 10 * np.log10(preceding + 1e-30)
+    rise[0] = 0.0
+    onsets = np.flatnonzero((rise == maximum_filter1d(rise, 2 * spacing + 1, mode="nearest")) & (rise > RISE_DB)
+                            & (power > 0))
+    peak = maximum_filter1d(envelope, span, origin=-((span - 1) // 2) - (span % 2 == 0), mode="nearest")[onsets]
+    per_chunk = round(30.0 * rate / hop)
+    chunks = np.searchsorted(onsets, np.arange(per_chunk, frames, per_chunk))
+    onsets = np.sort(np.concatenate([part[np.argsort(-loudness, kind="stable")[:EVENTS_PER_30_S]] for part, loudness
+                                     in zip(np.split(onsets, chunks), np.split(peak, chunks), strict=True)]))
+    after, (begin, end) = round(RISE_AFTER_S * rate / hop), (round(s * rate / hop) for s in RISE_BEFORE_S)
+    rises = []
+    for band in (_frame_powers(signal.sosfilt(_low_pass(rate), track), hop), power):
+        energy = np.concatenate([[0.0], np.cumsum(band)])
+        edges = [np.clip(edge, 0, frames) for edge in (onsets, onsets + after, onsets - begin, onsets - end)]
+        now, before = ((energy[b] - energy[a]) / np.maximum(b - a, 1) for a, b in (edges[:2], edges[2:]))
+        rises.append(10 * np.log10((now + 1e-30) / (before + 1e-30)))
+    return onsets * hop, (rises[0], rises[1])
+
+
+@pytest.mark.parametrize("rate", [44_100, 48_000])
+@pytest.mark.parametrize("seconds", [0.002, 1.0, 64.0])
+def test_onset_detector_equals_the_whole_song_onsets_and_holds_30_s_of_frames(rate, seconds):
+    """Over 30 s stretches of frames (a 64 s track crosses two edges): the onsets and their rises bit for bit."""
+    drums = synthesize_drum_tracks(seconds=8.0, seed=4, sample_rate=rate)
+    track = np.tile(drums["hihat"] + drums["snare"] + drums["kick"], 8)[: int(seconds * rate)]
+    track = (track * np.repeat(np.linspace(0.2, 1.0, 64), -(-len(track) // 64))[: len(track)]).astype(np.float32)
+    detector, held = OnsetDetector(rate), 0
+    for part in random_blocks(len(track), 9):
+        detector.push(track[part])
+        held = max(held, len(detector.held[0]) - (part.stop - part.start) // frame_hop(rate))
+    onsets, rises = detector.finish()
+    expected_onsets, expected_rises = whole_song_onsets(track, rate)
+    np.testing.assert_array_equal(onsets, expected_onsets)
+    np.testing.assert_array_equal(rises[0], expected_rises[0])
+    np.testing.assert_array_equal(rises[1], expected_rises[1])
+    assert held <= detector.per_chunk + 2 * detector.margin + 2
+    if seconds > 60:
+        stretch = detector.per_chunk * frame_hop(rate)  # the first two 30 s hold more candidates than kept
+        assert [np.count_nonzero(onsets // stretch == index) for index in (0, 1)] == [EVENTS_PER_30_S] * 2
 
 
 @pytest.mark.parametrize("rates", [(48_000, 44_100), (44_100, 48_000), (22_050, 44_100), (44_100, 44_100)])
