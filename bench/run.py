@@ -1,9 +1,9 @@
 """`make bench`: the CPU, inference, data, training and memory benchmarks in one run, and one table of their figures.
 
 Each section prints its own detailed table first (bench/cpu.py, bench/inference.py, bench/data.py,
-bench/training.py, bench/memory.py); the summary puts the figures that matter side by side, with ratios
-measured in this run: GFLOP/s as fractions of this CPU's fp32 FMA ceiling at the same thread count, the
-best matmul beside it. A GPU section runs when CUDA is available and says it was skipped otherwise.
+bench/training.py, bench/step_profile.py, bench/memory.py); the summary puts the figures that matter side by
+side, with ratios measured in this run: GFLOP/s as fractions of this CPU's fp32 FMA ceiling at the same
+thread count, the best matmul beside it. A GPU section runs when CUDA is available and says it was skipped otherwise.
 Run: `make bench` or `.venv/bin/python -m bench.run [--quick]`.
 """
 
@@ -13,7 +13,7 @@ import argparse
 
 import torch
 
-from bench import cpu, data, inference, memory
+from bench import cpu, data, inference, memory, step_profile
 from bench import training as training_bench
 from bench.training import measure_training
 from mixwave_hf.mixing import mix_tracks
@@ -74,6 +74,9 @@ def main() -> None:
                    for threads in training_bench.thread_counts()]
     training_bench.report_long_kernel_backward(long_kernel)
     training_bench.report_cpu_bf16(training_bench.measure_cpu_bf16(2 if args.quick else 4))
+    print("\n== where a one-thread training step goes ==")
+    profile = step_profile.measure(threads=1, repeats=3 if args.quick else 5)
+    step_profile.report(profile)
     print("\n== memory of `mixwave mix` ==")
     mixes = memory.measure(memory.QUICK_SESSIONS if args.quick else memory.FULL_SESSIONS)
     memory.report(mixes)
@@ -119,6 +122,11 @@ def main() -> None:
         rows.append((f"  long-kernel backward / oneDNN's, {row['threads']} thread(s)", f"{row['speedup']:.2f}x",
                      f"default configuration's forward + loss + backward, {row['gflops']:.0f} GFLOP/s: "
                      f"{of_ceiling(row['gflops'], reference(machine, row['threads']))}"))
+    rest = profile["step_seconds"] - profile["convolution_seconds"]
+    rows.append(("  1-thread step: convolutions alone, GFLOP/s", f"{profile['convolution_gflops']:.0f}",
+                 f"{of_ceiling(profile['convolution_gflops'], reference(machine, 1))}; "
+                 f"{1e3 * profile['convolution_seconds']:.0f} of {1e3 * profile['step_seconds']:.0f} ms; the rest "
+                 f"{1e3 * rest:.0f} ms ({rest / profile['step_seconds']:.0%}; bench/step_profile.py)"))
     before = training[training_bench.BEFORE]
     rows += [
         ("  default, 2 threads / before", f"{two_threads['steps_per_second'] / before['steps_per_second']:.2f}x",
