@@ -10,6 +10,8 @@ stereo STFT as configured), gradient clipping, Adam, the learning-rate schedule 
   at the same thread count (bench/cpu.py) and of a 2048^2 matmul's;
 - milliseconds per step in each part: loading, forward, loss (forward and backward), network
   backward, optimizer (clip, Adam, schedule), EMA; and the fraction spent outside the network;
+- the default configuration's four rows (before, 1 thread, 2 threads, 1 thread + a loader process) take
+  their steps in turns (`measure_in_turns`), so that a machine whose speed drifts slows them alike;
 - on 1 and 2 threads, the step (forward, loss, backward) with the long-kernel convolutions of CPU
   training (`cpu_training_convolutions`) against oneDNN's own backward: interleaved, same weights and
   batch, the median ratio of the pairs.
@@ -93,84 +95,117 @@ def network_flops(model: MixWaveUNet, batch_size: int, input_samples: int) -> in
     return counter.get_total_flops()
 
 
-def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threads: int | None = None,
-                     num_workers: int | None = None, before: bool = False) -> dict:
-    """Seconds per training step (after a warm epoch of the bundle), per part, with `threads` torch
-    threads (None: as set) and `num_workers` loader processes (None: as configured), the model's
-    convolutions as CPU training runs them (`cpu_training_convolutions`); `before`: as training ran
-    before bench/training.py existed (auraloss's STFT term, oneDNN's backward of every convolution)."""
-    from torchdata.stateful_dataloader import StatefulDataLoader
+class TrainingPipeline:
+    """One configuration's training step with its real pieces (module docstring), set up once and stepped on
+    demand, so that rows can be measured in turns: `threads` torch threads during its steps (None: as set),
+    `num_workers` loader processes (None: as configured), the model's convolutions as CPU training runs them
+    (`cpu_training_convolutions`); `before`: as training ran before bench/training.py existed (auraloss's STFT
+    term, oneDNN's backward of every convolution)."""
 
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    def __init__(self, config: TrainingConfig, bundle: Path, threads: int | None = None,
+                 num_workers: int | None = None, before: bool = False) -> None:
+        from torchdata.stateful_dataloader import StatefulDataLoader
+
+        self.config, self.threads = config, threads
         torch.manual_seed(config.training.seed)
-        model = bench_model(config).train()
+        self.model = bench_model(config).train()
         if not before:
-            cpu_training_convolutions(model)
-        crops_config = config.crop_config()
-        crops = training_crops(DataSource(bundle=str(bundle)), crops_config, config.data, rank=0, world_size=1)
-        workers = config.data.num_workers if num_workers is None else num_workers
-        loader = StatefulDataLoader(crops, batch_size=config.training.batch_size, num_workers=workers)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.optimizer.lr, betas=config.optimizer.betas)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, WarmupDecay.from_options(config.schedule, config.training.steps))
-        ema = exponential_moving_average(model, config.training.ema_decay) if config.training.ema_decay else None
-        loss_function = TrainingLoss(config.loss.l1, config.loss.stft)
+            cpu_training_convolutions(self.model)
+        self.crops_config = config.crop_config()
+        self.crops = training_crops(DataSource(bundle=str(bundle)), self.crops_config, config.data, rank=0,
+                                    world_size=1)
+        self.workers = config.data.num_workers if num_workers is None else num_workers
+        self.batches = iter(StatefulDataLoader(self.crops, batch_size=config.training.batch_size,
+                                               num_workers=self.workers))
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optimizer.lr,
+                                          betas=config.optimizer.betas)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, WarmupDecay.from_options(config.schedule, config.training.steps))
+        decay = config.training.ema_decay
+        self.ema = exponential_moving_average(self.model, decay) if decay else None
+        self.loss_function = TrainingLoss(config.loss.l1, config.loss.stft)
         if before:
-            loss_function.stft = auraloss_stft_loss()
-        max_norm = config.optimizer.max_grad_norm or math.inf
-        batches = iter(loader)
+            self.loss_function.stft = auraloss_stft_loss()
+        self.max_norm = config.optimizer.max_grad_norm or math.inf
+        self.seconds, self.steps = dict.fromkeys(PARTS, 0.0), 0
 
-        def step(seconds: dict[str, float]) -> None:
-            clock = [time.perf_counter()]
+    def warm(self) -> None:
+        """A warm epoch of the bundle (the levelling gains are cached after it), not counted."""
+        crops_per_epoch = len(self.crops.segments) * self.crops_config.crops_per_segment
+        for _ in range(-(-crops_per_epoch // self.config.training.batch_size) + 1):
+            self.step(counted=False)
 
-            def lap(part: str) -> None:
-                now = time.perf_counter()
-                seconds[part] += now - clock[0]
-                clock[0] = now
+    def step(self, counted: bool = True) -> None:
+        """One training step on `threads` threads, its parts' seconds added to the counts (if `counted`)."""
+        previous_threads = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        seconds = dict.fromkeys(PARTS, 0.0)
+        clock = [time.perf_counter()]
 
-            batch = next(batches)
+        def lap(part: str) -> None:
+            now = time.perf_counter()
+            seconds[part] += now - clock[0]
+            clock[0] = now
+
+        try:
+            batch = next(self.batches)
             lap("load")
-            estimate = model(batch["tracks"])
+            estimate = self.model(batch["tracks"])
             lap("forward")
             detached = estimate.detach().requires_grad_()
-            loss, _ = loss_function(detached, batch["target"])
+            loss, _ = self.loss_function(detached, batch["target"])
             loss.backward()
             lap("loss")
             estimate.backward(detached.grad)
             lap("backward")
-            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_norm)
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scheduler.step()
             lap("optimizer")
-            if ema is not None:
-                ema.update_parameters(model)
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
             lap("ema")
+        finally:
+            torch.set_num_threads(previous_threads)
+        if counted:
+            self.steps += 1
+            for part, value in seconds.items():
+                self.seconds[part] += value
 
-        crops_per_epoch = len(crops.segments) * crops_config.crops_per_segment
-        warm = dict.fromkeys(PARTS, 0.0)
-        for _ in range(-(-crops_per_epoch // config.training.batch_size) + 1):  # levelling gains are cached
-            step(warm)
-        seconds = dict.fromkeys(PARTS, 0.0)
-        start = time.perf_counter()
-        for _ in range(steps):
-            step(seconds)
-        step_seconds = (time.perf_counter() - start) / steps
-        flops = network_flops(model, config.training.batch_size, crops_config.input_samples)
-        threads_used = torch.get_num_threads()
-    finally:
-        torch.set_num_threads(previous_threads)
-    parts = {part: value / steps for part, value in seconds.items()}
-    network = sum(parts[part] for part in NETWORK_PARTS)
-    return {"step_seconds": step_seconds, "steps_per_second": 1 / step_seconds,
-            "crops_per_second": config.training.batch_size / step_seconds, "parts": parts,
-            "outside_fraction": 1 - network / sum(parts.values()), "gflop": flops / 1e9,
-            "gflops": flops / step_seconds / 1e9, "network_gflops": flops / network / 1e9,
-            "threads": threads_used, "num_workers": workers, "batch_size": config.training.batch_size,
-            "input_samples": crops_config.input_samples, "output_samples": crops_config.output_samples}
+    def figures(self) -> dict:
+        """Seconds per counted step and per part, steps/s, crops/s, the network's FLOPs and GFLOP/s."""
+        parts = {part: value / self.steps for part, value in self.seconds.items()}
+        step_seconds = sum(parts.values())
+        network = sum(parts[part] for part in NETWORK_PARTS)
+        batch_size = self.config.training.batch_size
+        flops = network_flops(self.model, batch_size, self.crops_config.input_samples)
+        return {"step_seconds": step_seconds, "steps_per_second": 1 / step_seconds,
+                "crops_per_second": batch_size / step_seconds, "parts": parts,
+                "outside_fraction": 1 - network / step_seconds, "gflop": flops / 1e9,
+                "gflops": flops / step_seconds / 1e9, "network_gflops": flops / network / 1e9,
+                "threads": self.threads or torch.get_num_threads(), "num_workers": self.workers,
+                "batch_size": batch_size, "input_samples": self.crops_config.input_samples,
+                "output_samples": self.crops_config.output_samples}
+
+
+def measure_pipeline(config: TrainingConfig, bundle: Path, steps: int = 6, threads: int | None = None,
+                     num_workers: int | None = None, before: bool = False) -> dict:
+    """`TrainingPipeline.figures` of one configuration alone: a warm epoch, then `steps` counted steps."""
+    return measure_in_turns({"row": TrainingPipeline(config, bundle, threads, num_workers, before)}, steps)["row"]
+
+
+def measure_in_turns(pipelines: dict[str, TrainingPipeline], steps: int) -> dict[str, dict]:
+    """Each pipeline's figures, their counted steps taken in turns (one step each per round, the order reversed
+    every other round) after each one's warm epoch: a machine whose speed drifts during the run (a busy or
+    virtual one) then slows every row alike, and their ratios hold."""
+    for pipeline in pipelines.values():
+        pipeline.warm()
+    for round_ in range(steps):
+        for pipeline in (list(pipelines.values()) if round_ % 2 == 0 else reversed(list(pipelines.values()))):
+            pipeline.step()
+    return {name: pipeline.figures() for name, pipeline in pipelines.items()}
 
 
 def auraloss_stft_loss() -> torch.nn.Module:
@@ -184,21 +219,22 @@ def auraloss_stft_loss() -> torch.nn.Module:
 
 def measure_cpu_training(steps: int = 6, paper_steps: int = 2) -> dict[str, dict]:
     """The default model's configuration as it was trained before the speed work (`BEFORE`), on 1 and on 2
-    threads (and on 1 thread with a loader process), and the paper model's on all threads, each with its
-    own small bundle; each row carries the FMA ceiling ("ceiling_gflops", None where it cannot be
-    measured) and the torch matmul GFLOP/s ("matmul_gflops") of its thread count."""
+    threads (and on 1 thread with a loader process), these four in turns (`measure_in_turns`), then the paper
+    model's on all threads, each model with its own small bundle; each row carries the FMA ceiling
+    ("ceiling_gflops", None where it cannot be measured) and the torch matmul GFLOP/s ("matmul_gflops") of its
+    thread count."""
     from bench.cpu import torch_matmul_gflops
 
     default, paper = training_config(), training_config(PAPER_OVERRIDES)
-    figures = {}
     with tempfile.TemporaryDirectory(prefix="mixwave-bench-training-") as directory:
         default_bundle = write_bundle(Path(directory) / "default", default)
         paper_bundle = write_bundle(Path(directory) / "paper", paper)
-        figures[BEFORE] = measure_pipeline(default, default_bundle, steps, threads=1, before=True)
-        figures["default, 1 thread"] = measure_pipeline(default, default_bundle, steps, threads=1)
-        figures["default, 2 threads"] = measure_pipeline(default, default_bundle, steps, threads=2)
-        figures["default, 1 thread + 1 loader process"] = measure_pipeline(default, default_bundle, steps, threads=1,
-                                                                          num_workers=1)
+        figures = measure_in_turns({
+            BEFORE: TrainingPipeline(default, default_bundle, threads=1, before=True),
+            "default, 1 thread": TrainingPipeline(default, default_bundle, threads=1),
+            "default, 2 threads": TrainingPipeline(default, default_bundle, threads=2),
+            "default, 1 thread + 1 loader process": TrainingPipeline(default, default_bundle, threads=1,
+                                                                     num_workers=1)}, steps)
         figures["paper"] = measure_pipeline(paper, paper_bundle, paper_steps)
     for threads in {row["threads"] for row in figures.values()}:
         ceiling, matmul = fma_ceiling(threads), torch_matmul_gflops(threads)
