@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.cpu import fma_ceiling, share
-from bench.training import bench_model, network_flops, training_config
+from bench.training import gradient_model, network_flops, random_batch, timed_step, training_config
 from mixwave_hf.training import TrainingLoss
 from mixwave_hf.training.convolutions import LongKernelConv1d, cpu_training_convolutions
 
@@ -52,52 +52,20 @@ class ConvolutionTiming:
         return self.forward + (self.input_gradient or 0.0) + self.weight_gradient
 
 
-def step_batch(model, config) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch of the configuration's crops (random, seeded): [batch, slots, input] tracks, [batch, 2, output]
-    target."""
-    lengths = config.crop_config()
-    generator = torch.Generator().manual_seed(0)
-    tracks = 0.1 * torch.randn(config.training.batch_size, len(model.slot_names), lengths.input_samples,
-                               generator=generator)
-    target = 0.1 * torch.randn(config.training.batch_size, 2, lengths.output_samples, generator=generator)
-    return tracks, target
-
-
-def training_model():
-    """The default configuration's model as CPU training runs it, its output layer drawn at random (a balance
-    initialisation gives the features zero weight: no gradient would reach the other layers), and its config."""
-    config = training_config()
-    torch.manual_seed(config.training.seed)
-    model = bench_model(config).train()
-    with torch.no_grad():
-        model.output.weight.normal_(std=0.01)
-    return cpu_training_convolutions(model), config
-
-
 def step_seconds(model, loss_function, tracks, target, repeats: int) -> float:
     """The best seconds of `repeats` steps (forward, loss, backward), after a warm one."""
-    def step() -> float:
-        model.zero_grad(set_to_none=True)
-        start = time.perf_counter()
-        loss_function(model(tracks), target)[0].backward()
-        return time.perf_counter() - start
-
-    step()
-    return min(step() for _ in range(repeats))
+    timed_step(model, loss_function, tracks, target)
+    return min(timed_step(model, loss_function, tracks, target) for _ in range(repeats))
 
 
 def op_table(model, loss_function, tracks, target, steps: int = 3, rows: int = 14) -> str:
     """torch.profiler's table of the ops' self CPU time over `steps` steps (after a warm one), `rows` rows."""
     from torch.profiler import ProfilerActivity, profile
 
-    def step() -> None:
-        model.zero_grad(set_to_none=True)
-        loss_function(model(tracks), target)[0].backward()
-
-    step()
+    timed_step(model, loss_function, tracks, target)
     with profile(activities=[ProfilerActivity.CPU]) as profiler:
         for _ in range(steps):
-            step()
+            timed_step(model, loss_function, tracks, target)
     return profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=40)
 
 
@@ -161,8 +129,9 @@ def measure(threads: int = 1, repeats: int = 5) -> dict:
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        model, config = training_model()
-        tracks, target = step_batch(model, config)
+        config = training_config()
+        model = cpu_training_convolutions(gradient_model(config))
+        tracks, target = random_batch(model, config)
         loss_function = TrainingLoss(config.loss.l1, config.loss.stft)
         seconds = step_seconds(model, loss_function, tracks, target, repeats)
         table = op_table(model, loss_function, tracks, target)

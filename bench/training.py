@@ -95,6 +95,34 @@ def network_flops(model: MixWaveUNet, batch_size: int, input_samples: int) -> in
     return counter.get_total_flops()
 
 
+def gradient_model(config: TrainingConfig) -> MixWaveUNet:
+    """The configured model (seeded, training mode) with its output layer drawn at random: a balance
+    initialisation gives the features zero weight, so no gradient would reach the other layers."""
+    torch.manual_seed(config.training.seed)
+    model = bench_model(config).train()
+    with torch.no_grad():
+        model.output.weight.normal_(std=0.01)
+    return model
+
+
+def random_batch(model: MixWaveUNet, config: TrainingConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded random batch of the configuration's crops: [batch, slots, input] tracks, [batch, 2, output] target."""
+    lengths = config.crop_config()
+    generator = torch.Generator().manual_seed(0)
+    tracks = 0.1 * torch.randn(config.training.batch_size, len(model.slot_names), lengths.input_samples,
+                               generator=generator)
+    target = 0.1 * torch.randn(config.training.batch_size, 2, lengths.output_samples, generator=generator)
+    return tracks, target
+
+
+def timed_step(model: MixWaveUNet, loss_function: TrainingLoss, tracks: torch.Tensor, target: torch.Tensor) -> float:
+    """Zero the gradients, then one forward, loss and backward; the seconds of the latter three."""
+    model.zero_grad(set_to_none=True)
+    start = time.perf_counter()
+    loss_function(model(tracks), target)[0].backward()
+    return time.perf_counter() - start
+
+
 class TrainingPipeline:
     """One configuration's training step with its real pieces (module docstring), set up once and stepped on
     demand, so that rows can be measured in turns: `threads` torch threads during its steps (None: as set),
@@ -261,23 +289,13 @@ def measure_long_kernel_backward(threads: int, pairs: int = 6) -> dict[str, floa
     torch.set_num_threads(threads)
     try:
         config = training_config()
-        torch.manual_seed(config.training.seed)
-        models = {"onednn": bench_model(config).train()}
-        with torch.no_grad():  # output_init "balance" gives the features zero weight: every gradient below would be 0
-            models["onednn"].output.weight.normal_(std=0.01)
+        models = {"onednn": gradient_model(config)}
         models["long_kernel"] = cpu_training_convolutions(copy.deepcopy(models["onednn"]))
-        lengths = config.crop_config()
-        generator = torch.Generator().manual_seed(0)
-        tracks = 0.1 * torch.randn(config.training.batch_size, len(models["onednn"].slot_names),
-                                   lengths.input_samples, generator=generator)
-        target = 0.1 * torch.randn(config.training.batch_size, 2, lengths.output_samples, generator=generator)
+        tracks, target = random_batch(models["onednn"], config)
         loss_function = TrainingLoss(config.loss.l1, config.loss.stft)
 
         def step(name: str) -> float:
-            models[name].zero_grad(set_to_none=True)
-            start = time.perf_counter()
-            loss_function(models[name](tracks), target)[0].backward()
-            return time.perf_counter() - start
+            return timed_step(models[name], loss_function, tracks, target)
 
         for name in models:
             step(name)
@@ -288,7 +306,7 @@ def measure_long_kernel_backward(threads: int, pairs: int = 6) -> dict[str, floa
         for pair in range(pairs):
             for name in (models if pair % 2 == 0 else reversed(models)):
                 seconds[name].append(step(name))
-        flops = network_flops(models["onednn"], config.training.batch_size, lengths.input_samples)
+        flops = network_flops(models["onednn"], config.training.batch_size, tracks.shape[-1])
     finally:
         torch.set_num_threads(previous)
     ratios = [slow / fast for slow, fast in zip(seconds["onednn"], seconds["long_kernel"], strict=True)]

@@ -153,15 +153,15 @@ class OnsetDetector:
     length, and the onsets found (EVENTS_PER_30_S per 30 s at most)."""
 
     def __init__(self, sample_rate: int) -> None:
-        self.sample_rate, self.powers = sample_rate, FramePowers(sample_rate)
-        hop = frame_hop(sample_rate)
+        self.powers = FramePowers(sample_rate)
+        hop = self.powers.hop
         self.span = max(1, round(RISE_LOOKBACK_S * sample_rate / hop))
         self.spacing = max(1, round(EVENT_SPACING_S * sample_rate / hop))
         self.after = max(1, round(RISE_AFTER_S * sample_rate / hop))
         self.before = tuple(round(seconds * sample_rate / hop) for seconds in RISE_BEFORE_S)
         self.per_chunk = round(30.0 * sample_rate / hop)
         # Frames a decision looks at on either side of its stretch: the filters' and the rises' reach.
-        self.margin = max(self.span + self.spacing, self.span, self.after, self.before[0]) + 1
+        self.margin = max(self.span + self.spacing, self.after, self.before[0]) + 1
         self.start, self.decided = 0, 0  # the first frame held; the first frame not decided
         self.held = [np.zeros(0), np.zeros(0)]  # whole-band, low-band powers from frame `start`
         self.running = [np.zeros(1), np.zeros(1)]  # their running sums from the song's start, at frames start ..
@@ -190,10 +190,9 @@ class OnsetDetector:
         if total >= 2:
             while self.decided < total:
                 self._decide(min(self.decided + self.per_chunk, total), total)
-        hop = frame_hop(self.sample_rate)
         onsets, low, whole = (np.concatenate([part[index] for part in self.found]) if self.found else np.zeros(0)
                               for index in range(3))
-        return onsets.astype(np.int64) * hop, (low, whole)
+        return onsets.astype(np.int64) * self.powers.hop, (low, whole)
 
     def _decide(self, stop: int, total: int | None) -> None:
         """Find the onsets of frames `decided` .. `stop` and their rises; `total`: the song's frames, once known."""
